@@ -1,0 +1,1 @@
+"""The demo relying party (a finance portal stand-in)."""

@@ -1,0 +1,267 @@
+"""The `idp` command line: serve, migrate, users, clients, keys, officers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.domain import audit, clients, keys
+from idp.domain.errors import UserFacingError
+from idp.domain.secrets import MasterKeyError
+from idp.domain.users import import_users, public_record
+from idp.services import Services, build_services
+from idp.settings import Settings, SettingsError, load_settings
+from idp.storage.models import SigningKey, User
+
+ROLES = ("officer", "admin", "auditor")
+CLI_ACTOR = "cli"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    try:
+        services = build_services(_settings())
+    except MasterKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    with _services() as services, services.db.session() as session:
+        try:
+            yield session
+        except UserFacingError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+
+
+def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text(data))
+
+
+@click.group()
+def main() -> None:
+    """Soft Token IdP administration."""
+
+
+@main.command()
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(reload: bool) -> None:
+    """Run the IdP with uvicorn on server.host:server.port."""
+    import uvicorn
+
+    settings = _settings()
+    with _services():
+        pass  # migrate and create keys once, before the workers start
+    if settings.development.seed_demo:
+        from idp.demo import seed_demo
+
+        seed_demo(settings)
+    uvicorn.run(
+        "idp.web.app:create_app",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=None if reload else settings.server.workers,
+        reload=reload,
+        proxy_headers=bool(settings.server.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.server.trusted_proxies) or None,
+        log_level="info",
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations and create missing signing keys."""
+    with _services():
+        click.echo("database is up to date")
+
+
+@main.group()
+def users() -> None:
+    """Officer-provisioned users."""
+
+
+@users.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def users_import(csv_file: Path) -> None:
+    """Import users from CSV: all rows or none."""
+    text = csv_file.read_text(encoding="utf-8")
+    with _unit_of_work() as session:
+        result = import_users(session, text, CLI_ACTOR)
+        if result.errors:
+            for error in result.errors:
+                click.echo(str(error), err=True)
+            raise click.ClickException(
+                f"nothing imported: {len(result.errors)} problem(s) / ไม่ได้นำเข้าข้อมูล"
+            )
+    click.echo(f"imported {len(result.imported)} user(s)")
+
+
+@users.command("show")
+@click.argument("user_id")
+@click.option("--json", "as_json", is_flag=True)
+def users_show(user_id: str, as_json: bool) -> None:
+    with _unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise click.ClickException("no such user / ไม่พบผู้ใช้")
+        record = public_record(user)
+    _emit(record, as_json, lambda r: "\n".join(f"{k}: {v}" for k, v in r.items()))
+
+
+@main.group("clients")
+def clients_group() -> None:
+    """Relying parties."""
+
+
+@clients_group.command("create")
+@click.argument("client_id")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--auth-method", default="client_secret_basic", type=click.Choice(clients.AUTH_METHODS))
+@click.option("--grant-type", "grant_types", multiple=True,
+              type=click.Choice(clients.GRANT_TYPES))
+@click.option("--scope", default="openid profile email phone offline_access gfmis")
+@click.option("--first-party", is_flag=True)
+@click.option("--no-pkce", is_flag=True, help="Confidential clients only: PKCE optional.")
+@click.option("--id-token-alg", default="RS256", type=click.Choice(clients.ID_TOKEN_ALGS))
+@click.option("--jwks-uri")
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def clients_create(client_id: str, name: str, redirect_uris: tuple[str, ...],
+                   post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
+                   auth_method: str, grant_types: tuple[str, ...], scope: str, first_party: bool,
+                   no_pkce: bool, id_token_alg: str, jwks_uri: str | None,
+                   jwks_file: Path | None, as_json: bool) -> None:
+    """Register a client; its secret is shown once."""
+    spec = clients.ClientSpec(
+        client_id=client_id, name=name, redirect_uris=list(redirect_uris),
+        auth_method=auth_method, grant_types=grant_types or ("authorization_code", "refresh_token"),
+        scope=scope, post_logout_redirect_uris=post_logout,
+        backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
+        require_pkce=not no_pkce, id_token_alg=id_token_alg, jwks_uri=jwks_uri,
+        jwks=json.loads(jwks_file.read_text()) if jwks_file else None,
+    )
+    with _unit_of_work() as session:
+        client, secret = clients.create(session, spec, CLI_ACTOR)
+        data = {**clients.describe(client), "client_secret": secret}
+    _emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+@clients_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def clients_list(as_json: bool) -> None:
+    with _unit_of_work() as session:
+        data = [clients.describe(c) for c in clients.list_all(session)]
+    _emit(data, as_json, lambda d: "\n".join(f"{c['client_id']}\t{c['name']}" for c in d))
+
+
+@clients_group.command("show")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def clients_show(client_id: str, as_json: bool) -> None:
+    with _unit_of_work() as session:
+        data = clients.describe(clients.get(session, client_id))
+    _emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+@clients_group.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def clients_rotate(client_id: str, as_json: bool) -> None:
+    with _unit_of_work() as session:
+        secret = clients.rotate_secret(session, client_id, CLI_ACTOR)
+    _emit({"client_id": client_id, "client_secret": secret}, as_json,
+          lambda d: f"client_secret: {d['client_secret']}")
+
+
+@clients_group.command("delete")
+@click.argument("client_id")
+def clients_delete(client_id: str) -> None:
+    with _unit_of_work() as session:
+        clients.delete(session, client_id, CLI_ACTOR)
+    click.echo(f"deleted {client_id}")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Token signing keys."""
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool) -> None:
+    with _unit_of_work() as session:
+        rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at))
+        data = [{"kid": k.kid, "alg": k.alg, "state": k.state,
+                 "created_at": k.created_at.isoformat(),
+                 "publish_until": k.publish_until.isoformat() if k.publish_until else None}
+                for k in rows]
+    _emit(data, as_json, lambda d: "\n".join(f"{k['alg']}\t{k['state']}\t{k['kid']}" for k in d))
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """Activate the published next keys and publish new next keys."""
+    with _services() as services, services.db.session() as session:
+        tokens = services.settings.tokens
+        longest = max(tokens.access_token_ttl, tokens.id_token_ttl)
+        activated = keys.rotate(session, services.master, longest, CLI_ACTOR)
+    click.echo("activated: " + ", ".join(activated))
+
+
+@main.group()
+def officers() -> None:
+    """Back-office roles: officer, admin, auditor."""
+
+
+def _change_role(user_id: str, role: str, grant: bool) -> None:
+    with _unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise click.ClickException("no such user / ไม่พบผู้ใช้")
+        roles = set(user.roles)
+        roles = roles | {role} if grant else roles - {role}
+        user.roles = sorted(roles)
+        audit.record(session, "officer.grant" if grant else "officer.revoke", actor=CLI_ACTOR,
+                     subject=user_id, role=role)
+    click.echo(f"{user_id}: {', '.join(sorted(roles)) or '-'}")
+
+
+@officers.command("grant")
+@click.argument("user_id")
+@click.option("--role", default="officer", type=click.Choice(ROLES))
+def officers_grant(user_id: str, role: str) -> None:
+    _change_role(user_id, role, True)
+
+
+@officers.command("revoke")
+@click.argument("user_id")
+@click.option("--role", default="officer", type=click.Choice(ROLES))
+def officers_revoke(user_id: str, role: str) -> None:
+    _change_role(user_id, role, False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Development demo: two users and the demo portal client (refused outside localhost)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from idp.domain import clients
+from idp.domain.users import import_users
+from idp.services import build_services
+from idp.settings import Settings, is_localhost
+from idp.storage.models import Client, User
+
+DEMO_PASSWORD = "demo-Soft-Token-2569"
+DEMO_CSV = f"""user_id,name_th,name_en,email,mobile,unit_code,unit_name,division,department,ministry,initial_password,legacy_cert_fingerprint
+T05005000000201,นางสาวสมหญิง ใจดี,Ms Somying Jaidee,somying@example.go.th,0812345678,0500500000,กองคลัง กรมตัวอย่าง,กองคลัง,กรมตัวอย่าง,กระทรวงการคลัง,{DEMO_PASSWORD},
+T05005000000202,นายสมชาย รักชาติ,Mr Somchai Rakchat,somchai@example.go.th,0898765432,0500500000,กองคลัง กรมตัวอย่าง,กองคลัง,กรมตัวอย่าง,กระทรวงการคลัง,{DEMO_PASSWORD},
+"""
+PORTAL_ID = "demo-portal"
+
+
+def seed_demo(settings: Settings) -> dict[str, Any]:
+    """Create the demo users and portal client once; write the portal's credentials to var/."""
+    if not is_localhost(settings.server.issuer):
+        raise RuntimeError("demo seeding runs only with a localhost issuer")
+    portal = settings.development.demo_portal_url
+    services = build_services(settings)
+    credentials_file = settings.var_path / "demo-portal.json"
+    try:
+        with services.db.session() as session:
+            if session.get(User, "T05005000000201") is None:
+                import_users(session, DEMO_CSV, "demo")
+            secret = None
+            if session.get(Client, PORTAL_ID) is None:
+                spec = clients.ClientSpec(
+                    client_id=PORTAL_ID,
+                    name="GFMIS Portal (demo) / พอร์ทัลตัวอย่าง",
+                    redirect_uris=[portal + "/callback"],
+                    post_logout_redirect_uris=(portal + "/",),
+                    backchannel_logout_uri=portal + "/backchannel-logout",
+                )
+                _client, secret = clients.create(session, spec, "demo")
+            elif not credentials_file.exists():
+                secret = clients.rotate_secret(session, PORTAL_ID, "demo")
+        data = {"issuer": settings.server.issuer, "client_id": PORTAL_ID, "portal_url": portal}
+        if secret:
+            credentials_file.parent.mkdir(parents=True, exist_ok=True)
+            credentials_file.write_text(json.dumps({**data, "client_secret": secret}))
+            credentials_file.chmod(0o600)
+        return data
+    finally:
+        services.close()

@@ -1,0 +1,1 @@
+"""Domain services: synchronous, framework-free."""

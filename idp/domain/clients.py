@@ -1,0 +1,150 @@
+"""Relying parties (OIDC clients): registration, secrets and their rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.domain import audit
+from idp.domain.errors import Message, UserFacingError
+from idp.domain.secrets import random_token, sha256_hex
+from idp.storage.models import Client
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis")
+ID_TOKEN_ALGS = ("RS256", "ES256")
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    client_id: str
+    name: str
+    redirect_uris: list[str]
+    auth_method: str = "client_secret_basic"
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    scope: str = "openid profile email phone offline_access gfmis"
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+    first_party: bool = False
+    require_pkce: bool = True
+    id_token_alg: str = "RS256"
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+
+
+def _invalid(th: str, en: str, field: str) -> UserFacingError:
+    return UserFacingError(Message(th, en), field)
+
+
+def _check_uri(uri: str, field: str) -> None:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+        raise _invalid("URI ไม่ถูกต้อง: " + uri, "not a valid absolute URI: " + uri, field)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "http" and not local:
+        raise _invalid("ต้องใช้ https: " + uri, "must use https: " + uri, field)
+
+
+def validate(spec: ClientSpec) -> None:
+    if not spec.client_id or len(spec.client_id) > 100 or not spec.client_id.isascii():
+        raise _invalid("client_id ไม่ถูกต้อง", "client_id must be 1-100 ASCII characters", "id")
+    if spec.auth_method not in AUTH_METHODS:
+        raise _invalid("วิธียืนยันตัวตนไม่รองรับ", "unsupported auth method", "auth_method")
+    if unknown := set(spec.grant_types) - set(GRANT_TYPES):
+        raise _invalid("grant ไม่รองรับ", f"unsupported grant types {unknown}", "grant_types")
+    if unknown := set(spec.scope.split()) - set(SCOPES):
+        raise _invalid("scope ไม่รองรับ", f"unsupported scopes {unknown}", "scope")
+    if spec.id_token_alg not in ID_TOKEN_ALGS:
+        raise _invalid("อัลกอริทึมไม่รองรับ", "id_token alg must be RS256 or ES256", "alg")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        raise _invalid("ต้องระบุ redirect URI", "a redirect URI is required", "redirect_uri")
+    if spec.auth_method == "none" and "client_credentials" in spec.grant_types:
+        raise _invalid(
+            "client สาธารณะใช้ client_credentials ไม่ได้",
+            "a public client cannot use client_credentials",
+            "grant_types",
+        )
+    if spec.auth_method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
+        raise _invalid("ต้องระบุ JWKS", "private_key_jwt needs jwks or jwks_uri", "jwks")
+    for uri in (*spec.redirect_uris, *spec.post_logout_redirect_uris):
+        _check_uri(uri, "redirect_uri")
+    if spec.backchannel_logout_uri:
+        _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
+
+
+def create(session: Session, spec: ClientSpec, actor: str) -> tuple[Client, str | None]:
+    """Register a client; return it with its secret (shown once, stored only as a digest)."""
+    validate(spec)
+    if session.get(Client, spec.client_id) is not None:
+        raise _invalid("มี client นี้อยู่แล้ว", "a client with this ID already exists", "id")
+    secret = random_token(32) if spec.auth_method.startswith("client_secret") else None
+    client = Client(
+        client_id=spec.client_id,
+        name=spec.name,
+        secret_hash=sha256_hex(secret) if secret else None,
+        token_endpoint_auth_method=spec.auth_method,
+        redirect_uris=list(spec.redirect_uris),
+        post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
+        backchannel_logout_uri=spec.backchannel_logout_uri,
+        grant_types=list(spec.grant_types),
+        scope=spec.scope,
+        allowed_claims=[],
+        jwks=spec.jwks,
+        jwks_uri=spec.jwks_uri,
+        id_token_signed_response_alg=spec.id_token_alg,
+        require_pkce=spec.require_pkce or spec.auth_method == "none",
+        first_party=spec.first_party,
+        created_at=datetime.now(UTC),
+    )
+    session.add(client)
+    audit.record(session, "client.create", actor=actor, subject=spec.client_id)
+    return client, secret
+
+
+def rotate_secret(session: Session, client_id: str, actor: str) -> str:
+    client = get(session, client_id)
+    if not client.token_endpoint_auth_method.startswith("client_secret"):
+        raise _invalid("client นี้ไม่ใช้ secret", "this client does not use a secret", "id")
+    secret = random_token(32)
+    client.secret_hash = sha256_hex(secret)
+    audit.record(session, "client.rotate_secret", actor=actor, subject=client_id)
+    return secret
+
+
+def delete(session: Session, client_id: str, actor: str) -> None:
+    session.delete(get(session, client_id))
+    audit.record(session, "client.delete", actor=actor, subject=client_id)
+
+
+def get(session: Session, client_id: str) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise _invalid("ไม่พบ client", "no such client", "id")
+    return client
+
+
+def list_all(session: Session) -> list[Client]:
+    return list(session.scalars(select(Client).order_by(Client.client_id)))
+
+
+def describe(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "grant_types": client.grant_types,
+        "scope": client.scope,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "require_pkce": client.require_pkce,
+        "first_party": client.first_party,
+        "jwks_uri": client.jwks_uri,
+    }

@@ -1,0 +1,164 @@
+"""Token signing keys: generated on first start, private parts encrypted at rest, rotated safely.
+
+Each algorithm (RS256 for ID tokens by default, ES256 for access tokens and per-client ID tokens)
+has at most one ``active`` key that signs, one ``next`` key that is already published in JWKS
+but does not sign yet, and ``retired`` keys that stay in JWKS until every token they signed has
+expired. Rotation promotes ``next`` to ``active``, so relying parties that cache JWKS already
+know the new key when it starts signing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, RSAKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.domain import audit
+from idp.domain.secrets import MasterKey, sha256_hex
+from idp.storage.db import Database
+from idp.storage.models import SigningKey
+
+ALGORITHMS = ("RS256", "ES256")
+AnyKey = RSAKey | ECKey
+
+
+def _generate(alg: str) -> AnyKey:
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, private=True)
+    return ECKey.generate_key("P-256", private=True)
+
+
+def _new_key(alg: str, state: str, master: MasterKey) -> SigningKey:
+    key = _generate(alg)
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
+    private = json.dumps(key.as_dict(private=True)).encode()
+    return SigningKey(
+        kid=kid,
+        alg=alg,
+        state=state,
+        public_jwk=public,
+        private_encrypted=master.encrypt(private, kid.encode()),
+        created_at=datetime.now(UTC),
+    )
+
+
+def ensure_keys(session: Session, master: MasterKey) -> None:
+    """Create the active and next key of every algorithm that lacks them."""
+    existing = {(k.alg, k.state) for k in session.scalars(select(SigningKey))}
+    for alg in ALGORITHMS:
+        for state in ("active", "next"):
+            if (alg, state) not in existing:
+                session.add(_new_key(alg, state, master))
+
+
+def rotate(session: Session, master: MasterKey, max_token_ttl: int, actor: str) -> list[str]:
+    """Promote next → active, active → retired, and publish a fresh next key per algorithm."""
+    now = datetime.now(UTC)
+    rows = list(session.scalars(select(SigningKey).with_for_update()))
+    promoted = []
+    for alg in ALGORITHMS:
+        for row in rows:
+            if row.alg == alg and row.state == "active":
+                row.state = "retired"
+                row.retired_at = now
+                row.publish_until = now + timedelta(seconds=max_token_ttl + 60)
+        for row in rows:
+            if row.alg == alg and row.state == "next":
+                row.state = "active"
+                promoted.append(row.kid)
+        session.flush()
+        session.add(_new_key(alg, "next", master))
+    audit.record(session, "keys.rotate", actor=actor, subject="signing_keys", activated=promoted)
+    return promoted
+
+
+@dataclass(frozen=True)
+class KeySnapshot:
+    signing: dict[str, tuple[str, AnyKey]]  # alg -> (kid, private key)
+    published: list[dict[str, Any]]
+    verifying: dict[str, AnyKey]  # kid -> public key
+    etag: str
+
+
+class KeyRing:
+    """The signing keys as the server uses them, reloaded from the database periodically."""
+
+    def __init__(self, db: Database, master: MasterKey, refresh_seconds: int) -> None:
+        self._db = db
+        self._master = master
+        self._refresh = refresh_seconds
+        self._lock = threading.Lock()
+        self._snapshot: KeySnapshot | None = None
+        self._loaded_at = 0.0
+
+    def snapshot(self) -> KeySnapshot:
+        now = time.monotonic()
+        if self._snapshot is None or now - self._loaded_at > self._refresh:
+            with self._lock:
+                if self._snapshot is None or now - self._loaded_at > self._refresh:
+                    self._snapshot = self._load()
+                    self._loaded_at = now
+        return self._snapshot
+
+    def reload(self) -> None:
+        with self._lock:
+            self._snapshot = self._load()
+            self._loaded_at = time.monotonic()
+
+    def _load(self) -> KeySnapshot:
+        now = datetime.now(UTC)
+        with self._db.session() as session:
+            rows = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+        signing: dict[str, tuple[str, AnyKey]] = {}
+        published, verifying = [], {}
+        for row in rows:
+            expired = row.publish_until is not None and _aware(row.publish_until) < now
+            if row.state == "retired" and expired:
+                continue
+            published.append(row.public_jwk)
+            verifying[row.kid] = _import(row.public_jwk)
+            if row.state == "active":
+                private = json.loads(self._master.decrypt(row.private_encrypted, row.kid.encode()))
+                signing[row.alg] = (row.kid, _import(private))
+        etag = '"' + sha256_hex(",".join(sorted(verifying)))[:32] + '"'
+        return KeySnapshot(signing, published, verifying, etag)
+
+    def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        kid, key = self.snapshot().signing[alg]
+        return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims, key, algorithms=[alg])
+
+    def private_key(self, alg: str) -> tuple[str, AnyKey]:
+        return self.snapshot().signing[alg]
+
+    def verify(self, token: str, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, Any]:
+        """Check the signature of one of our JWTs; raise ValueError if it is not ours."""
+        try:
+            header = jws.extract_compact(token.encode()).headers()
+        except Exception as exc:
+            raise ValueError("not a JWT") from exc
+        key = self.snapshot().verifying.get(str(header.get("kid")))
+        if key is None or header.get("alg") not in algorithms:
+            raise ValueError("unknown key")
+        try:
+            return dict(jwt.decode(token, key, algorithms=list(algorithms)).claims)
+        except Exception as exc:
+            raise ValueError("bad signature") from exc
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _import(data: dict[str, Any]) -> AnyKey:
+    if data["kty"] == "RSA":
+        return RSAKey.import_key(data)
+    return ECKey.import_key(data)

@@ -1,0 +1,1 @@
+"""The OpenID Connect protocol: Authlib's server behind a thin Starlette adapter."""

@@ -1,0 +1,104 @@
+"""The thin binding between Starlette and Authlib: request in, response out."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from starlette.datastructures import FormData, Headers, QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.domain.audit import Origin
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_FORM_FIELDS = 100
+
+
+class MultiPayload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._data: dict[str, str] = {}
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in items:
+            self._data.setdefault(key, value)
+            self._datalist[key].append(value)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        return self._datalist
+
+
+class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, method: str, uri: str, headers: Headers,
+                 query: list[tuple[str, str]], form: list[tuple[str, str]], origin: Origin) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._args = dict(query)
+        self._form = dict(form)
+        self.params = query + form
+        self.payload = MultiPayload(self.params)
+        self.origin = origin
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class BadRequestBody(Exception):
+    """The body could not be read as a form."""
+
+
+def origin_of(request: Request) -> Origin:
+    return Origin(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    if request.method != "POST":
+        return []
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise BadRequestBody("the body must be application/x-www-form-urlencoded")
+    try:
+        form: FormData = await request.form(max_fields=MAX_FORM_FIELDS)
+    except Exception as exc:  # malformed bodies of any kind become a clean 400
+        raise BadRequestBody("the body could not be parsed") from exc
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+def build_request(request: Request, issuer: str, form: list[tuple[str, str]],
+                  query: QueryParams | None = None) -> StarletteOAuth2Request:
+    params = query if query is not None else request.query_params
+    uri = issuer + request.url.path + (("?" + str(params)) if str(params) else "")
+    return StarletteOAuth2Request(
+        method=request.method,
+        uri=uri,
+        headers=request.headers,
+        query=list(params.multi_items()),
+        form=form,
+        origin=origin_of(request),
+    )
+
+
+def to_response(status: int, body: Any, headers: list[tuple[str, str]] | None) -> Response:
+    header_map = dict(headers or [])
+    if isinstance(body, dict):
+        header_map.setdefault("Content-Type", "application/json")
+        header_map.update(NO_STORE)
+        body = json.dumps(body)
+    return Response(body, status_code=status, headers=header_map)
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> Response:
+    return to_response(status, {"error": error, "error_description": description}, None)

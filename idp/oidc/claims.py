@@ -1,0 +1,102 @@
+"""Which claims a relying party receives: by scope, by the `claims` request parameter, and
+only those the client is allowed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from idp.storage.models import User
+
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": ("name", "name#th", "name#en", "locale", "updated_at"),
+    "email": ("email", "email_verified"),
+    "phone": ("phone_number", "phone_number_verified"),
+    "gfmis": (
+        "gfmis_user_id",
+        "disbursement_unit_code",
+        "disbursement_unit_name",
+        "division",
+        "department",
+        "ministry",
+    ),
+}
+CLAIMS_SUPPORTED = (
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "sid",
+    *(claim for claims in SCOPE_CLAIMS.values() for claim in claims),
+)
+
+
+def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
+    """The OIDC `claims` parameter (Core §5.5); raise ValueError when it is malformed."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError("the claims parameter is not JSON") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(part, {}), dict) for part in ("userinfo", "id_token")
+    ):
+        raise ValueError("the claims parameter must be an object of userinfo and id_token")
+    return {part: value[part] for part in ("userinfo", "id_token") if part in value}
+
+
+def all_claims(user: User) -> dict[str, Any]:
+    phone = "+66" + user.mobile[1:] if user.mobile.startswith("0") else user.mobile
+    return {
+        "name": user.name_th,
+        "name#th": user.name_th,
+        "name#en": user.name_en,
+        "locale": user.locale or "th",
+        "updated_at": int(user.updated_at.timestamp()),
+        "email": user.email,
+        "email_verified": False,
+        "phone_number": phone,
+        "phone_number_verified": False,
+        "gfmis_user_id": user.user_id,
+        "disbursement_unit_code": user.unit_code,
+        "disbursement_unit_name": user.unit_name,
+        "division": user.division,
+        "department": user.department,
+        "ministry": user.ministry,
+    }
+
+
+def requested_names(
+    scope: str, claims_request: dict[str, Any] | None, part: str, by_scope: bool = True
+) -> set[str]:
+    names: set[str] = set()
+    if by_scope:
+        for item in scope.split():
+            names.update(SCOPE_CLAIMS.get(item, ()))
+    if claims_request:
+        names.update((claims_request.get(part) or {}).keys())
+    return names
+
+
+def release(
+    user: User,
+    scope: str,
+    allowed: list[str],
+    claims_request: dict[str, Any] | None,
+    part: str,
+    by_scope: bool = True,
+) -> dict[str, Any]:
+    """The claims for one token or response: requested, known, and allowed for the client."""
+    available = all_claims(user)
+    names = requested_names(scope, claims_request, part, by_scope)
+    if allowed:
+        names &= set(allowed)
+    # Scopes bound what the claims parameter can add: no claim beyond the granted scopes.
+    granted = requested_names(scope, None, part)
+    return {name: available[name] for name in sorted(names & granted) if name in available}

@@ -1,0 +1,107 @@
+"""RFC 7662 introspection and RFC 7009 revocation, as Authlib endpoints over our token store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+
+from idp.domain import audit
+from idp.domain.audit import Origin
+from idp.oidc.models import OAuthClient
+from idp.oidc.tokens import TokenService
+from idp.services import Services
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+@dataclass
+class FoundToken:
+    """An access token (its verified claims) or a refresh token (its record), uniformly."""
+
+    kind: str
+    client_id: str
+    claims: dict[str, Any] = field(default_factory=dict)
+    refresh_grant_id: str | None = None
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return client.get_client_id() == self.client_id
+
+    def is_expired(self) -> bool:
+        return self.kind == "access_token" and int(self.claims["exp"]) <= time.time()
+
+    def is_revoked(self) -> bool:
+        return False  # revoked tokens are not found at all
+
+
+class _Lookup:
+    services: Services
+    tokens: TokenService
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
+        finders = [self._access, self._refresh]
+        if token_type_hint == "refresh_token":
+            finders.reverse()
+        for find in finders:
+            if found := find(token_string):
+                return found
+        return None
+
+    def _access(self, value: str) -> FoundToken | None:
+        with self.services.db.session() as session:
+            checked = self.tokens.check_access_token(session, value)
+        if checked is None:
+            return None
+        return FoundToken("access_token", str(checked.claims["client_id"]), checked.claims)
+
+    def _refresh(self, value: str) -> FoundToken | None:
+        with self.services.db.session() as session:
+            row = self.tokens.find_refresh_token(session, value)
+            if row is None:
+                return None
+            claims = {"sub": row.user_id, "scope": row.scope,
+                      "exp": int(row.expires_at.timestamp()), "iat": int(row.issued_at.timestamp())}
+            return FoundToken("refresh_token", row.client_id, claims, row.grant_id)
+
+
+class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def __init__(self, server: Any, services: Services, tokens: TokenService) -> None:
+        super().__init__(server)
+        self.services, self.tokens = services, tokens
+
+    def check_permission(self, token: FoundToken, client: OAuthClient, request: Any) -> bool:
+        return token.check_client(client)
+
+    def introspect_token(self, token: FoundToken) -> dict[str, Any]:
+        body = {"active": True, "client_id": token.client_id, "token_type": token.kind,
+                "iss": self.services.settings.server.issuer}
+        for name in ("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr"):
+            if name in token.claims:
+                body[name] = token.claims[name]
+        return body
+
+
+class Revocation(_Lookup, RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = [*AUTH_METHODS, "none"]
+
+    def __init__(self, server: Any, services: Services, tokens: TokenService) -> None:
+        super().__init__(server)
+        self.services, self.tokens = services, tokens
+
+    def revoke_token(self, token: FoundToken, request: Any) -> None:
+        origin: Origin = getattr(request, "origin", None) or Origin()
+        if token.kind == "access_token":
+            self.tokens.revoke_access_token(token.claims)
+            with self.services.db.session() as session:
+                audit.record(session, "token.revoke", actor=token.client_id,
+                             subject=str(token.claims.get("sub")), origin=origin)
+            return
+        assert token.refresh_grant_id is not None
+        with self.services.db.session() as session:
+            self.tokens.revoke_grant(session, token.refresh_grant_id, reason="revocation",
+                                     origin=origin)

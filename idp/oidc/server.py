@@ -1,0 +1,258 @@
+"""Authlib's authorization server, configured: grants, extensions and storage hooks.
+
+Protocol logic (request validation, PKCE, OIDC code flow, client authentication) is Authlib's;
+this module only supplies storage and our rules: S256-only PKCE required per client, single-use
+60-second codes whose reuse revokes what they issued, rotating refresh tokens.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core.grants import OpenIDCode
+from joserfc.jwk import KeySet
+
+from idp.domain.audit import Origin
+from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc.endpoints import Introspection, Revocation
+from idp.oidc.logout import EndSession
+from idp.oidc.claims import parse_claims_request, release
+from idp.oidc.models import AuthorizationCode, OAuthClient, RefreshTokenRecord, SignedInUser
+from idp.oidc.tokens import TokenService
+from idp.services import Services
+from idp.storage.models import Client, User
+
+
+def origin_of(request: OAuth2Request) -> Origin:
+    return getattr(request, "origin", None) or Origin()
+
+
+class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
+    """PKCE with S256 only; required for public clients and clients that opt in."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        client: OAuthClient = grant.request.client
+        if client.record.require_pkce and not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with S256")
+        if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Unsupported 'code_challenge_method': only S256")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        code: AuthorizationCode = grant.request.authorization_code
+        if code.code_challenge and not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        super().validate_code_verifier(grant, result)
+
+
+class IdTokens(OpenIDCode):  # type: ignore[misc]
+    """ID tokens: RS256 by default, ES256 per client; minimal claims plus what `claims` asks."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(require_nonce=False)
+        self._s = services
+        self._local = threading.local()  # the code being exchanged, per request thread
+
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
+        return False  # codes are single-use; the nonce is the relying party's replay check
+
+    def resolve_client_private_key(self, client: OAuthClient) -> Any:
+        return self._s.keys.private_key(client.id_token_signed_response_alg)[1]
+
+    def get_encode_header(self, client: OAuthClient) -> dict[str, str]:
+        alg = client.id_token_signed_response_alg
+        return {"alg": alg, "kid": self._s.keys.private_key(alg)[0], "typ": "JWT"}
+
+    def get_client_claims(self, client: OAuthClient) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": self._s.settings.server.issuer,
+            "aud": [client.get_client_id()],
+            "iat": now,
+            "exp": now + self._s.settings.tokens.id_token_ttl,
+        }
+
+    def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
+        claims: dict[str, Any] = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.sid:
+            claims["sid"] = authorization_code.sid
+        return claims
+
+    def generate_user_info(self, user: SignedInUser, scope: str) -> dict[str, Any]:
+        code = getattr(self._local, "code", None)
+        claims_request = code.claims if code else None
+        with self._s.db.session() as session:
+            record = session.get(User, user.user_id)
+            client = session.get(Client, code.client_id) if code else None
+            assert record is not None
+            extra = release(
+                record, scope, client.allowed_claims if client else [], claims_request,
+                "id_token", by_scope=False,
+            )
+        return {"sub": user.user_id, **extra}
+
+    def process_token(self, grant: Any, response: Any) -> Any:
+        self._local.code = grant.request.authorization_code
+        try:
+            return super().process_token(grant, response)
+        finally:
+            self._local.code = None
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+    ]
+    services: Services
+    tokens: TokenService
+
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        user: SignedInUser = request.user
+        data = request.payload.data
+        record = AuthorizationCode(
+            client_id=request.client.get_client_id(),
+            redirect_uri=data.get("redirect_uri") or "",
+            scope=request.scope or "",
+            user_id=user.user_id,
+            auth_time=user.auth_time,
+            acr=user.acr,
+            amr=list(user.amr),
+            sid=user.sid,
+            grant_id=random_token(24),
+            nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            claims=parse_claims_request(data.get("claims")),
+        )
+        ttl = self.services.settings.tokens.authorization_code_ttl
+        self.services.store.put("code:" + sha256_hex(code), record.__dict__, ttl)
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
+        code_hash = sha256_hex(code)
+        raw = self.services.store.consume("code:" + code_hash)
+        if raw is None:
+            if grant_id := self.tokens.used_code_grant(code_hash):
+                with self.services.db.session() as session:
+                    self.tokens.revoke_grant(
+                        session, grant_id, reason="authorization_code_reuse",
+                        origin=origin_of(self.request),
+                    )
+            return None
+        record = AuthorizationCode(**raw)
+        self.tokens.code_was_used(code_hash, record.grant_id)
+        if record.client_id != client.get_client_id():
+            return None
+        return record
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Already consumed by query_authorization_code."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> SignedInUser | None:
+        with self.services.db.session() as session:
+            user = session.get(User, authorization_code.user_id)
+            if user is None or user.disabled:
+                return None
+        return authorization_code.signed_in_user()
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    services: Services
+    tokens: TokenService
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenRecord | None:
+        with self.services.db.session() as session:
+            return self.tokens.use_refresh_token(session, refresh_token, origin_of(self.request))
+
+    def authenticate_user(self, refresh_token: RefreshTokenRecord) -> SignedInUser | None:
+        with self.services.db.session() as session:
+            user = session.get(User, refresh_token.user_id)
+            if user is None or user.disabled:
+                return None
+        return refresh_token.get_user()
+
+    def revoke_old_credential(self, refresh_token: RefreshTokenRecord) -> None:
+        """Rotation already marked it used in authenticate_refresh_token."""
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]  # noqa: RUF012
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, services: Services, fetch_jwks: Any) -> None:
+        super().__init__(validate_jti=True)
+        self._s = services
+        self._fetch_jwks = fetch_jwks
+
+    def get_audiences(self) -> list[str]:
+        issuer = self._s.settings.server.issuer
+        return [issuer, issuer + "/token"]
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        ttl = max(60, int(claims.get("exp", 0)) - int(time.time()) + 60)
+        return self._s.store.add(f"assertion-jti:{claims['sub']}:{jti}", {}, ttl)
+
+    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
+        jwks = client.record.jwks or self._fetch_jwks(client.record.jwks_uri)
+        return KeySet.import_key_set(jwks)
+
+
+class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, services: Services, fetch_jwks: Any) -> None:
+        super().__init__(scopes_supported=["openid", "profile", "email", "phone",
+                                           "offline_access", "gfmis"])
+        self.services = services
+        self.tokens = TokenService(services)
+        self.register_token_generator("default", self.tokens.generate)
+        self.register_client_auth_method(
+            PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(services, fetch_jwks)
+        )
+        for grant_cls in (AuthorizationCodeGrant, RefreshTokenGrant):
+            grant_cls.services = services
+            grant_cls.tokens = self.tokens
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), IdTokens(services)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_endpoint(Introspection(self, services, self.tokens))
+        self.register_endpoint(Revocation(self, services, self.tokens))
+        self.register_endpoint(EndSession(self, services))
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        with self.services.db.session() as session:
+            record = session.get(Client, client_id)
+        return OAuthClient(record) if record else None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        code = request.authorization_code
+        claims_request = code.claims if code else None
+        if request.refresh_token is not None:
+            claims_request = request.refresh_token.extra.get("claims_request")
+        with self.services.db.session() as session:
+            self.tokens.save(session, token, request.client, request.user,
+                             token.get("scope", ""), claims_request, origin_of(request))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's signals are not used: audit happens in the storage hooks."""
+
+    # The framework binding (create_oauth2_request, handle_response) is idp.oidc.adapter's.
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, Any]:
+        return status, body, headers

@@ -1,0 +1,229 @@
+"""Issuing, checking and revoking tokens: JWT access tokens (RFC 9068), refresh token families.
+
+A *grant* is the family of tokens that one authorization code started. Refresh tokens rotate on
+every use; presenting a refresh token that was already rotated means it was copied, so the
+whole family is revoked (and so are access tokens carrying its `gid` claim, at introspection and
+userinfo). Access tokens are signed ES256 JWTs that carry `jti`; revoking one records its `jti`
+in the expiring store until the token would have expired anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from idp.domain import audit
+from idp.domain.audit import Origin
+from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc.models import OAuthClient, RefreshTokenRecord, SignedInUser
+from idp.services import Services
+from idp.storage.models import Grant, RefreshToken
+
+ACCESS_TOKEN_ALG = "ES256"
+CODE_TOMBSTONE_TTL = 900
+
+
+@dataclass(frozen=True)
+class AccessTokenClaims:
+    claims: dict[str, Any]
+
+    @property
+    def grant_id(self) -> str | None:
+        return self.claims.get("gid")
+
+
+class TokenService:
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._issuer = services.settings.server.issuer
+        self._tokens = services.settings.tokens
+
+    # -- issuing -------------------------------------------------------------------------
+    def generate(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user: SignedInUser | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """Authlib's token generator: an access token, and a refresh token where allowed."""
+        ttl = expires_in or self._tokens.access_token_ttl
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": user.user_id if user else client.get_client_id(),
+            "aud": client.get_client_id(),
+            "client_id": client.get_client_id(),
+            "iat": now,
+            "exp": now + ttl,
+            "jti": random_token(16),
+            "scope": scope or "",
+        }
+        if user:
+            claims.update(auth_time=user.auth_time, acr=user.acr, amr=list(user.amr))
+            if user.grant_id:
+                claims["gid"] = user.grant_id
+            if user.sid:
+                claims["sid"] = user.sid
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt"),
+            "expires_in": ttl,
+            "scope": scope or "",
+        }
+        wants_refresh = "offline_access" in (scope or "").split() or not client.is_public
+        if user and include_refresh_token and wants_refresh:
+            token["refresh_token"] = random_token(32)
+        return token
+
+    def save(self, session: Session, token: dict[str, Any], client: OAuthClient,
+             user: SignedInUser | None, scope: str, claims_request: dict[str, Any] | None,
+             origin: Origin) -> None:
+        """Record the grant (family) on first issue and the refresh token, if any."""
+        if user is not None and user.grant_id:
+            if session.get(Grant, user.grant_id) is None:
+                session.add(
+                    Grant(
+                        grant_id=user.grant_id,
+                        user_id=user.user_id,
+                        client_id=client.get_client_id(),
+                        scope=scope,
+                        sid=user.sid,
+                        auth_time=user.auth_time,
+                        acr=user.acr,
+                        amr=list(user.amr),
+                        claims_request=claims_request,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            if refresh := token.get("refresh_token"):
+                now = datetime.now(UTC)
+                session.add(
+                    RefreshToken(
+                        token_hash=sha256_hex(refresh),
+                        grant_id=user.grant_id,
+                        client_id=client.get_client_id(),
+                        user_id=user.user_id,
+                        scope=scope,
+                        issued_at=now,
+                        expires_at=now + timedelta(seconds=self._tokens.refresh_token_ttl),
+                    )
+                )
+        audit.record(
+            session,
+            "token.issue",
+            actor=client.get_client_id(),
+            subject=user.user_id if user else client.get_client_id(),
+            origin=origin,
+            scope=scope,
+            refresh=bool(token.get("refresh_token")),
+        )
+
+    # -- refresh tokens ------------------------------------------------------------------
+    def use_refresh_token(self, session: Session, value: str, origin: Origin) -> RefreshTokenRecord | None:
+        """Take a refresh token for rotation, exactly once; a second use revokes its family."""
+        token_hash = sha256_hex(value)
+        row = session.get(RefreshToken, token_hash)
+        if row is None:
+            return None
+        now = datetime.now(UTC)
+        taken = session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        grant = session.get(Grant, row.grant_id)
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            self.revoke_grant(session, row.grant_id, reason="refresh_token_reuse", origin=origin)
+            return None
+        if grant is None or grant.revoked_at is not None or _aware(row.expires_at) <= now:
+            return None
+        user = SignedInUser(
+            grant.user_id, grant.auth_time, grant.acr, tuple(grant.amr), grant.sid, grant.grant_id
+        )
+        return RefreshTokenRecord(
+            token_hash=token_hash,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            scope=row.scope,
+            grant_id=row.grant_id,
+            expires_at=int(_aware(row.expires_at).timestamp()),
+            user=user,
+            extra={"claims_request": grant.claims_request},
+        )
+
+    def find_refresh_token(self, session: Session, value: str) -> RefreshToken | None:
+        row = session.get(RefreshToken, sha256_hex(value))
+        if row is None or row.used_at is not None:
+            return None
+        grant = session.get(Grant, row.grant_id)
+        if grant is None or grant.revoked_at is not None:
+            return None
+        if _aware(row.expires_at) <= datetime.now(UTC):
+            return None
+        return row
+
+    # -- revocation ----------------------------------------------------------------------
+    def revoke_grant(self, session: Session, grant_id: str, reason: str, origin: Origin) -> None:
+        grant = session.get(Grant, grant_id)
+        if grant is None:
+            return
+        if grant.revoked_at is None:
+            grant.revoked_at = datetime.now(UTC)
+        session.execute(delete(RefreshToken).where(RefreshToken.grant_id == grant_id))
+        audit.record(
+            session,
+            "grant.revoke",
+            actor="system" if reason.endswith("reuse") else grant.client_id,
+            subject=grant.user_id,
+            outcome="alert" if reason.endswith("reuse") else "success",
+            origin=origin,
+            reason=reason,
+            client_id=grant.client_id,
+        )
+
+    def revoke_grants_of_session(self, session: Session, sid: str, origin: Origin) -> list[Grant]:
+        grants = list(session.scalars(select(Grant).where(Grant.sid == sid)))
+        for grant in grants:
+            self.revoke_grant(session, grant.grant_id, reason="logout", origin=origin)
+        return grants
+
+    def revoke_access_token(self, claims: dict[str, Any]) -> None:
+        ttl = int(claims.get("exp", 0)) - int(time.time())
+        if ttl > 0:
+            self._s.store.put("revoked-at:" + str(claims["jti"]), {}, ttl)
+
+    def code_was_used(self, code_hash: str, grant_id: str) -> None:
+        self._s.store.put("code-used:" + code_hash, {"grant_id": grant_id}, CODE_TOMBSTONE_TTL)
+
+    def used_code_grant(self, code_hash: str) -> str | None:
+        record = self._s.store.get("code-used:" + code_hash)
+        return None if record is None else str(record["grant_id"])
+
+    # -- checking access tokens ----------------------------------------------------------
+    def check_access_token(self, session: Session, token: str) -> AccessTokenClaims | None:
+        """The claims of a live access token of ours, or None (expired, revoked, not ours)."""
+        try:
+            claims = self._s.keys.verify(token, (ACCESS_TOKEN_ALG,))
+        except ValueError:
+            return None
+        if claims.get("iss") != self._issuer or int(claims.get("exp", 0)) <= time.time():
+            return None
+        if self._s.store.get("revoked-at:" + str(claims.get("jti"))) is not None:
+            return None
+        if gid := claims.get("gid"):
+            grant = session.get(Grant, gid)
+            if grant is None or grant.revoked_at is not None:
+                return None
+        return AccessTokenClaims(claims)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,43 @@
+"""The composition root's product: every long-lived service, built once from the settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from idp.domain.keys import KeyRing, ensure_keys
+from idp.domain.secrets import MasterKey
+from idp.settings import Settings, is_localhost, resolve_path
+from idp.storage.db import Database
+from idp.storage.expiring import ExpiringStore, open_store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: ExpiringStore
+    master: MasterKey
+    keys: KeyRing
+
+    def close(self) -> None:
+        self.store.close()
+        self.db.dispose()
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    if settings.server.issuer.startswith("http://") and is_localhost(settings.server.issuer):
+        os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http only for a localhost issuer
+    db = Database(settings.database.url, settings.database.pool_size, settings.database.echo)
+    if migrate:
+        db.migrate()
+    master = MasterKey.from_settings(
+        settings.security.master_key,
+        resolve_path(settings.security.master_key_file),
+        development=settings.server.environment == "development",
+    )
+    with db.session() as session:
+        ensure_keys(session, master)
+    store = open_store(settings.store.url, settings.store.key_prefix)
+    keys = KeyRing(db, master, settings.tokens.key_refresh_seconds)
+    return Services(settings=settings, db=db, store=store, master=master, keys=keys)

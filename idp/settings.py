@@ -1,0 +1,216 @@
+"""Typed settings: TOML files from conf/, then IDP_… environment variables.
+
+Every key lives in a section (``[server]``, ``[database]``, …). Environment variables name a key
+as ``IDP_SECTION__KEY`` (for example ``IDP_DATABASE__URL``). An unknown key or inconsistent values
+stop start-up with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONF_DIR = REPO_ROOT / "conf"
+ENV_PREFIX = "IDP_"
+
+
+def is_localhost(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    environment: Literal["development", "production"] = "development"
+    trusted_proxies: list[str] = []
+    var_dir: str = "var"
+
+    @model_validator(mode="after")
+    def _issuer_is_url(self) -> ServerSettings:
+        parts = urlsplit(self.issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("server.issuer must be an http(s) URL")
+        if parts.query or parts.fragment or self.issuer.endswith("/"):
+            raise ValueError("server.issuer must have no query, fragment or trailing slash")
+        if parts.scheme == "http" and not is_localhost(self.issuer):
+            raise ValueError("server.issuer must use https unless it is a localhost URL")
+        return self
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///var/idp.sqlite3"
+    echo: bool = False
+    pool_size: int = Field(10, ge=1, le=200)
+
+
+class StoreSettings(Section):
+    url: str = "memory://"
+    key_prefix: str = "idp:"
+
+
+class SecuritySettings(Section):
+    master_key: str = ""
+    master_key_file: str = "var/master.key"
+    lockout_attempts: int = Field(5, ge=1, le=100)
+    lockout_seconds: int = Field(300, ge=1)
+    ip_attempts: int = Field(50, ge=1)
+    ip_window_seconds: int = Field(300, ge=1)
+
+
+class TokenSettings(Section):
+    authorization_code_ttl: int = Field(60, ge=1, le=600)
+    access_token_ttl: int = Field(600, ge=30, le=86400)
+    id_token_ttl: int = Field(600, ge=30, le=86400)
+    refresh_token_ttl: int = Field(2_592_000, ge=60)
+    key_refresh_seconds: int = Field(60, ge=1)
+
+
+class SessionSettings(Section):
+    absolute_ttl: int = Field(28_800, ge=60)
+    idle_ttl: int = Field(1_800, ge=60)
+    login_transaction_ttl: int = Field(900, ge=60)
+
+
+class I18nSettings(Section):
+    default_locale: Literal["th", "en"] = "th"
+
+
+class DevelopmentSettings(Section):
+    seed_demo: bool = False
+    demo_portal_url: str = "http://127.0.0.1:8001"
+
+
+class Settings(BaseSettings):
+    """All settings of one IdP deployment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+    i18n: I18nSettings = Field(default_factory=I18nSettings)
+    development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.development.seed_demo and not is_localhost(self.server.issuer):
+            raise ValueError(
+                "development.seed_demo is a development feature and server.issuer is not a "
+                "localhost URL"
+            )
+        if self.server.environment == "production":
+            if not is_localhost(self.server.issuer) and not self.security.master_key:
+                raise ValueError("security.master_key must be set in production")
+        if self.store.url.startswith("memory") and self.server.workers > 1:
+            raise ValueError("store.url memory:// keeps state in one process; server.workers > 1")
+        if self.store.url.split(":", 1)[0] not in ("memory", "redis", "rediss"):
+            raise ValueError("store.url must be memory:// or a redis:// URL")
+        return self
+
+    @property
+    def is_https(self) -> bool:
+        return self.server.issuer.startswith("https://")
+
+    @property
+    def var_path(self) -> Path:
+        return resolve_path(self.server.var_dir)
+
+
+class SettingsError(Exception):
+    """Raised with a message naming the offending key."""
+
+
+def resolve_path(path: str) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else REPO_ROOT / candidate
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_files(env: Mapping[str, str] | None = None) -> list[Path]:
+    """conf/default.toml, then the file named by IDP_CONFIG (if any)."""
+    env = os.environ if env is None else env
+    files = [DEFAULT_CONF_DIR / "default.toml"]
+    if extra := env.get("IDP_CONFIG"):
+        files.append(Path(extra))
+    return files
+
+
+def _unknown_env_keys(env: Mapping[str, str]) -> list[str]:
+    known_sections = Settings.model_fields
+    unknown = []
+    for name in env:
+        if not name.startswith(ENV_PREFIX) or name == "IDP_CONFIG":
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        field = known_sections.get(section)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and key in annotation.model_fields):
+            unknown.append(name)
+    return unknown
+
+
+def load_settings(files: list[Path] | None = None, **overrides: Any) -> Settings:
+    """Read the TOML files in order, then the environment; raise SettingsError naming the key."""
+    data: dict[str, Any] = {}
+    for path in files if files is not None else config_files():
+        try:
+            data = _deep_merge(data, tomllib.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise SettingsError(f"configuration file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+    data = _deep_merge(data, overrides)
+    if unknown := _unknown_env_keys(os.environ):
+        raise SettingsError(f"unknown setting in the environment: {', '.join(sorted(unknown))}")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "settings"
+        lines.append(f"{key}: {error['msg']}")
+    return "invalid settings: " + "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Durable (SQL) and expiring (memory or Redis) storage."""

@@ -1,0 +1,1 @@
+"""The hosted pages and the HTTP surface: Starlette routes, templates, middleware."""

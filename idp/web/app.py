@@ -1,0 +1,136 @@
+"""The composition root: build every service from the settings and one visible routing table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from idp.domain.errors import Message
+from idp.domain.lockout import Limits, Lockout
+from idp.oidc.server import IdPAuthorizationServer
+from idp.services import Services, build_services
+from idp.settings import Settings, load_settings
+from idp.web import authorize_routes, discovery, logout, signin, token_routes
+from idp.web.authorize import AuthorizationFlow
+from idp.web.context import WebContext
+from idp.web.csrf import Csrf
+from idp.web.i18n import Catalogs
+from idp.web.render import TEMPLATES, Renderer
+from idp.web.security_headers import SecurityHeaders
+from idp.web.sso import SsoSessions
+from idp.web.transactions import Transactions
+
+STATIC = TEMPLATES.parent / "static"
+log = logging.getLogger(__name__)
+
+NOT_FOUND = Message("ไม่พบหน้าที่ต้องการ", "Page not found")
+SERVER_ERROR = Message("ระบบขัดข้อง กรุณาลองใหม่อีกครั้ง", "Something went wrong. Please try again.")
+
+
+def fetch_jwks(uri: str) -> dict[str, Any]:
+    """A client's JWKS by URI (private_key_jwt)."""
+    response = httpx.get(uri, timeout=5.0, follow_redirects=False)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def build_context(services: Services) -> WebContext:
+    settings = services.settings
+    secure = settings.is_https
+    server = IdPAuthorizationServer(services, fetch_jwks)
+    transactions = Transactions(services.store, settings.session.login_transaction_ttl)
+    security = settings.security
+    limits = Limits(security.lockout_attempts, security.lockout_seconds,
+                    security.ip_attempts, security.ip_window_seconds)
+    csrf = Csrf(services.master.derive(b"csrf"), secure)
+    return WebContext(
+        services=services,
+        server=server,
+        flow=AuthorizationFlow(server, transactions),
+        transactions=transactions,
+        sso=SsoSessions(services.store, settings.session, secure),
+        render=Renderer(Catalogs(), csrf, settings.i18n.default_locale, secure),
+        lockout=Lockout(services.store, limits),
+        steps=[signin.PasswordStep()],
+    )
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    services: Services = request.app.state.ctx.services
+    try:
+        services.keys.snapshot()
+        services.store.get("ready-probe")
+    except Exception:
+        log.exception("readiness check failed")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/.well-known/openid-configuration", discovery.openid_configuration),
+        Route("/jwks", discovery.jwks),
+        Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
+        Route("/authorize/resume/{txn}", authorize_routes.resume),
+        Route("/consent/{txn}", authorize_routes.consent_submit, methods=["POST"]),
+        Route("/login/{txn}", signin.login_page),
+        Route("/login/{txn}", signin.login_submit, methods=["POST"]),
+        Route("/token", token_routes.token, methods=["POST"]),
+        Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", token_routes.revoke, methods=["POST"]),
+        Route("/introspect", token_routes.introspect, methods=["POST"]),
+        Route("/logout", logout.end_session, methods=["GET", "POST"]),
+        Route("/healthz", health),
+        Route("/readyz", ready),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    if status == 405:
+        return JSONResponse({"error": "method_not_allowed"}, status_code=405)
+    return request.app.state.ctx.render.error(request, NOT_FOUND, status=404)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return request.app.state.ctx.render.error(request, SERVER_ERROR, status=500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI application (uvicorn --factory idp.web.app:create_app)."""
+    settings = settings or load_settings()
+    services = build_services(settings)
+    context = build_context(services)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_found, 500: server_error},
+    )
+    app.state.ctx = context
+    app.state.discovery_cache = discovery.CachedJson()
+    app.state.jwks_cache = discovery.CachedJson()
+    app.add_middleware(SecurityHeaders, https=settings.is_https)
+    return app

@@ -1,0 +1,174 @@
+"""The authorization endpoint: validate with Authlib, then sign in, ask consent, or issue a code.
+
+The decision is a short list of single-rule checks, in this order: the request is valid (Authlib),
+the session is fresh enough (`prompt=login`, `max_age`, `acr`), the user has consented, then the
+code is issued. Errors that can go back to the client are redirected with RFC 9207 `iss`; an
+unknown client or an unregistered redirect_uri never redirects.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from sqlalchemy.orm import Session
+
+from idp.oidc import acr
+from idp.oidc.adapter import StarletteOAuth2Request
+from idp.oidc.claims import parse_claims_request
+from idp.oidc.models import OAuthClient, SignedInUser
+from idp.oidc.server import IdPAuthorizationServer
+from idp.storage.models import Consent
+from idp.web.sso import SsoSession
+from idp.web.transactions import LoginTransaction, Transactions
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+@dataclass(frozen=True)
+class ShowError:
+    description: str
+
+
+@dataclass(frozen=True)
+class NeedLogin:
+    txn: LoginTransaction
+
+
+@dataclass(frozen=True)
+class NeedConsent:
+    txn: LoginTransaction
+    client_name: str
+    scopes: list[str]
+
+
+Outcome = Redirect | ShowError | NeedLogin | NeedConsent
+
+
+class AuthorizationFlow:
+    def __init__(self, server: IdPAuthorizationServer, transactions: Transactions) -> None:
+        self.server = server
+        self.transactions = transactions
+        self._issuer = server.services.settings.server.issuer
+
+    def decide(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
+               txn: LoginTransaction | None) -> Outcome:
+        try:
+            return self._decide(oreq, session, txn)
+        except OAuth2Error as error:
+            error.state = error.state or oreq.payload.state
+            return self._error(error)
+
+    def _decide(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
+                txn: LoginTransaction | None) -> Outcome:
+        end_user = self._signed_in_user(oreq, session, txn)
+        grant = self.server.get_consent_grant(oreq, end_user=end_user)
+        redirect_uri = grant.redirect_uri
+        self._check_claims(oreq, redirect_uri)
+        if end_user is None:
+            client_id = oreq.payload.client_id
+            return NeedLogin(self.transactions.start(oreq.params, client_id))
+        client: OAuthClient = oreq.client
+        if not self._has_consent(oreq, client, end_user, txn):
+            if "none" in self._prompts(oreq):
+                raise ConsentRequiredError(redirect_uri=redirect_uri)
+            txn = txn or self.transactions.start(oreq.params,
+                                                 client.get_client_id())
+            return NeedConsent(txn, client.record.name, (oreq.scope or "").split())
+        if txn is not None:
+            self.transactions.finish(txn)
+        status, _body, headers = self.server.create_authorization_response(
+            oreq, grant_user=end_user, grant=grant
+        )
+        return self._redirect(dict(headers)["Location"])
+
+    def deny(self, oreq: StarletteOAuth2Request) -> Outcome:
+        """The user declined: access_denied back to the client."""
+        try:
+            grant = self.server.get_consent_grant(oreq, end_user=None)
+            raise AccessDeniedError(redirect_uri=grant.redirect_uri, state=oreq.payload.state)
+        except OAuth2Error as error:
+            return self._error(error)
+
+    # -- single-rule checks --------------------------------------------------------------
+    @staticmethod
+    def _prompts(oreq: StarletteOAuth2Request) -> set[str]:
+        return set((oreq.payload.data.get("prompt") or "").split())
+
+    def _signed_in_user(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
+                        txn: LoginTransaction | None) -> SignedInUser | None:
+        if session is None:
+            return None
+        fresh = txn is not None and (txn.authenticated_at or 0) >= txn.created
+        if "login" in self._prompts(oreq) and not fresh:
+            return None
+        max_age = oreq.payload.data.get("max_age")
+        if max_age is not None:
+            if not max_age.isdigit():
+                raise InvalidRequestError("'max_age' must be a non-negative integer")
+            if int(time.time()) - session.auth_time > int(max_age) and not fresh:
+                return None
+        if not self._acr_satisfied(oreq, session.acr):
+            return None
+        return SignedInUser(session.user_id, session.auth_time, session.acr,
+                            tuple(session.amr), session.sid)
+
+    @staticmethod
+    def _acr_satisfied(oreq: StarletteOAuth2Request, achieved: str) -> bool:
+        claims = parse_claims_request(oreq.payload.data.get("claims")) or {}
+        essential = (claims.get("id_token") or {}).get("acr") or {}
+        if isinstance(essential, dict) and essential.get("essential"):
+            wanted = essential.get("values") or [essential.get("value")]
+            return any(acr.satisfies(achieved, str(v)) for v in wanted if v)
+        return True  # acr_values are voluntary: the best the session has is reported
+
+    def _check_claims(self, oreq: StarletteOAuth2Request, redirect_uri: str) -> None:
+        try:
+            parse_claims_request(oreq.payload.data.get("claims"))
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc), redirect_uri=redirect_uri) from exc
+
+    def _has_consent(self, oreq: StarletteOAuth2Request, client: OAuthClient,
+                     user: SignedInUser, txn: LoginTransaction | None) -> bool:
+        if txn is not None and txn.consented:
+            return True
+        if client.record.first_party:
+            return True
+        if "consent" in self._prompts(oreq):
+            return False
+        with self.server.services.db.session() as session:
+            consent = session.get(Consent, (user.user_id, client.get_client_id()))
+        granted = set(consent.scope.split()) if consent else set()
+        return set((oreq.scope or "").split()) <= granted
+
+    # -- responses -----------------------------------------------------------------------
+    def _redirect(self, location: str) -> Redirect:
+        return Redirect(add_params_to_uri(location, [("iss", self._issuer)]))
+
+    def _error(self, error: OAuth2Error) -> Outcome:
+        if error.redirect_uri:
+            _status, _body, headers = error()
+            return self._redirect(dict(headers)["Location"])
+        return ShowError(error.description or error.error)
+
+
+def remember_consent(session: Session, user_id: str, client_id: str, scope: str) -> None:
+    existing = session.get(Consent, (user_id, client_id))
+    scopes = set(scope.split()) | (set(existing.scope.split()) if existing else set())
+    if existing:
+        existing.scope = " ".join(sorted(scopes))
+        existing.granted_at = datetime.now(UTC)
+    else:
+        session.add(Consent(user_id=user_id, client_id=client_id, scope=" ".join(sorted(scopes)),
+                            granted_at=datetime.now(UTC)))
+
+
+__all__ = ["AuthorizationFlow", "LoginRequiredError", "Outcome", "remember_consent"]

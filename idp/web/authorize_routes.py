@@ -1,0 +1,83 @@
+"""HTTP handlers of the authorization endpoint, its resumption after sign-in, and consent."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from idp.domain.errors import Message
+from idp.oidc.adapter import BadRequestBody, build_request, read_form
+from idp.web.authorize import NeedConsent, NeedLogin, Outcome, Redirect, remember_consent
+from idp.web.context import ctx
+from idp.web.signin import BAD_FORM, EXPIRED
+from idp.web.transactions import LoginTransaction
+
+INVALID_REQUEST = Message("คำขอเข้าสู่ระบบไม่ถูกต้อง", "The sign-in request is invalid")
+
+
+async def authorize(request: Request) -> Response:
+    c = ctx(request)
+    try:
+        form = await read_form(request)
+    except BadRequestBody:
+        return c.render.error(request, INVALID_REQUEST)
+    oreq = build_request(request, c.issuer, form)
+    session = c.sso.current(request)
+    outcome = await run_in_threadpool(c.flow.decide, oreq, session, None)
+    return _respond(request, outcome)
+
+
+async def resume(request: Request) -> Response:
+    c = ctx(request)
+    txn = c.transactions.get(request.path_params["txn"])
+    if txn is None:
+        return c.render.error(request, EXPIRED)
+    return await _continue(request, txn)
+
+
+async def _continue(request: Request, txn: LoginTransaction) -> Response:
+    c = ctx(request)
+    oreq = build_request(request, c.issuer, [], QueryParams(txn.params))
+    session = c.sso.current(request)
+    if session is not None and txn.user_id not in (None, session.user_id):
+        session = None
+    outcome = await run_in_threadpool(c.flow.decide, oreq, session, txn)
+    return _respond(request, outcome)
+
+
+async def consent_submit(request: Request) -> Response:
+    c = ctx(request)
+    txn = c.transactions.get(request.path_params["txn"])
+    if txn is None:
+        return c.render.error(request, EXPIRED)
+    form = await request.form(max_fields=10)
+    if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
+        return c.render.error(request, BAD_FORM, status=403)
+    session = c.sso.current(request)
+    if session is None:
+        return c.render.error(request, EXPIRED)
+    txn.user_id = session.user_id
+    if form.get("decision") != "allow":
+        c.transactions.finish(txn)
+        oreq = build_request(request, c.issuer, [], QueryParams(txn.params))
+        return _respond(request, await run_in_threadpool(c.flow.deny, oreq))
+    with c.services.db.session() as db:
+        remember_consent(db, session.user_id, txn.client_id, txn.param("scope") or "")
+    txn.consented = True
+    c.transactions.save(txn)
+    return await _continue(request, txn)
+
+
+def _respond(request: Request, outcome: Outcome) -> Response:
+    c = ctx(request)
+    if isinstance(outcome, Redirect):
+        return RedirectResponse(outcome.location, status_code=302)
+    if isinstance(outcome, NeedLogin):
+        return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
+    if isinstance(outcome, NeedConsent):
+        return c.render.page(request, "consent.html", txn=outcome.txn,
+                             client_name=outcome.client_name, scopes=outcome.scopes)
+    return c.render.error(request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en
+                          + ": " + outcome.description)
