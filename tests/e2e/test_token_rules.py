@@ -1,0 +1,122 @@
+"""Token endpoint rules: PKCE, single-use codes, code binding to the client, refresh rotation."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.testclient import TestClient
+
+from tests import support
+from tests.support import Person, RelyingParty, exchange, pkce, sign_in
+
+
+def _code(app_client: TestClient, rp: RelyingParty, user: Person) -> tuple[str, str]:
+    verifier, challenge = pkce()
+    return sign_in(app_client, rp, user, challenge)["code"], verifier
+
+
+def test_wrong_code_verifier_is_invalid_grant(app_client: TestClient, rp: RelyingParty,
+                                             user: Person) -> None:
+    code, _verifier = _code(app_client, rp, user)
+    response = exchange(app_client, rp, code, pkce()[0])
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_missing_code_verifier_is_rejected(app_client: TestClient, rp: RelyingParty,
+                                          user: Person) -> None:
+    code, _verifier = _code(app_client, rp, user)
+    response = exchange(app_client, rp, code, None)
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_code_reuse_fails_and_revokes_what_the_code_issued(
+    app_client: TestClient, rp: RelyingParty, user: Person
+) -> None:
+    code, verifier = _code(app_client, rp, user)
+    first = exchange(app_client, rp, code, verifier).json()
+    second = exchange(app_client, rp, code, verifier)
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    bearer = {"Authorization": "Bearer " + first["access_token"]}
+    assert app_client.get("/userinfo", headers=bearer).status_code == 401
+    refreshed = app_client.post("/token", auth=rp.basic, data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+def test_code_used_by_another_client_fails(app_client: TestClient, rp: RelyingParty,
+                                           user: Person, services: support.Services) -> None:
+    code, verifier = _code(app_client, rp, user)
+    other = support.create_client(services)
+    response = exchange(app_client, other, code, verifier)
+    assert response.json()["error"] == "invalid_grant"
+    # and the code is gone for its own client too
+    assert exchange(app_client, rp, code, verifier).json()["error"] == "invalid_grant"
+
+
+def test_expired_code_fails(backend: support.Backend, tmp_path: support.Path) -> None:
+    from idp.web.app import create_app
+
+    settings = support.make_settings(backend, tmp_path, tokens={"authorization_code_ttl": 1})
+    with TestClient(create_app(settings), base_url=support.ISSUER,
+                    follow_redirects=False) as client:
+        services = client.app.state.ctx.services  # type: ignore[attr-defined]
+        rp, user = support.create_client(services), support.create_user(services)
+        code, verifier = _code(client, rp, user)
+        time.sleep(2.1)
+        assert exchange(client, rp, code, verifier).json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(
+    app_client: TestClient, rp: RelyingParty, user: Person
+) -> None:
+    code, verifier = _code(app_client, rp, user)
+    first = exchange(app_client, rp, code, verifier).json()
+
+    def refresh(token: str) -> dict[str, str]:
+        return app_client.post("/token", auth=rp.basic, data={
+            "grant_type": "refresh_token", "refresh_token": token}).json()
+
+    second = refresh(first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    assert refresh(first["refresh_token"])["error"] == "invalid_grant"  # reuse
+    assert refresh(second["refresh_token"])["error"] == "invalid_grant"  # family revoked
+    bearer = {"Authorization": "Bearer " + second["access_token"]}
+    assert app_client.get("/userinfo", headers=bearer).status_code == 401
+
+
+def test_client_credentials_issues_a_jwt_access_token(app_client: TestClient,
+                                                      services: support.Services) -> None:
+    rp = support.create_client(services, grant_types=("client_credentials",), redirect_uris=[],
+                               scope="gfmis")
+    response = app_client.post("/token", auth=rp.basic, data={"grant_type": "client_credentials",
+                                                              "scope": "gfmis"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and "refresh_token" not in body
+    assert body["access_token"].count(".") == 2
+    introspected = app_client.post("/introspect", auth=rp.basic,
+                                   data={"token": body["access_token"]}).json()
+    assert introspected["active"] is True and introspected["sub"] == rp.client_id
+
+
+def test_wrong_client_secret_is_invalid_client(app_client: TestClient, rp: RelyingParty) -> None:
+    response = app_client.post("/token", auth=(rp.client_id, "wrong"),
+                               data={"grant_type": "client_credentials"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_malformed_token_requests_get_oauth_errors_not_500(
+    app_client: TestClient, rp: RelyingParty
+) -> None:
+    bad_bodies = [
+        ({"content-type": "application/json"}, b'{"grant_type": "client_credentials"}'),
+        ({"content-type": "application/x-www-form-urlencoded"}, b"%%%&&&=="),
+        ({"content-type": "application/x-www-form-urlencoded"}, b"grant_type=unknown"),
+        ({"content-type": "application/x-www-form-urlencoded"}, b""),
+    ]
+    for headers, body in bad_bodies:
+        response = app_client.post("/token", content=body, headers=headers, auth=rp.basic)
+        assert 400 <= response.status_code < 500, (body, response.status_code)
+        assert "error" in response.json()
