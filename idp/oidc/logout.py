@@ -21,5 +21,12 @@ class EndSession(EndSessionEndpoint):  # type: ignore[misc]
     def get_algorithms(self) -> list[str]:
         return list(ALGORITHMS)
 
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict[str, Any]) -> Any:
+        """Our ID tokens carry `aud` as a one-element list: that client is the one."""
+        aud = id_token_claims.get("aud")
+        if isinstance(aud, list) and len(aud) == 1:
+            return self.server.query_client(aud[0])
+        return super().resolve_client_from_id_token_claims(id_token_claims)
+
     def end_session(self, end_session_request: Any) -> None:
         """The web layer ends the SSO session: it owns the cookie (idp.web.logout)."""

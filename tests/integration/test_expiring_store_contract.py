@@ -1,0 +1,85 @@
+"""One contract for the expiring store, run against memory and Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from idp.storage.expiring import ExpiringStore, open_store
+from tests.backends import Backend, ProductionServers, production, servers_missing
+
+
+@pytest.fixture
+def store(backend: Backend) -> Iterator[ExpiringStore]:
+    opened = open_store(backend.store_url, backend.store_prefix())
+    yield opened
+    opened.close()
+
+
+def test_put_get_delete(store: ExpiringStore) -> None:
+    store.put("a", {"x": 1, "t": "ไทย"}, 10)
+    assert store.get("a") == {"x": 1, "t": "ไทย"}
+    store.delete("a")
+    assert store.get("a") is None
+
+
+def test_values_expire(store: ExpiringStore) -> None:
+    store.put("short", {"x": 1}, 1)
+    time.sleep(1.2)
+    assert store.get("short") is None
+
+
+def test_consume_is_exactly_once_under_races(store: ExpiringStore) -> None:
+    store.put("code", {"v": 42}, 10)
+    winners: list[object] = []
+    barrier = threading.Barrier(16)
+
+    def take() -> None:
+        barrier.wait()
+        if (value := store.consume("code")) is not None:
+            winners.append(value)
+
+    threads = [threading.Thread(target=take) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert winners == [{"v": 42}]
+
+
+def test_add_only_when_absent(store: ExpiringStore) -> None:
+    assert store.add("jti", {}, 10) is True
+    assert store.add("jti", {}, 10) is False
+
+
+def test_increment_is_atomic_and_expires(store: ExpiringStore) -> None:
+    barrier = threading.Barrier(10)
+
+    def bump() -> None:
+        barrier.wait()
+        for _ in range(10):
+            store.increment("n", 1)
+
+    threads = [threading.Thread(target=bump) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.get("n") == {"count": 100}
+    time.sleep(1.2)
+    assert store.increment("n", 1) == 1
+
+
+def test_redis_prefixes_keep_runs_apart(production_servers: ProductionServers | str) -> None:
+    if isinstance(production_servers, str):
+        servers_missing(production_servers)
+        return
+    backend = production(production_servers)
+    one, two = (open_store(backend.store_url, backend.store_prefix()) for _ in range(2))
+    one.put("k", {"who": 1}, 10)
+    assert two.get("k") is None
+    one.close()
+    two.close()
