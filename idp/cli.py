@@ -139,9 +139,10 @@ def clients_group() -> None:
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--backchannel-logout-uri")
-@click.option("--auth-method", default="client_secret_basic", type=click.Choice(clients.AUTH_METHODS))
-@click.option("--grant-type", "grant_types", multiple=True,
-              type=click.Choice(clients.GRANT_TYPES))
+@click.option(
+    "--auth-method", default="client_secret_basic", type=click.Choice(clients.AUTH_METHODS)
+)
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(clients.GRANT_TYPES))
 @click.option("--scope", default="openid profile email phone offline_access gfmis")
 @click.option("--first-party", is_flag=True)
 @click.option("--no-pkce", is_flag=True, help="Confidential clients only: PKCE optional.")
@@ -149,18 +150,36 @@ def clients_group() -> None:
 @click.option("--jwks-uri")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-def clients_create(client_id: str, name: str, redirect_uris: tuple[str, ...],
-                   post_logout: tuple[str, ...], backchannel_logout_uri: str | None,
-                   auth_method: str, grant_types: tuple[str, ...], scope: str, first_party: bool,
-                   no_pkce: bool, id_token_alg: str, jwks_uri: str | None,
-                   jwks_file: Path | None, as_json: bool) -> None:
+def clients_create(
+    client_id: str,
+    name: str,
+    redirect_uris: tuple[str, ...],
+    post_logout: tuple[str, ...],
+    backchannel_logout_uri: str | None,
+    auth_method: str,
+    grant_types: tuple[str, ...],
+    scope: str,
+    first_party: bool,
+    no_pkce: bool,
+    id_token_alg: str,
+    jwks_uri: str | None,
+    jwks_file: Path | None,
+    as_json: bool,
+) -> None:
     """Register a client; its secret is shown once."""
     spec = clients.ClientSpec(
-        client_id=client_id, name=name, redirect_uris=list(redirect_uris),
-        auth_method=auth_method, grant_types=grant_types or ("authorization_code", "refresh_token"),
-        scope=scope, post_logout_redirect_uris=post_logout,
-        backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
-        require_pkce=not no_pkce, id_token_alg=id_token_alg, jwks_uri=jwks_uri,
+        client_id=client_id,
+        name=name,
+        redirect_uris=list(redirect_uris),
+        auth_method=auth_method,
+        grant_types=grant_types or ("authorization_code", "refresh_token"),
+        scope=scope,
+        post_logout_redirect_uris=post_logout,
+        backchannel_logout_uri=backchannel_logout_uri,
+        first_party=first_party,
+        require_pkce=not no_pkce,
+        id_token_alg=id_token_alg,
+        jwks_uri=jwks_uri,
         jwks=json.loads(jwks_file.read_text()) if jwks_file else None,
     )
     with _unit_of_work() as session:
@@ -192,8 +211,11 @@ def clients_show(client_id: str, as_json: bool) -> None:
 def clients_rotate(client_id: str, as_json: bool) -> None:
     with _unit_of_work() as session:
         secret = clients.rotate_secret(session, client_id, CLI_ACTOR)
-    _emit({"client_id": client_id, "client_secret": secret}, as_json,
-          lambda d: f"client_secret: {d['client_secret']}")
+    _emit(
+        {"client_id": client_id, "client_secret": secret},
+        as_json,
+        lambda d: f"client_secret: {d['client_secret']}",
+    )
 
 
 @clients_group.command("delete")
@@ -214,10 +236,16 @@ def keys_group() -> None:
 def keys_list(as_json: bool) -> None:
     with _unit_of_work() as session:
         rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at))
-        data = [{"kid": k.kid, "alg": k.alg, "state": k.state,
-                 "created_at": k.created_at.isoformat(),
-                 "publish_until": k.publish_until.isoformat() if k.publish_until else None}
-                for k in rows]
+        data = [
+            {
+                "kid": k.kid,
+                "alg": k.alg,
+                "state": k.state,
+                "created_at": k.created_at.isoformat(),
+                "publish_until": k.publish_until.isoformat() if k.publish_until else None,
+            }
+            for k in rows
+        ]
     _emit(data, as_json, lambda d: "\n".join(f"{k['alg']}\t{k['state']}\t{k['kid']}" for k in d))
 
 
@@ -244,8 +272,13 @@ def _change_role(user_id: str, role: str, grant: bool) -> None:
         roles = set(user.roles)
         roles = roles | {role} if grant else roles - {role}
         user.roles = sorted(roles)
-        audit.record(session, "officer.grant" if grant else "officer.revoke", actor=CLI_ACTOR,
-                     subject=user_id, role=role)
+        audit.record(
+            session,
+            "officer.grant" if grant else "officer.revoke",
+            actor=CLI_ACTOR,
+            subject=user_id,
+            role=role,
+        )
     click.echo(f"{user_id}: {', '.join(sorted(roles)) or '-'}")
 
 

@@ -6,16 +6,22 @@ import json
 from typing import Any
 
 from idp.domain import clients
-from idp.domain.users import import_users
+from idp.domain.users import COLUMNS, import_users
 from idp.services import build_services
 from idp.settings import Settings, is_localhost
 from idp.storage.models import Client, User
 
 DEMO_PASSWORD = "demo-Soft-Token-2569"
-DEMO_CSV = f"""user_id,name_th,name_en,email,mobile,unit_code,unit_name,division,department,ministry,initial_password,legacy_cert_fingerprint
-T05005000000201,นางสาวสมหญิง ใจดี,Ms Somying Jaidee,somying@example.go.th,0812345678,0500500000,กองคลัง กรมตัวอย่าง,กองคลัง,กรมตัวอย่าง,กระทรวงการคลัง,{DEMO_PASSWORD},
-T05005000000202,นายสมชาย รักชาติ,Mr Somchai Rakchat,somchai@example.go.th,0898765432,0500500000,กองคลัง กรมตัวอย่าง,กองคลัง,กรมตัวอย่าง,กระทรวงการคลัง,{DEMO_PASSWORD},
-"""
+_UNIT = "0500500000,กองคลัง กรมตัวอย่าง,กองคลัง,กรมตัวอย่าง,กระทรวงการคลัง"
+DEMO_CSV = "\n".join(
+    [
+        ",".join(COLUMNS),
+        f"T05005000000201,นางสาวสมหญิง ใจดี,Ms Somying Jaidee,somying@example.go.th,0812345678,"
+        f"{_UNIT},{DEMO_PASSWORD},",
+        f"T05005000000202,นายสมชาย รักชาติ,Mr Somchai Rakchat,somchai@example.go.th,0898765432,"
+        f"{_UNIT},{DEMO_PASSWORD},",
+    ]
+)
 PORTAL_ID = "demo-portal"
 
 

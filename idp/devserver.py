@@ -22,9 +22,21 @@ def main() -> int:
     host, port = portal.rsplit(":", 1)[0].split("//")[1], portal.rsplit(":", 1)[1]
     env = {**os.environ, "PORTAL_CREDENTIALS": str(settings.var_path / "demo-portal.json")}
     portal_process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "uvicorn", "--factory", "examples.portal.app:create_app",
-         "--host", host, "--port", port, "--log-level", "warning"],
-        cwd=REPO_ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "examples.portal.app:create_app",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
     )
     print(
         f"\n  Soft Token IdP     {settings.server.issuer}\n"
@@ -34,7 +46,7 @@ def main() -> int:
         flush=True,
     )
     try:
-        return subprocess.call([sys.executable, "-m", "idp.cli", "serve"], cwd=REPO_ROOT)  # noqa: S603
+        return subprocess.call([sys.executable, "-m", "idp.cli", "serve"], cwd=REPO_ROOT)
     finally:
         portal_process.terminate()
         portal_process.wait(timeout=10)

@@ -129,9 +129,9 @@ class Settings(BaseSettings):
                 "development.seed_demo is a development feature and server.issuer is not a "
                 "localhost URL"
             )
-        if self.server.environment == "production":
-            if not is_localhost(self.server.issuer) and not self.security.master_key:
-                raise ValueError("security.master_key must be set in production")
+        production = self.server.environment == "production"
+        if production and not is_localhost(self.server.issuer) and not self.security.master_key:
+            raise ValueError("security.master_key must be set in production")
         if self.store.url.startswith("memory") and self.server.workers > 1:
             raise ValueError("store.url memory:// keeps state in one process; server.workers > 1")
         if self.store.url.split(":", 1)[0] not in ("memory", "redis", "rediss"):
@@ -184,7 +184,8 @@ def _unknown_env_keys(env: Mapping[str, str]) -> list[str]:
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         field = known_sections.get(section)
         annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and key in annotation.model_fields):
+        known = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if not (known and key in annotation.model_fields):  # type: ignore[union-attr]
             unknown.append(name)
     return unknown
 

@@ -83,5 +83,6 @@ def embedded(tmp: Path) -> Backend:
 
 
 def production(servers: ProductionServers) -> Backend:
-    return Backend("production", servers.database_url, servers.redis_url, servers.redis_url,
-                   servers.run_prefix)
+    return Backend(
+        "production", servers.database_url, servers.redis_url, servers.redis_url, servers.run_prefix
+    )

@@ -26,7 +26,9 @@ for name in [n for n in os.environ if n.startswith("IDP_")]:
 
 
 @pytest.fixture(scope="session")
-def production_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionServers | str]:
+def production_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ProductionServers | str]:
     servers = create_production(tmp_path_factory.mktemp("pg"))
     yield servers
     if isinstance(servers, ProductionServers):
@@ -57,7 +59,9 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
 def app_client(settings: Settings) -> Iterator[TestClient]:
     from idp.web.app import create_app
 
-    with TestClient(create_app(settings), base_url=support.ISSUER, follow_redirects=False) as client:
+    with TestClient(
+        create_app(settings), base_url=support.ISSUER, follow_redirects=False
+    ) as client:
         yield client
 
 

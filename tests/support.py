@@ -65,14 +65,28 @@ def create_user(services: Services, **fields: Any) -> Person:
     password = fields.pop("password", "correct horse " + secrets.token_hex(4))
     now = datetime.now(UTC)
     values = {
-        "name_th": "นางสาวทดสอบ ระบบ", "name_en": "Ms Test System",
-        "email": f"{user_id.lower()}@example.go.th", "mobile": "0812345678",
-        "unit_code": "0500500000", "unit_name": "กองคลัง", "division": "กองคลัง",
-        "department": "กรมตัวอย่าง", "ministry": "กระทรวงการคลัง", **fields,
+        "name_th": "นางสาวทดสอบ ระบบ",
+        "name_en": "Ms Test System",
+        "email": f"{user_id.lower()}@example.go.th",
+        "mobile": "0812345678",
+        "unit_code": "0500500000",
+        "unit_name": "กองคลัง",
+        "division": "กองคลัง",
+        "department": "กรมตัวอย่าง",
+        "ministry": "กระทรวงการคลัง",
+        **fields,
     }
     with services.db.session() as session:
-        session.add(User(user_id=user_id, password_hash=hash_password(password), roles=[],
-                         created_at=now, updated_at=now, **values))
+        session.add(
+            User(
+                user_id=user_id,
+                password_hash=hash_password(password),
+                roles=[],
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+        )
     return Person(user_id, password)
 
 
@@ -85,7 +99,9 @@ def create_client(services: Services, **spec: Any) -> RelyingParty:
         _client, secret = clients.create(
             session, clients.ClientSpec(client_id=client_id, **spec), "test"
         )
-    return RelyingParty(client_id, secret, spec["redirect_uris"][0] if spec["redirect_uris"] else "")
+    return RelyingParty(
+        client_id, secret, spec["redirect_uris"][0] if spec["redirect_uris"] else ""
+    )
 
 
 def pkce() -> tuple[str, str]:
@@ -106,8 +122,11 @@ def query_of(location: str) -> dict[str, str]:
 
 def authorize_params(rp: RelyingParty, challenge: str | None, **extra: str) -> dict[str, str]:
     params = {
-        "response_type": "code", "client_id": rp.client_id, "redirect_uri": rp.redirect_uri,
-        "scope": "openid profile email gfmis offline_access", "state": secrets.token_hex(8),
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "scope": "openid profile email gfmis offline_access",
+        "state": secrets.token_hex(8),
         "nonce": secrets.token_hex(8),
     }
     if challenge:
@@ -116,12 +135,19 @@ def authorize_params(rp: RelyingParty, challenge: str | None, **extra: str) -> d
     return params
 
 
-def submit_login(client: httpx.Client, login_url: str, user_id: str, password: str) -> httpx.Response:
+def submit_login(
+    client: httpx.Client, login_url: str, user_id: str, password: str
+) -> httpx.Response:
     page = client.get(login_url)
     assert page.status_code == 200, page.text
-    return client.post(login_url, data={
-        "username": user_id, "password": password, "csrf_token": csrf_of(page.text),
-    })
+    return client.post(
+        login_url,
+        data={
+            "username": user_id,
+            "password": password,
+            "csrf_token": csrf_of(page.text),
+        },
+    )
 
 
 def follow_to_client(client: httpx.Client, response: httpx.Response, redirect_uri: str) -> str:
@@ -135,8 +161,9 @@ def follow_to_client(client: httpx.Client, response: httpx.Response, redirect_ur
     raise AssertionError("too many redirects")
 
 
-def sign_in(client: httpx.Client, rp: RelyingParty, user: Person, challenge: str | None,
-            **extra: str) -> dict[str, str]:
+def sign_in(
+    client: httpx.Client, rp: RelyingParty, user: Person, challenge: str | None, **extra: str
+) -> dict[str, str]:
     """The whole browser part: authorize → sign-in form → back at the client; its query."""
     response = client.get("/authorize", params=authorize_params(rp, challenge, **extra))
     if response.headers.get("location", "").startswith("/login/"):
@@ -144,7 +171,9 @@ def sign_in(client: httpx.Client, rp: RelyingParty, user: Person, challenge: str
     return query_of(follow_to_client(client, response, rp.redirect_uri))
 
 
-def exchange(client: httpx.Client, rp: RelyingParty, code: str, verifier: str | None) -> httpx.Response:
+def exchange(
+    client: httpx.Client, rp: RelyingParty, code: str, verifier: str | None
+) -> httpx.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri}
     if verifier:
         data["code_verifier"] = verifier

@@ -40,7 +40,10 @@ def create_app() -> Starlette:
         server_metadata_url=config["issuer"] + "/.well-known/openid-configuration",
         client_id=config["client_id"],
         client_secret=config["client_secret"],
-        client_kwargs={"scope": "openid profile email phone gfmis", "code_challenge_method": "S256"},
+        client_kwargs={
+            "scope": "openid profile email phone gfmis",
+            "code_challenge_method": "S256",
+        },
     )
     idp = oauth.create_client("idp")
     base = config["portal_url"]
@@ -51,23 +54,31 @@ def create_app() -> Starlette:
             request.session.clear()
             signed_in = None
         if not signed_in:
-            return page("<p>ยังไม่ได้เข้าสู่ระบบ / Not signed in.</p>"
-                        "<p><a href='/login'>เข้าสู่ระบบ / Sign in</a></p>")
+            return page(
+                "<p>ยังไม่ได้เข้าสู่ระบบ / Not signed in.</p>"
+                "<p><a href='/login'>เข้าสู่ระบบ / Sign in</a></p>"
+            )
         claims = html.escape(json.dumps(signed_in["claims"], ensure_ascii=False, indent=2))
         info = html.escape(json.dumps(signed_in["userinfo"], ensure_ascii=False, indent=2))
-        return page(f"<h2>ID token</h2><pre>{claims}</pre><h2>UserInfo</h2><pre>{info}</pre>"
-                    "<p><a href='/logout'>ออกจากระบบ / Sign out</a></p>")
+        return page(
+            f"<h2>ID token</h2><pre>{claims}</pre><h2>UserInfo</h2><pre>{info}</pre>"
+            "<p><a href='/logout'>ออกจากระบบ / Sign out</a></p>"
+        )
 
     async def login(request: Request) -> Response:
-        response: Response = await idp.authorize_redirect(request, base + "/callback",
-                                                          nonce=secrets.token_urlsafe(16))
+        response: Response = await idp.authorize_redirect(
+            request, base + "/callback", nonce=secrets.token_urlsafe(16)
+        )
         return response
 
     async def callback(request: Request) -> Response:
         token = await idp.authorize_access_token(request)
         userinfo = await idp.userinfo(token=token)
-        request.session["user"] = {"claims": dict(token["userinfo"]), "userinfo": dict(userinfo),
-                                   "id_token": token["id_token"]}
+        request.session["user"] = {
+            "claims": dict(token["userinfo"]),
+            "userinfo": dict(userinfo),
+            "id_token": token["id_token"],
+        }
         return RedirectResponse("/")
 
     async def logout(request: Request) -> Response:
@@ -89,19 +100,30 @@ def create_app() -> Starlette:
         decoded = jwt.decode(token, KeySet.import_key_set(jwks))
         c = decoded.claims
         events = c.get("events", {})
-        if (c.get("iss") != metadata["issuer"] or c.get("aud") not in (config["client_id"],
-                [config["client_id"]]) or "nonce" in c
-                or "http://schemas.openid.net/event/backchannel-logout" not in events):
+        if (
+            c.get("iss") != metadata["issuer"]
+            or c.get("aud") not in (config["client_id"], [config["client_id"]])
+            or "nonce" in c
+            or "http://schemas.openid.net/event/backchannel-logout" not in events
+        ):
             return PlainTextResponse("bad logout token", status_code=400)
         if sid := c.get("sid"):
             ended_sessions.add(sid)
         return PlainTextResponse("ok")
 
-    app = Starlette(routes=[
-        Route("/", home), Route("/login", login), Route("/callback", callback),
-        Route("/logout", logout),
-        Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
-    ])
-    app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32),
-                       session_cookie="portal_session", same_site="lax")
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login),
+            Route("/callback", callback),
+            Route("/logout", logout),
+            Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
+        ]
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secrets.token_urlsafe(32),
+        session_cookie="portal_session",
+        same_site="lax",
+    )
     return app

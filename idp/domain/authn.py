@@ -22,15 +22,17 @@ class Result(enum.Enum):
     LOCKED = "locked"
 
 
-def authenticate(db: Database, lockout: Lockout, user_id: str, password: str,
-                 origin: Origin) -> tuple[Result, User | None]:
+def authenticate(
+    db: Database, lockout: Lockout, user_id: str, password: str, origin: Origin
+) -> tuple[Result, User | None]:
     account = user_id.strip().upper()
     key = account if _ACCOUNT_KEY.match(account) else "invalid-id"
     reservation = lockout.reserve(key, origin.ip)
     if not reservation.allowed:
         with db.session() as session:
-            audit.record(session, "login.password", actor=key, subject=key, outcome="locked",
-                         origin=origin)
+            audit.record(
+                session, "login.password", actor=key, subject=key, outcome="locked", origin=origin
+            )
         return Result.LOCKED, None
     with db.session() as session:
         user = session.get(User, account) if key == account else None
@@ -41,9 +43,16 @@ def authenticate(db: Database, lockout: Lockout, user_id: str, password: str,
             audit.record(session, "login.password", actor=account, subject=account, origin=origin)
             return Result.OK, user
         locked_now = lockout.failed(key, origin.ip, reservation)
-        audit.record(session, "login.password", actor=key, subject=key, outcome="failure",
-                     origin=origin)
+        audit.record(
+            session, "login.password", actor=key, subject=key, outcome="failure", origin=origin
+        )
         if locked_now:
-            audit.record(session, "account.lockout", actor="system", subject=key,
-                         outcome="locked", origin=origin)
+            audit.record(
+                session,
+                "account.lockout",
+                actor="system",
+                subject=key,
+                outcome="locked",
+                origin=origin,
+            )
     return Result.INVALID, None

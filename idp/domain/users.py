@@ -105,10 +105,10 @@ def parse_csv(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        return [], [
-            RowError(1, ", ".join(missing), Message("ไม่มีคอลัมน์ที่จำเป็น", "missing columns"))
-        ]
-    rows, errors, seen = [], [], {}
+        return [], [RowError(1, ", ".join(missing), Message("ไม่มีคอลัมน์ที่จำเป็น", "missing columns"))]
+    rows: list[dict[str, str]] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
     for index, raw in enumerate(reader, start=2):
         row = {c: (raw.get(c) or "").strip() for c in COLUMNS}
         row["legacy_cert_fingerprint"] = normalise_fingerprint(row["legacy_cert_fingerprint"])

@@ -9,7 +9,9 @@ from idp.domain.errors import Message
 USER_ID = re.compile(r"^[A-Z][0-9]{14}$")
 UNIT_CODE = re.compile(r"^[0-9]{10}$")
 MOBILE = re.compile(r"^0[0-9]{9}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 BAD_USER_ID = Message(

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection that idp.storage.db.Database.migrate passes in."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from idp.storage.models import Base
 
@@ -19,7 +19,7 @@ def run() -> None:
     _migrate(connection)
 
 
-def _migrate(connection: object) -> None:
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -35,8 +35,15 @@ class MultiPayload(OAuth2Payload):  # type: ignore[misc]
 
 
 class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
-    def __init__(self, method: str, uri: str, headers: Headers,
-                 query: list[tuple[str, str]], form: list[tuple[str, str]], origin: Origin) -> None:
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: Headers,
+        query: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+        origin: Origin,
+    ) -> None:
         super().__init__(method=method, uri=uri, headers=headers)
         self._args = dict(query)
         self._form = dict(form)
@@ -77,8 +84,9 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-def build_request(request: Request, issuer: str, form: list[tuple[str, str]],
-                  query: QueryParams | None = None) -> StarletteOAuth2Request:
+def build_request(
+    request: Request, issuer: str, form: list[tuple[str, str]], query: QueryParams | None = None
+) -> StarletteOAuth2Request:
     params = query if query is not None else request.query_params
     uri = issuer + request.url.path + (("?" + str(params)) if str(params) else "")
     return StarletteOAuth2Request(

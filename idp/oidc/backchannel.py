@@ -55,5 +55,12 @@ async def deliver(keys: KeyRing, db: Database, issuer: str, notices: list[Logout
                 outcome, status = "failure", 0
                 log.warning("back-channel logout to %s failed: %s", notice.client_id, exc)
             with db.session() as session:
-                audit.record(session, "logout.backchannel", actor="idp", subject=notice.sub,
-                             outcome=outcome, client_id=notice.client_id, status=status)
+                audit.record(
+                    session,
+                    "logout.backchannel",
+                    actor="idp",
+                    subject=notice.sub,
+                    outcome=outcome,
+                    client_id=notice.client_id,
+                    status=status,
+                )

@@ -62,8 +62,12 @@ class _Lookup:
             row = self.tokens.find_refresh_token(session, value)
             if row is None:
                 return None
-            claims = {"sub": row.user_id, "scope": row.scope,
-                      "exp": int(row.expires_at.timestamp()), "iat": int(row.issued_at.timestamp())}
+            claims = {
+                "sub": row.user_id,
+                "scope": row.scope,
+                "exp": int(row.expires_at.timestamp()),
+                "iat": int(row.issued_at.timestamp()),
+            }
             return FoundToken("refresh_token", row.client_id, claims, row.grant_id)
 
 
@@ -78,8 +82,12 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
         return token.check_client(client)
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
-        body = {"active": True, "client_id": token.client_id, "token_type": token.kind,
-                "iss": self.services.settings.server.issuer}
+        body = {
+            "active": True,
+            "client_id": token.client_id,
+            "token_type": token.kind,
+            "iss": self.services.settings.server.issuer,
+        }
         for name in ("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr"):
             if name in token.claims:
                 body[name] = token.claims[name]
@@ -87,7 +95,7 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class Revocation(_Lookup, RevocationEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = [*AUTH_METHODS, "none"]
+    CLIENT_AUTH_METHODS = [*AUTH_METHODS, "none"]  # noqa: RUF012 (Authlib reads the list)
 
     def __init__(self, server: Any, services: Services, tokens: TokenService) -> None:
         super().__init__(server)
@@ -98,10 +106,16 @@ class Revocation(_Lookup, RevocationEndpoint):  # type: ignore[misc]
         if token.kind == "access_token":
             self.tokens.revoke_access_token(token.claims)
             with self.services.db.session() as session:
-                audit.record(session, "token.revoke", actor=token.client_id,
-                             subject=str(token.claims.get("sub")), origin=origin)
+                audit.record(
+                    session,
+                    "token.revoke",
+                    actor=token.client_id,
+                    subject=str(token.claims.get("sub")),
+                    origin=origin,
+                )
             return
         assert token.refresh_grant_id is not None
         with self.services.db.session() as session:
-            self.tokens.revoke_grant(session, token.refresh_grant_id, reason="revocation",
-                                     origin=origin)
+            self.tokens.revoke_grant(
+                session, token.refresh_grant_id, reason="revocation", origin=origin
+            )

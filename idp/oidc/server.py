@@ -20,9 +20,9 @@ from joserfc.jwk import KeySet
 
 from idp.domain.audit import Origin
 from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc.claims import parse_claims_request, release
 from idp.oidc.endpoints import Introspection, Revocation
 from idp.oidc.logout import EndSession
-from idp.oidc.claims import parse_claims_request, release
 from idp.oidc.models import AuthorizationCode, OAuthClient, RefreshTokenRecord, SignedInUser
 from idp.oidc.tokens import TokenService
 from idp.services import Services
@@ -81,7 +81,9 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
             "exp": now + self._s.settings.tokens.id_token_ttl,
         }
 
-    def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
+    def get_authorization_code_claims(
+        self, authorization_code: AuthorizationCode
+    ) -> dict[str, Any]:
         claims: dict[str, Any] = super().get_authorization_code_claims(authorization_code)
         if authorization_code.sid:
             claims["sid"] = authorization_code.sid
@@ -95,8 +97,12 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
             client = session.get(Client, code.client_id) if code else None
             assert record is not None
             extra = release(
-                record, scope, client.allowed_claims if client else [], claims_request,
-                "id_token", by_scope=False,
+                record,
+                scope,
+                client.allowed_claims if client else [],
+                claims_request,
+                "id_token",
+                by_scope=False,
             )
         return {"sub": user.user_id, **extra}
 
@@ -110,7 +116,10 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012
-        "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
     ]
     services: Services
     tokens: TokenService
@@ -143,7 +152,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             if grant_id := self.tokens.used_code_grant(code_hash):
                 with self.services.db.session() as session:
                     self.tokens.revoke_grant(
-                        session, grant_id, reason="authorization_code_reuse",
+                        session,
+                        grant_id,
+                        reason="authorization_code_reuse",
                         origin=origin_of(self.request),
                     )
             return None
@@ -207,13 +218,14 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
         jwks = client.record.jwks or self._fetch_jwks(client.record.jwks_uri)
-        return KeySet.import_key_set(jwks)
+        return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
 
 
 class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, services: Services, fetch_jwks: Any) -> None:
-        super().__init__(scopes_supported=["openid", "profile", "email", "phone",
-                                           "offline_access", "gfmis"])
+        super().__init__(
+            scopes_supported=["openid", "profile", "email", "phone", "offline_access", "gfmis"]
+        )
         self.services = services
         self.tokens = TokenService(services)
         self.register_token_generator("default", self.tokens.generate)
@@ -241,8 +253,15 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if request.refresh_token is not None:
             claims_request = request.refresh_token.extra.get("claims_request")
         with self.services.db.session() as session:
-            self.tokens.save(session, token, request.client, request.user,
-                             token.get("scope", ""), claims_request, origin_of(request))
+            self.tokens.save(
+                session,
+                token,
+                request.client,
+                request.user,
+                token.get("scope", ""),
+                claims_request,
+                origin_of(request),
+            )
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's signals are not used: audit happens in the storage hooks."""

@@ -83,9 +83,16 @@ class TokenService:
             token["refresh_token"] = random_token(32)
         return token
 
-    def save(self, session: Session, token: dict[str, Any], client: OAuthClient,
-             user: SignedInUser | None, scope: str, claims_request: dict[str, Any] | None,
-             origin: Origin) -> None:
+    def save(
+        self,
+        session: Session,
+        token: dict[str, Any],
+        client: OAuthClient,
+        user: SignedInUser | None,
+        scope: str,
+        claims_request: dict[str, Any] | None,
+        origin: Origin,
+    ) -> None:
         """Record the grant (family) on first issue and the refresh token, if any."""
         if user is not None and user.grant_id:
             if session.get(Grant, user.grant_id) is None:
@@ -127,7 +134,9 @@ class TokenService:
         )
 
     # -- refresh tokens ------------------------------------------------------------------
-    def use_refresh_token(self, session: Session, value: str, origin: Origin) -> RefreshTokenRecord | None:
+    def use_refresh_token(
+        self, session: Session, value: str, origin: Origin
+    ) -> RefreshTokenRecord | None:
         """Take a refresh token for rotation, exactly once; a second use revokes its family."""
         token_hash = sha256_hex(value)
         row = session.get(RefreshToken, token_hash)

@@ -51,8 +51,12 @@ def build_context(services: Services) -> WebContext:
     server = IdPAuthorizationServer(services, fetch_jwks)
     transactions = Transactions(services.store, settings.session.login_transaction_ttl)
     security = settings.security
-    limits = Limits(security.lockout_attempts, security.lockout_seconds,
-                    security.ip_attempts, security.ip_window_seconds)
+    limits = Limits(
+        security.lockout_attempts,
+        security.lockout_seconds,
+        security.ip_attempts,
+        security.ip_window_seconds,
+    )
     csrf = Csrf(services.master.derive(b"csrf"), secure)
     return WebContext(
         services=services,
@@ -105,12 +109,14 @@ async def not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     if status == 405:
         return JSONResponse({"error": "method_not_allowed"}, status_code=405)
-    return request.app.state.ctx.render.error(request, NOT_FOUND, status=404)
+    context: WebContext = request.app.state.ctx
+    return context.render.error(request, NOT_FOUND, status=404)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return request.app.state.ctx.render.error(request, SERVER_ERROR, status=500)
+    context: WebContext = request.app.state.ctx
+    return context.render.error(request, SERVER_ERROR, status=500)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -59,16 +59,18 @@ class AuthorizationFlow:
         self.transactions = transactions
         self._issuer = server.services.settings.server.issuer
 
-    def decide(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
-               txn: LoginTransaction | None) -> Outcome:
+    def decide(
+        self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
+    ) -> Outcome:
         try:
             return self._decide(oreq, session, txn)
         except OAuth2Error as error:
             error.state = error.state or oreq.payload.state
             return self._error(error)
 
-    def _decide(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
-                txn: LoginTransaction | None) -> Outcome:
+    def _decide(
+        self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
+    ) -> Outcome:
         end_user = self._signed_in_user(oreq, session, txn)
         grant = self.server.get_consent_grant(oreq, end_user=end_user)
         redirect_uri = grant.redirect_uri
@@ -80,12 +82,11 @@ class AuthorizationFlow:
         if not self._has_consent(oreq, client, end_user, txn):
             if "none" in self._prompts(oreq):
                 raise ConsentRequiredError(redirect_uri=redirect_uri)
-            txn = txn or self.transactions.start(oreq.params,
-                                                 client.get_client_id())
+            txn = txn or self.transactions.start(oreq.params, client.get_client_id())
             return NeedConsent(txn, client.record.name, (oreq.scope or "").split())
         if txn is not None:
             self.transactions.finish(txn)
-        status, _body, headers = self.server.create_authorization_response(
+        _status, _body, headers = self.server.create_authorization_response(
             oreq, grant_user=end_user, grant=grant
         )
         return self._redirect(dict(headers)["Location"])
@@ -103,8 +104,9 @@ class AuthorizationFlow:
     def _prompts(oreq: StarletteOAuth2Request) -> set[str]:
         return set((oreq.payload.data.get("prompt") or "").split())
 
-    def _signed_in_user(self, oreq: StarletteOAuth2Request, session: SsoSession | None,
-                        txn: LoginTransaction | None) -> SignedInUser | None:
+    def _signed_in_user(
+        self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
+    ) -> SignedInUser | None:
         if session is None:
             return None
         fresh = txn is not None and (txn.authenticated_at or 0) >= txn.created
@@ -118,8 +120,9 @@ class AuthorizationFlow:
                 return None
         if not self._acr_satisfied(oreq, session.acr):
             return None
-        return SignedInUser(session.user_id, session.auth_time, session.acr,
-                            tuple(session.amr), session.sid)
+        return SignedInUser(
+            session.user_id, session.auth_time, session.acr, tuple(session.amr), session.sid
+        )
 
     @staticmethod
     def _acr_satisfied(oreq: StarletteOAuth2Request, achieved: str) -> bool:
@@ -136,8 +139,13 @@ class AuthorizationFlow:
         except ValueError as exc:
             raise InvalidRequestError(str(exc), redirect_uri=redirect_uri) from exc
 
-    def _has_consent(self, oreq: StarletteOAuth2Request, client: OAuthClient,
-                     user: SignedInUser, txn: LoginTransaction | None) -> bool:
+    def _has_consent(
+        self,
+        oreq: StarletteOAuth2Request,
+        client: OAuthClient,
+        user: SignedInUser,
+        txn: LoginTransaction | None,
+    ) -> bool:
         if txn is not None and txn.consented:
             return True
         if client.record.first_party:
@@ -167,8 +175,14 @@ def remember_consent(session: Session, user_id: str, client_id: str, scope: str)
         existing.scope = " ".join(sorted(scopes))
         existing.granted_at = datetime.now(UTC)
     else:
-        session.add(Consent(user_id=user_id, client_id=client_id, scope=" ".join(sorted(scopes)),
-                            granted_at=datetime.now(UTC)))
+        session.add(
+            Consent(
+                user_id=user_id,
+                client_id=client_id,
+                scope=" ".join(sorted(scopes)),
+                granted_at=datetime.now(UTC),
+            )
+        )
 
 
 __all__ = ["AuthorizationFlow", "LoginRequiredError", "Outcome", "remember_consent"]

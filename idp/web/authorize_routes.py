@@ -77,7 +77,13 @@ def _respond(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, NeedLogin):
         return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
     if isinstance(outcome, NeedConsent):
-        return c.render.page(request, "consent.html", txn=outcome.txn,
-                             client_name=outcome.client_name, scopes=outcome.scopes)
-    return c.render.error(request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en
-                          + ": " + outcome.description)
+        return c.render.page(
+            request,
+            "consent.html",
+            txn=outcome.txn,
+            client_name=outcome.client_name,
+            scopes=outcome.scopes,
+        )
+    return c.render.error(
+        request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en + ": " + outcome.description
+    )

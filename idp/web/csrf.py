@@ -29,8 +29,14 @@ class Csrf:
 
     def set_cookie(self, response: Response, browser_id: str | None) -> None:
         if browser_id:
-            response.set_cookie(self.cookie, browser_id, httponly=True, secure=self._secure,
-                                samesite="lax", path="/")
+            response.set_cookie(
+                self.cookie,
+                browser_id,
+                httponly=True,
+                secure=self._secure,
+                samesite="lax",
+                path="/",
+            )
 
     def valid(self, request: Request, submitted: str | None) -> bool:
         browser_id = request.cookies.get(self.cookie)

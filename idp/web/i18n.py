@@ -25,7 +25,7 @@ class Catalogs:
                 str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy
             }
 
-    def gettext(self, locale: str) -> "Translator":
+    def gettext(self, locale: str) -> Translator:
         return Translator(self._messages.get(locale, {}))
 
     def missing(self, locale: str, msgids: set[str]) -> set[str]:

@@ -32,11 +32,20 @@ def end_sso_grants(c: WebContext, ended: SsoSession, origin: Origin) -> list[Log
             client = session.get(Client, grant.client_id)
             if client is not None and client.backchannel_logout_uri:
                 notices[client.client_id] = LogoutNotice(
-                    client.client_id, client.backchannel_logout_uri,
-                    client.id_token_signed_response_alg, ended.user_id, ended.sid,
+                    client.client_id,
+                    client.backchannel_logout_uri,
+                    client.id_token_signed_response_alg,
+                    ended.user_id,
+                    ended.sid,
                 )
-        audit.record(session, "logout", actor=ended.user_id, subject=ended.user_id,
-                     origin=origin, sid=ended.sid)
+        audit.record(
+            session,
+            "logout",
+            actor=ended.user_id,
+            subject=ended.user_id,
+            origin=origin,
+            sid=ended.sid,
+        )
     return list(notices.values())
 
 

@@ -29,7 +29,9 @@ class Renderer:
     def locale(self, request: Request) -> str:
         return request_locale(request, self.default_locale)
 
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         locale = self.locale(request)
         token, new_browser_id = self.csrf.token_for(request)
         query = {k: v for k, v in request.query_params.items() if k != "lang"}
@@ -44,8 +46,9 @@ class Renderer:
         response = HTMLResponse(html, status_code=status)
         self.csrf.set_cookie(response, new_browser_id)
         if request.query_params.get("lang") == locale:
-            response.set_cookie(COOKIE, locale, max_age=31_536_000, samesite="lax",
-                                secure=self._secure, path="/")
+            response.set_cookie(
+                COOKIE, locale, max_age=31_536_000, samesite="lax", secure=self._secure, path="/"
+            )
         return response
 
     def error(self, request: Request, message: Message | str, status: int = 400) -> HTMLResponse:

@@ -22,9 +22,7 @@ from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
 from idp.web.transactions import LoginTransaction
 
-INVALID = Message(
-    "รหัสผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "The user ID or password is incorrect."
-)
+INVALID = Message("รหัสผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "The user ID or password is incorrect.")
 LOCKED = Message(
     "ใส่รหัสผ่านผิดเกินกำหนด บัญชีถูกระงับชั่วคราว 5 นาที กรุณาลองใหม่ภายหลัง",
     "Too many wrong attempts: sign-in is locked for 5 minutes. Please try again later.",
@@ -52,12 +50,21 @@ class PasswordStep:
     def pending(self, txn: LoginTransaction) -> bool:
         return self.name not in txn.done
 
-    async def show(self, request: Request, txn: LoginTransaction,
-                   error: Message | None = None, username: str = "") -> Response:
+    async def show(
+        self,
+        request: Request,
+        txn: LoginTransaction,
+        error: Message | None = None,
+        username: str = "",
+    ) -> Response:
         c = ctx(request)
         locale = c.render.locale(request)
         return c.render.page(
-            request, "login.html", status=401 if error else 200, txn=txn, username=username,
+            request,
+            "login.html",
+            status=401 if error else 200,
+            txn=txn,
+            username=username,
             error=error.text(locale) if error else None,
         )
 
@@ -124,6 +131,7 @@ def _complete(request: Request, txn: LoginTransaction) -> Response:
     txn.authenticated_at = int(time.time())
     c.transactions.save(txn)
     response = RedirectResponse(f"/authorize/resume/{txn.id}", status_code=303)
-    c.sso.start(response, txn.user_id, acr.ACR_PASSWORD, txn.amr,
-                previous=request.cookies.get(c.sso.cookie))
+    c.sso.start(
+        response, txn.user_id, acr.ACR_PASSWORD, txn.amr, previous=request.cookies.get(c.sso.cookie)
+    )
     return response

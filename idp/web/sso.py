@@ -30,8 +30,14 @@ class SsoSessions:
         self._secure = secure
         self.cookie = "__Host-idp_session" if secure else "idp_session"
 
-    def start(self, response: Response, user_id: str, acr: str, amr: list[str],
-              previous: str | None = None) -> SsoSession:
+    def start(
+        self,
+        response: Response,
+        user_id: str,
+        acr: str,
+        amr: list[str],
+        previous: str | None = None,
+    ) -> SsoSession:
         """A new session (and cookie value) on every authentication."""
         if previous:
             self._store.delete("sso:" + sha256_hex(previous))
@@ -39,10 +45,18 @@ class SsoSessions:
         token = random_token(32)
         session = SsoSession(random_token(16), user_id, now, acr, amr, now)
         self._store.put("sso:" + sha256_hex(token), asdict(session), self._settings.idle_ttl)
-        self._store.put("sso-sid:" + session.sid, {"token_hash": sha256_hex(token)},
-                        self._settings.absolute_ttl)
-        response.set_cookie(self.cookie, token, httponly=True, secure=self._secure,
-                            samesite="lax", path="/", max_age=self._settings.absolute_ttl)
+        self._store.put(
+            "sso-sid:" + session.sid, {"token_hash": sha256_hex(token)}, self._settings.absolute_ttl
+        )
+        response.set_cookie(
+            self.cookie,
+            token,
+            httponly=True,
+            secure=self._secure,
+            samesite="lax",
+            path="/",
+            max_age=self._settings.absolute_ttl,
+        )
         return session
 
     def current(self, request: Request) -> SsoSession | None:
@@ -68,6 +82,7 @@ class SsoSessions:
             session = SsoSession(**data) if data else None
             if session:
                 self._store.delete("sso-sid:" + session.sid)
-        response.delete_cookie(self.cookie, path="/", secure=self._secure, httponly=True,
-                               samesite="lax")
+        response.delete_cookie(
+            self.cookie, path="/", secure=self._secure, httponly=True, samesite="lax"
+        )
         return session

@@ -77,8 +77,13 @@ def _userinfo_claims(c: WebContext, access_token: str) -> dict[str, Any] | None:
         if user is None or user.disabled or client is None:
             return None
         grant = session.get(Grant, checked.grant_id) if checked.grant_id else None
-        released = release(user, claims["scope"], client.allowed_claims,
-                           grant.claims_request if grant else None, "userinfo")
+        released = release(
+            user,
+            claims["scope"],
+            client.allowed_claims,
+            grant.claims_request if grant else None,
+            "userinfo",
+        )
     return {"sub": user.user_id, **released}
 
 
@@ -91,8 +96,11 @@ async def userinfo(request: Request) -> Response:
     access_token = _bearer(request, form)
     challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"', **NO_STORE}
     if not access_token:
-        return JSONResponse({"error": "invalid_token"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer", **NO_STORE})
+        return JSONResponse(
+            {"error": "invalid_token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer", **NO_STORE},
+        )
     claims = await run_in_threadpool(_userinfo_claims, c, access_token)
     if claims is None:
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers=challenge)

@@ -52,8 +52,9 @@ def test_pkce_without_method_is_rejected(app_client: TestClient, rp: RelyingPart
 def test_pkce_is_required_when_the_client_requires_it(
     app_client: TestClient, rp: RelyingParty
 ) -> None:
-    query = query_of(app_client.get("/authorize", params=authorize_params(rp, None))
-                     .headers["location"])
+    query = query_of(
+        app_client.get("/authorize", params=authorize_params(rp, None)).headers["location"]
+    )
     assert query["error"] == "invalid_request"
     assert "PKCE" in query["error_description"]
 
@@ -78,7 +79,8 @@ def test_malformed_claims_parameter_is_an_oauth_error(
 def test_authorize_post_with_wrong_content_type_is_a_clean_400(
     app_client: TestClient, rp: RelyingParty
 ) -> None:
-    response = app_client.post("/authorize", content=b"\x00\xff{",
-                               headers={"content-type": "application/json"})
+    response = app_client.post(
+        "/authorize", content=b"\x00\xff{", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert "<!doctype html>" in response.text

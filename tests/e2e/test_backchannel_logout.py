@@ -19,8 +19,7 @@ from tests.backends import Backend
 from tests.live import free_port, serve
 
 
-def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend,
-                                                         tmp_path: Path) -> None:
+def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend, tmp_path: Path) -> None:
     received: list[str] = []
 
     async def receive(request: Request) -> PlainTextResponse:
@@ -33,19 +32,30 @@ def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend,
     app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
     services = app.state.ctx.services
     user = support.create_user(services)
-    rp = support.create_client(services,
-                               backchannel_logout_uri=f"http://127.0.0.1:{receiver_port}/bcl",
-                               post_logout_redirect_uris=("http://localhost:9999/bye",))
-    with serve(receiver, receiver_port), serve(app, idp_port), \
-            httpx.Client(base_url=issuer, follow_redirects=False) as browser:
+    rp = support.create_client(
+        services,
+        backchannel_logout_uri=f"http://127.0.0.1:{receiver_port}/bcl",
+        post_logout_redirect_uris=("http://localhost:9999/bye",),
+    )
+    with (
+        serve(receiver, receiver_port),
+        serve(app, idp_port),
+        httpx.Client(base_url=issuer, follow_redirects=False) as browser,
+    ):
         verifier, challenge = support.pkce()
         code = support.sign_in(browser, rp, user, challenge, scope="openid profile")["code"]
         tokens = support.exchange(browser, rp, code, verifier).json()
-        sid = jwt.decode(tokens["id_token"], KeySet.import_key_set(
-            browser.get("/jwks").json())).claims["sid"]
-        response = browser.get("/logout", params={
-            "id_token_hint": tokens["id_token"], "state": "s1",
-            "post_logout_redirect_uri": "http://localhost:9999/bye"})
+        sid = jwt.decode(
+            tokens["id_token"], KeySet.import_key_set(browser.get("/jwks").json())
+        ).claims["sid"]
+        response = browser.get(
+            "/logout",
+            params={
+                "id_token_hint": tokens["id_token"],
+                "state": "s1",
+                "post_logout_redirect_uri": "http://localhost:9999/bye",
+            },
+        )
         assert response.status_code == 303, response.text[-800:]
         assert response.headers["location"] == "http://localhost:9999/bye?state=s1"
         deadline = time.monotonic() + 5
@@ -53,14 +63,20 @@ def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend,
             time.sleep(0.05)
         keys = KeySet.import_key_set(browser.get("/jwks").json())
         # the session's tokens are revoked with it (no offline_access was asked)
-        refreshed = browser.post("/token", auth=rp.basic, data={
-            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+        refreshed = browser.post(
+            "/token",
+            auth=rp.basic,
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        )
         assert refreshed.json()["error"] == "invalid_grant"
     assert len(received) == 1
     token = jwt.decode(received[0], keys)
     assert token.header["typ"] == "logout+jwt"
     claims = token.claims
-    assert claims["iss"] == issuer and claims["aud"] == rp.client_id
-    assert claims["sub"] == user.user_id and claims["sid"] == sid
+    assert claims["iss"] == issuer
+    assert claims["aud"] == rp.client_id
+    assert claims["sub"] == user.user_id
+    assert claims["sid"] == sid
     assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
-    assert "nonce" not in claims and claims["exp"] - claims["iat"] <= 120
+    assert "nonce" not in claims
+    assert claims["exp"] - claims["iat"] <= 120

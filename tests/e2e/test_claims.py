@@ -68,13 +68,19 @@ def test_revoked_access_token_is_refused_at_userinfo_and_inactive(
 ) -> None:
     tokens = _tokens(app_client, rp, user)
     other = support.create_client(services)
-    foreign = app_client.post("/introspect", auth=other.basic,
-                              data={"token": tokens["access_token"]}).json()
+    foreign = app_client.post(
+        "/introspect", auth=other.basic, data={"token": tokens["access_token"]}
+    ).json()
     assert foreign == {"active": False}
     revoked = app_client.post("/revoke", auth=rp.basic, data={"token": tokens["access_token"]})
     assert revoked.status_code == 200
-    assert app_client.get("/userinfo", headers={
-        "Authorization": "Bearer " + tokens["access_token"]}).status_code == 401
-    introspected = app_client.post("/introspect", auth=rp.basic,
-                                   data={"token": tokens["access_token"]}).json()
+    assert (
+        app_client.get(
+            "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}
+        ).status_code
+        == 401
+    )
+    introspected = app_client.post(
+        "/introspect", auth=rp.basic, data={"token": tokens["access_token"]}
+    ).json()
     assert introspected == {"active": False}

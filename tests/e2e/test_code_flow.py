@@ -6,7 +6,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.testclient import TestClient
 
-from tests.support import ISSUER, RelyingParty, Person, exchange, pkce, sign_in
+from tests.support import ISSUER, Person, RelyingParty, exchange, pkce, sign_in
 
 
 def test_code_flow_issues_verified_id_token_and_userinfo(
@@ -25,8 +25,11 @@ def test_code_flow_issues_verified_id_token_and_userinfo(
     assert id_token.claims["iss"] == ISSUER
     assert id_token.claims["aud"] == [rp.client_id]
     assert id_token.claims["amr"] == ["pwd"]
-    assert "auth_time" in id_token.claims and "sid" in id_token.claims
-    info = app_client.get("/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
+    assert "auth_time" in id_token.claims
+    assert "sid" in id_token.claims
+    info = app_client.get(
+        "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}
+    )
     assert info.status_code == 200, info.text
     assert info.json()["sub"] == user.user_id
     assert info.json()["gfmis_user_id"] == user.user_id

@@ -39,4 +39,5 @@ def test_jwks_publishes_next_keys_and_no_private_parts(app_client: TestClient) -
 def test_unknown_path_is_a_bilingual_404(app_client: TestClient) -> None:
     response = app_client.get("/nowhere")
     assert response.status_code == 404
-    assert "ไม่พบหน้าที่ต้องการ" in response.text and "Traceback" not in response.text
+    assert "ไม่พบหน้าที่ต้องการ" in response.text
+    assert "Traceback" not in response.text

@@ -19,8 +19,9 @@ PARALLEL = 20
 
 def _prepared_login(base: str, rp: support.RelyingParty) -> tuple[httpx.Client, str, str]:
     browser = httpx.Client(base_url=base, follow_redirects=False)
-    login_url = browser.get("/authorize", params=support.authorize_params(
-        rp, support.pkce()[1])).headers["location"]
+    login_url = browser.get(
+        "/authorize", params=support.authorize_params(rp, support.pkce()[1])
+    ).headers["location"]
     page = browser.get(login_url)
     return browser, login_url, support.csrf_of(page.text)
 
@@ -38,8 +39,10 @@ def test_lockout_holds_under_parallel_wrong_attempts(backend: Backend, tmp_path:
 
         def attack(browser: httpx.Client, url: str, csrf: str) -> None:
             barrier.wait()
-            response = browser.post(url, data={"username": user.user_id,
-                                               "password": "wrong password", "csrf_token": csrf})
+            response = browser.post(
+                url,
+                data={"username": user.user_id, "password": "wrong password", "csrf_token": csrf},
+            )
             statuses.append(response.status_code)
 
         threads = [threading.Thread(target=attack, args=a) for a in attempts]
@@ -49,15 +52,25 @@ def test_lockout_holds_under_parallel_wrong_attempts(backend: Backend, tmp_path:
             thread.join(timeout=60)
         assert statuses == [401] * PARALLEL
         browser, url, csrf = _prepared_login(base, rp)
-        correct = browser.post(url, data={"username": user.user_id, "password": user.password,
-                                          "csrf_token": csrf})
+        correct = browser.post(
+            url, data={"username": user.user_id, "password": user.password, "csrf_token": csrf}
+        )
         assert correct.status_code == 401
         assert "5 นาที" in correct.text
     with services.db.session() as session:
-        checked = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "login.password", AuditEvent.subject == user.user_id,
-            AuditEvent.outcome == "failure"))
-        locks = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "account.lockout", AuditEvent.subject == user.user_id))
+        checked = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "login.password",
+                AuditEvent.subject == user.user_id,
+                AuditEvent.outcome == "failure",
+            )
+        )
+        locks = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "account.lockout", AuditEvent.subject == user.user_id)
+        )
     assert checked == 5
     assert locks == 1

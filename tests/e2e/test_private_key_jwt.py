@@ -15,8 +15,14 @@ from tests.support import ISSUER, Person
 
 def _assertion(key: ECKey, client_id: str, jti: str | None = None) -> str:
     now = int(time.time())
-    claims = {"iss": client_id, "sub": client_id, "aud": ISSUER + "/token", "iat": now,
-              "exp": now + 60, "jti": jti or secrets.token_hex(8)}
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": ISSUER + "/token",
+        "iat": now,
+        "exp": now + 60,
+        "jti": jti or secrets.token_hex(8),
+    }
     return jwt.encode({"alg": "ES256", "kid": key.thumbprint()}, claims, key)
 
 
@@ -25,14 +31,18 @@ def test_private_key_jwt_authenticates_and_es256_id_token(
 ) -> None:
     key = ECKey.generate_key("P-256", private=True)
     public = {**key.as_dict(private=False), "kid": key.thumbprint()}
-    rp = support.create_client(services, auth_method="private_key_jwt",
-                               jwks={"keys": [public]}, id_token_alg="ES256")
+    rp = support.create_client(
+        services, auth_method="private_key_jwt", jwks={"keys": [public]}, id_token_alg="ES256"
+    )
     verifier, challenge = support.pkce()
     code = support.sign_in(app_client, rp, user, challenge)["code"]
     jti = secrets.token_hex(8)
     data = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
-        "code_verifier": verifier, "client_id": rp.client_id,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": verifier,
+        "client_id": rp.client_id,
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": _assertion(key, rp.client_id, jti),
     }
@@ -51,12 +61,19 @@ def test_assertion_signed_by_another_key_is_refused(
 ) -> None:
     key = ECKey.generate_key("P-256", private=True)
     rp = support.create_client(
-        services, auth_method="private_key_jwt", grant_types=("client_credentials",),
-        redirect_uris=[], jwks={"keys": [key.as_dict(private=False)]})
+        services,
+        auth_method="private_key_jwt",
+        grant_types=("client_credentials",),
+        redirect_uris=[],
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
     intruder = ECKey.generate_key("P-256", private=True)
-    response = app_client.post("/token", data={
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": _assertion(intruder, rp.client_id),
-    })
+    response = app_client.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": _assertion(intruder, rp.client_id),
+        },
+    )
     assert response.json()["error"] == "invalid_client"

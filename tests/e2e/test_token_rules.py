@@ -15,16 +15,18 @@ def _code(app_client: TestClient, rp: RelyingParty, user: Person) -> tuple[str, 
     return sign_in(app_client, rp, user, challenge)["code"], verifier
 
 
-def test_wrong_code_verifier_is_invalid_grant(app_client: TestClient, rp: RelyingParty,
-                                             user: Person) -> None:
+def test_wrong_code_verifier_is_invalid_grant(
+    app_client: TestClient, rp: RelyingParty, user: Person
+) -> None:
     code, _verifier = _code(app_client, rp, user)
     response = exchange(app_client, rp, code, pkce()[0])
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_missing_code_verifier_is_rejected(app_client: TestClient, rp: RelyingParty,
-                                          user: Person) -> None:
+def test_missing_code_verifier_is_rejected(
+    app_client: TestClient, rp: RelyingParty, user: Person
+) -> None:
     code, _verifier = _code(app_client, rp, user)
     response = exchange(app_client, rp, code, None)
     assert response.json()["error"] == "invalid_request"
@@ -36,16 +38,21 @@ def test_code_reuse_fails_and_revokes_what_the_code_issued(
     code, verifier = _code(app_client, rp, user)
     first = exchange(app_client, rp, code, verifier).json()
     second = exchange(app_client, rp, code, verifier)
-    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
     bearer = {"Authorization": "Bearer " + first["access_token"]}
     assert app_client.get("/userinfo", headers=bearer).status_code == 401
-    refreshed = app_client.post("/token", auth=rp.basic, data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    refreshed = app_client.post(
+        "/token",
+        auth=rp.basic,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-def test_code_used_by_another_client_fails(app_client: TestClient, rp: RelyingParty,
-                                           user: Person, services: support.Services) -> None:
+def test_code_used_by_another_client_fails(
+    app_client: TestClient, rp: RelyingParty, user: Person, services: support.Services
+) -> None:
     code, verifier = _code(app_client, rp, user)
     other = support.create_client(services)
     response = exchange(app_client, other, code, verifier)
@@ -58,8 +65,9 @@ def test_expired_code_fails(backend: support.Backend, tmp_path: support.Path) ->
     from idp.web.app import create_app
 
     settings = support.make_settings(backend, tmp_path, tokens={"authorization_code_ttl": 1})
-    with TestClient(create_app(settings), base_url=support.ISSUER,
-                    follow_redirects=False) as client:
+    with TestClient(
+        create_app(settings), base_url=support.ISSUER, follow_redirects=False
+    ) as client:
         services = client.app.state.ctx.services  # type: ignore[attr-defined]
         rp, user = support.create_client(services), support.create_user(services)
         code, verifier = _code(client, rp, user)
@@ -74,8 +82,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(
     first = exchange(app_client, rp, code, verifier).json()
 
     def refresh(token: str) -> dict[str, str]:
-        return app_client.post("/token", auth=rp.basic, data={
-            "grant_type": "refresh_token", "refresh_token": token}).json()
+        return app_client.post(
+            "/token", auth=rp.basic, data={"grant_type": "refresh_token", "refresh_token": token}
+        ).json()
 
     second = refresh(first["refresh_token"])
     assert second["refresh_token"] != first["refresh_token"]
@@ -85,24 +94,31 @@ def test_refresh_rotates_and_reuse_revokes_the_family(
     assert app_client.get("/userinfo", headers=bearer).status_code == 401
 
 
-def test_client_credentials_issues_a_jwt_access_token(app_client: TestClient,
-                                                      services: support.Services) -> None:
-    rp = support.create_client(services, grant_types=("client_credentials",), redirect_uris=[],
-                               scope="gfmis")
-    response = app_client.post("/token", auth=rp.basic, data={"grant_type": "client_credentials",
-                                                              "scope": "gfmis"})
+def test_client_credentials_issues_a_jwt_access_token(
+    app_client: TestClient, services: support.Services
+) -> None:
+    rp = support.create_client(
+        services, grant_types=("client_credentials",), redirect_uris=[], scope="gfmis"
+    )
+    response = app_client.post(
+        "/token", auth=rp.basic, data={"grant_type": "client_credentials", "scope": "gfmis"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["token_type"] == "Bearer" and "refresh_token" not in body
+    assert body["token_type"] == "Bearer"
+    assert "refresh_token" not in body
     assert body["access_token"].count(".") == 2
-    introspected = app_client.post("/introspect", auth=rp.basic,
-                                   data={"token": body["access_token"]}).json()
-    assert introspected["active"] is True and introspected["sub"] == rp.client_id
+    introspected = app_client.post(
+        "/introspect", auth=rp.basic, data={"token": body["access_token"]}
+    ).json()
+    assert introspected["active"] is True
+    assert introspected["sub"] == rp.client_id
 
 
 def test_wrong_client_secret_is_invalid_client(app_client: TestClient, rp: RelyingParty) -> None:
-    response = app_client.post("/token", auth=(rp.client_id, "wrong"),
-                               data={"grant_type": "client_credentials"})
+    response = app_client.post(
+        "/token", auth=(rp.client_id, "wrong"), data={"grant_type": "client_credentials"}
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
 

@@ -31,24 +31,48 @@ def _json(runner: CliRunner, *args: str) -> object:
 
 
 def test_client_lifecycle(run: CliRunner) -> None:
-    created = _json(run, "clients", "create", "cli-rp", "--name", "CLI RP",
-                    "--redirect-uri", "https://rp.example.go.th/cb",
-                    "--backchannel-logout-uri", "https://rp.example.go.th/bcl")
-    assert isinstance(created, dict) and len(created["client_secret"]) >= 43
+    created = _json(
+        run,
+        "clients",
+        "create",
+        "cli-rp",
+        "--name",
+        "CLI RP",
+        "--redirect-uri",
+        "https://rp.example.go.th/cb",
+        "--backchannel-logout-uri",
+        "https://rp.example.go.th/bcl",
+    )
+    assert isinstance(created, dict)
+    assert len(created["client_secret"]) >= 43
     listed = _json(run, "clients", "list")
-    assert isinstance(listed, list) and "cli-rp" in [c["client_id"] for c in listed]
+    assert isinstance(listed, list)
+    assert "cli-rp" in [c["client_id"] for c in listed]
     shown = _json(run, "clients", "show", "cli-rp")
-    assert isinstance(shown, dict) and "client_secret" not in shown
+    assert isinstance(shown, dict)
+    assert "client_secret" not in shown
     rotated = _json(run, "clients", "rotate-secret", "cli-rp")
-    assert isinstance(rotated, dict) and rotated["client_secret"] != created["client_secret"]
+    assert isinstance(rotated, dict)
+    assert rotated["client_secret"] != created["client_secret"]
     assert run.invoke(main, ["clients", "delete", "cli-rp"]).exit_code == 0
     missing = run.invoke(main, ["clients", "show", "cli-rp"])
-    assert missing.exit_code == 1 and "no such client" in missing.output
+    assert missing.exit_code == 1
+    assert "no such client" in missing.output
 
 
 def test_client_with_bad_redirect_uri_is_refused(run: CliRunner) -> None:
-    result = run.invoke(main, ["clients", "create", "bad-rp", "--name", "Bad",
-                               "--redirect-uri", "http://rp.example.go.th/cb"])
+    result = run.invoke(
+        main,
+        [
+            "clients",
+            "create",
+            "bad-rp",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://rp.example.go.th/cb",
+        ],
+    )
     assert result.exit_code == 1
     assert "https" in result.output
 
@@ -58,13 +82,15 @@ def test_user_import_and_show(run: CliRunner, tmp_path: Path) -> None:
     bad.write_text("\n".join([HEADER, _row(good), _row("X1", mobile="1")]), encoding="utf-8")
     result = run.invoke(main, ["users", "import", str(bad)])
     assert result.exit_code == 1
-    assert "line 3, user_id" in result.output and "line 3, mobile" in result.output
+    assert "line 3, user_id" in result.output
+    assert "line 3, mobile" in result.output
     assert run.invoke(main, ["users", "show", good]).exit_code == 1  # nothing imported
     ok = tmp_path / "ok.csv"
     ok.write_text("\n".join([HEADER, _row(good)]), encoding="utf-8")
     assert run.invoke(main, ["users", "import", str(ok)]).exit_code == 0
     shown = _json(run, "users", "show", good)
-    assert isinstance(shown, dict) and shown["unit_code"] == "0500500000"
+    assert isinstance(shown, dict)
+    assert shown["unit_code"] == "0500500000"
     assert "password_hash" not in shown
     assert run.invoke(main, ["officers", "grant", good, "--role", "admin"]).exit_code == 0
     assert _json(run, "users", "show", good)["roles"] == ["admin"]  # type: ignore[index]
@@ -79,6 +105,7 @@ def test_key_rotation_publishes_before_signing(run: CliRunner) -> None:
     assert run.invoke(main, ["keys", "rotate"]).exit_code == 0
     after = {k["kid"]: k for k in _json(run, "keys", "list")}  # type: ignore[union-attr]
     assert {kid for kid, k in after.items() if k["state"] == "active"} == next_kids
-    assert all(after[kid]["state"] == "retired" and after[kid]["publish_until"]
-               for kid in active_kids)
+    assert all(
+        after[kid]["state"] == "retired" and after[kid]["publish_until"] for kid in active_kids
+    )
     assert len([k for k in after.values() if k["state"] == "next"]) == 2

@@ -14,11 +14,18 @@ HEADER = ",".join(COLUMNS)
 
 def _row(user_id: str, **changes: str) -> str:
     values = {
-        "user_id": user_id, "name_th": "นายทดสอบ นำเข้า", "name_en": "Mr Test Import",
-        "email": f"{user_id.lower()}@example.go.th", "mobile": "0812345678",
-        "unit_code": "0500500000", "unit_name": "กองคลัง", "division": "กองคลัง",
-        "department": "กรมบัญชีกลาง", "ministry": "กระทรวงการคลัง",
-        "initial_password": "initial-password-1", "legacy_cert_fingerprint": "",
+        "user_id": user_id,
+        "name_th": "นายทดสอบ นำเข้า",
+        "name_en": "Mr Test Import",
+        "email": f"{user_id.lower()}@example.go.th",
+        "mobile": "0812345678",
+        "unit_code": "0500500000",
+        "unit_name": "กองคลัง",
+        "division": "กองคลัง",
+        "department": "กรมบัญชีกลาง",
+        "ministry": "กระทรวงการคลัง",
+        "initial_password": "initial-password-1",
+        "legacy_cert_fingerprint": "",
     }
     values.update(changes)
     return ",".join(values[c] for c in COLUMNS)
@@ -27,28 +34,39 @@ def _row(user_id: str, **changes: str) -> str:
 def test_valid_file_imports_every_row(services: Services) -> None:
     ids = [new_user_id(), new_user_id()]
     fingerprint = "AB:" * 31 + "AB"
-    text = "\n".join([HEADER, _row(ids[0]),
-                      _row(ids[1], initial_password="", legacy_cert_fingerprint=fingerprint)])
+    text = "\n".join(
+        [
+            HEADER,
+            _row(ids[0]),
+            _row(ids[1], initial_password="", legacy_cert_fingerprint=fingerprint),
+        ]
+    )
     with services.db.session() as session:
         result = import_users(session, text, "test")
-    assert result.errors == [] and result.imported == ids
+    assert result.errors == []
+    assert result.imported == ids
     with services.db.session() as session:
         first, second = (session.get(User, i) for i in ids)
-        assert first is not None and first.must_change_password and first.password_hash
-        assert second is not None and second.password_hash is None
+        assert first is not None
+        assert first.must_change_password
+        assert first.password_hash
+        assert second is not None
+        assert second.password_hash is None
         assert second.legacy_cert_fingerprint == "ab" * 32
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_imported(services: Services) -> None:
     good = new_user_id()
-    text = "\n".join([
-        HEADER,
-        _row(good),
-        _row("T0500500000020"),  # 14 characters
-        _row(new_user_id(), unit_code="12345", mobile="812345678", email="not-an-email"),
-        _row(good),  # duplicate
-        _row(new_user_id(), initial_password=""),
-    ])
+    text = "\n".join(
+        [
+            HEADER,
+            _row(good),
+            _row("T0500500000020"),  # 14 characters
+            _row(new_user_id(), unit_code="12345", mobile="812345678", email="not-an-email"),
+            _row(good),  # duplicate
+            _row(new_user_id(), initial_password=""),
+        ]
+    )
     with services.db.session() as session:
         result = import_users(session, text, "test")
     problems = {(e.line, e.column) for e in result.errors}

@@ -28,30 +28,47 @@ def test_openid_client_full_lifecycle(backend: Backend, tmp_path: Path) -> None:
     services = app.state.ctx.services
     user = support.create_user(services)
     rp = support.create_client(
-        services, redirect_uris=["http://127.0.0.1:9/cb"],
-        post_logout_redirect_uris=("http://127.0.0.1:9/bye",), first_party=False,
+        services,
+        redirect_uris=["http://127.0.0.1:9/cb"],
+        post_logout_redirect_uris=("http://127.0.0.1:9/bye",),
+        first_party=False,
         grant_types=("authorization_code", "refresh_token"),
     )
     with serve(app, port), httpx.Client(base_url=issuer, follow_redirects=False) as browser:
         node = subprocess.Popen(
-            ["node", str(RP_SCRIPT), json.dumps({
-                "issuer": issuer, "client_id": rp.client_id, "client_secret": rp.secret,
-                "redirect_uri": rp.redirect_uri, "scope": "openid profile email gfmis offline_access",
-                "post_logout_redirect_uri": "http://127.0.0.1:9/bye",
-            })],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                "node",
+                str(RP_SCRIPT),
+                json.dumps(
+                    {
+                        "issuer": issuer,
+                        "client_id": rp.client_id,
+                        "client_secret": rp.secret,
+                        "redirect_uri": rp.redirect_uri,
+                        "scope": "openid profile email gfmis offline_access",
+                        "post_logout_redirect_uri": "http://127.0.0.1:9/bye",
+                    }
+                ),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        assert node.stdin and node.stdout
+        assert node.stdin
+        assert node.stdout
         first = json.loads(node.stdout.readline())
         assert "authorization_url" in first, first
         response = browser.get(first["authorization_url"])
-        response = support.submit_login(browser, response.headers["location"], user.user_id,
-                                        user.password)
+        response = support.submit_login(
+            browser, response.headers["location"], user.user_id, user.password
+        )
         response = browser.get(response.headers["location"])  # resume → consent page
-        assert response.status_code == 200 and "consent" in response.text
+        assert response.status_code == 200
+        assert "consent" in response.text
         consent_url = response.text.split('<form method="post" action="')[1].split('"')[0]
-        response = browser.post(consent_url, data={"decision": "allow",
-                                                   "csrf_token": support.csrf_of(response.text)})
+        response = browser.post(
+            consent_url, data={"decision": "allow", "csrf_token": support.csrf_of(response.text)}
+        )
         callback = support.follow_to_client(browser, response, rp.redirect_uri)
         node.stdin.write(callback + "\n")
         node.stdin.flush()
