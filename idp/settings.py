@@ -167,9 +167,9 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 
 def config_files(env: Mapping[str, str] | None = None) -> list[Path]:
-    """conf/default.toml, then the file named by IDP_CONFIG (if any)."""
+    """conf/default.toml (IDP_CONF_DIR names another folder), then the file named by IDP_CONFIG."""
     env = os.environ if env is None else env
-    files = [DEFAULT_CONF_DIR / "default.toml"]
+    files = [Path(env.get("IDP_CONF_DIR") or DEFAULT_CONF_DIR) / "default.toml"]
     if extra := env.get("IDP_CONFIG"):
         files.append(Path(extra))
     return files
@@ -179,7 +179,7 @@ def _unknown_env_keys(env: Mapping[str, str]) -> list[str]:
     known_sections = Settings.model_fields
     unknown = []
     for name in env:
-        if not name.startswith(ENV_PREFIX) or name == "IDP_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in ("IDP_CONFIG", "IDP_CONF_DIR"):
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         field = known_sections.get(section)

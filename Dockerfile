@@ -1,0 +1,24 @@
+# Multi-stage build: dependencies from the lock file in a builder, a slim non-root runtime.
+FROM python:3.11-slim AS builder
+WORKDIR /build
+COPY requirements.lock pyproject.toml ./
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY idp ./idp
+COPY push_auth ./push_auth
+COPY admin_ui ./admin_ui
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /srv idp && mkdir -p /srv/conf /srv/var \
+ && chown -R idp /srv/var
+COPY --from=builder /opt/venv /opt/venv
+COPY conf /srv/conf
+WORKDIR /srv
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 IDP_CONF_DIR=/srv/conf \
+    IDP_SERVER__VAR_DIR=/srv/var IDP_DATABASE__URL=sqlite:////srv/var/idp.sqlite3 \
+    IDP_SECURITY__MASTER_KEY_FILE=/srv/var/master.key
+USER idp
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
+CMD ["uvicorn", "--factory", "idp.web.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
