@@ -1,0 +1,31 @@
+"""Every message the pages show has a Thai and an English text."""
+
+from __future__ import annotations
+
+import re
+
+from idp.domain.clients import SCOPES
+from idp.web.i18n import Catalogs
+from idp.web.render import TEMPLATES
+
+MSGID = re.compile(r"""_\(\s*"([^"]+)"\s*[,)]""")
+
+
+def _template_msgids() -> set[str]:
+    found: set[str] = set()
+    for path in TEMPLATES.glob("*.html"):
+        found.update(MSGID.findall(path.read_text(encoding="utf-8")))
+    return found | {f"scope:{scope}" for scope in SCOPES}
+
+
+def test_every_template_message_is_translated() -> None:
+    catalogs = Catalogs()
+    msgids = _template_msgids()
+    assert len(msgids) > 10
+    assert catalogs.missing("th", msgids) == set()
+    assert catalogs.missing("en", msgids) == set()
+
+
+def test_placeholders_survive_translation() -> None:
+    translate = Catalogs().gettext("th")
+    assert translate("{client} asks for:", client="พอร์ทัล") == "พอร์ทัล ขอใช้ข้อมูลต่อไปนี้:"
