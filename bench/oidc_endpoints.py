@@ -111,8 +111,19 @@ def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[b
 
 
 def uvicorn_args(app: str, port: int, workers: int, factory: bool = True) -> list[str]:
-    args = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers),
-            "--log-level", "warning", "--no-access-log"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return args + (["--factory"] if factory else [])
 
 
@@ -124,8 +135,9 @@ def prepare(base: str, env: dict[str, str], codes: int, folder: Path) -> dict[st
     os.environ.update(env)
     services = build_services(load_settings())
     user = support.create_user(services)
-    rp = support.create_client(services, grant_types=("authorization_code", "refresh_token",
-                                                      "client_credentials"))
+    rp = support.create_client(
+        services, grant_types=("authorization_code", "refresh_token", "client_credentials")
+    )
     services.close()
     verifier, challenge = support.pkce()
     codes_file = folder / "codes.txt"
@@ -141,33 +153,56 @@ def prepare(base: str, env: dict[str, str], codes: int, folder: Path) -> dict[st
     return {"rp": rp, "tokens": tokens, "verifier": verifier, "codes_file": codes_file}
 
 
-def measure_backend(label: str, env: dict[str, str], workers: int, seconds: int,
-                    connections: int, folder: Path) -> list[Result]:
+def measure_backend(
+    label: str, env: dict[str, str], workers: int, seconds: int, connections: int, folder: Path
+) -> list[Result]:
     env = {**os.environ, **env, "IDP_SERVER__WORKERS": str(workers)}
     server = start(uvicorn_args("idp.web.app:create_app", PORT, workers), env, PORT)
     base = f"http://127.0.0.1:{PORT}"
     try:
-        data = prepare(base, {k: v for k, v in env.items() if k.startswith("IDP_")},
-                       codes=4000, folder=folder)
+        data = prepare(
+            base, {k: v for k, v in env.items() if k.startswith("IDP_")}, codes=4000, folder=folder
+        )
         rp: support.RelyingParty = data["rp"]  # type: ignore[assignment]
         tokens: dict[str, str] = data["tokens"]  # type: ignore[assignment]
         cc = "grant_type=client_credentials&scope=gfmis"
         runs = [
             ("discovery", f"{base}/.well-known/openid-configuration", None),
             ("jwks", f"{base}/jwks", None),
-            ("token (client_credentials)", f"{base}/token", lua_post("/token", cc, rp.basic, folder)),
-            ("introspection", f"{base}/introspect",
-             lua_post("/introspect", "token=" + tokens["access_token"], rp.basic, folder)),
-            ("userinfo", f"{base}/userinfo", lua_bearer("/userinfo", tokens["access_token"], folder)),
-            ("token (authorization_code)", f"{base}/token",
-             lua_codes(data["codes_file"], str(data["verifier"]), rp, folder)),  # type: ignore[arg-type]
+            (
+                "token (client_credentials)",
+                f"{base}/token",
+                lua_post("/token", cc, rp.basic, folder),
+            ),
+            (
+                "introspection",
+                f"{base}/introspect",
+                lua_post("/introspect", "token=" + tokens["access_token"], rp.basic, folder),
+            ),
+            (
+                "userinfo",
+                f"{base}/userinfo",
+                lua_bearer("/userinfo", tokens["access_token"], folder),
+            ),
+            (
+                "token (authorization_code)",
+                f"{base}/token",
+                lua_codes(data["codes_file"], str(data["verifier"]), rp, folder),
+            ),  # type: ignore[arg-type]
         ]
         results = []
         for name, url, script in runs:
             duration = min(seconds, 3) if name.endswith("(authorization_code)") else seconds
             result = wrk(url, script, duration, connections)
-            results.append(Result(f"{label} {workers}w {name}", result.rps, result.p50_ms,
-                                  result.p99_ms, result.errors))
+            results.append(
+                Result(
+                    f"{label} {workers}w {name}",
+                    result.rps,
+                    result.p50_ms,
+                    result.p99_ms,
+                    result.errors,
+                )
+            )
         return results
     finally:
         server.terminate()
@@ -184,21 +219,29 @@ def main() -> int:
         return 2
     folder = Path(tempfile.mkdtemp(prefix="idp-bench-"))
     master = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    common = {"IDP_SECURITY__MASTER_KEY": master, "IDP_SERVER__VAR_DIR": str(folder),
-              "IDP_TOKENS__AUTHORIZATION_CODE_TTL": "600", "IDP_SECURITY__IP_ATTEMPTS": "100000"}
-    hello = start(uvicorn_args("bench.hello:app", HELLO_PORT, 1, factory=False), dict(os.environ),
-                  HELLO_PORT)
+    common = {
+        "IDP_SECURITY__MASTER_KEY": master,
+        "IDP_SERVER__VAR_DIR": str(folder),
+        "IDP_TOKENS__AUTHORIZATION_CODE_TTL": "600",
+        "IDP_SECURITY__IP_ATTEMPTS": "100000",
+    }
+    hello = start(
+        uvicorn_args("bench.hello:app", HELLO_PORT, 1, factory=False), dict(os.environ), HELLO_PORT
+    )
     try:
-        baseline = wrk(f"http://127.0.0.1:{HELLO_PORT}/healthz", None, args.seconds,
-                       args.connections)
+        baseline = wrk(
+            f"http://127.0.0.1:{HELLO_PORT}/healthz", None, args.seconds, args.connections
+        )
     finally:
         hello.terminate()
         hello.wait()
     results = [Result("starlette hello 1w", baseline.rps, baseline.p50_ms, baseline.p99_ms, 0)]
-    embedded = {**common, "IDP_DATABASE__URL": f"sqlite:///{folder / 'bench.sqlite3'}",
-                "IDP_STORE__URL": "memory://"}
-    results += measure_backend("sqlite+memory", embedded, 1, args.seconds, args.connections,
-                               folder)
+    embedded = {
+        **common,
+        "IDP_DATABASE__URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "IDP_STORE__URL": "memory://",
+    }
+    results += measure_backend("sqlite+memory", embedded, 1, args.seconds, args.connections, folder)
     pg_admin = os.environ.get("SOFTTOKEN_TEST_POSTGRES_URL")
     redis_url = os.environ.get("SOFTTOKEN_TEST_REDIS_URL")
     if pg_admin and redis_url:
@@ -207,12 +250,17 @@ def main() -> int:
         with psycopg.connect(pg_admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{database}"')
         url = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        production = {**common, "IDP_DATABASE__URL": f"{url}/{database}",
-                      "IDP_STORE__URL": redis_url, "IDP_STORE__KEY_PREFIX": prefix}
+        production = {
+            **common,
+            "IDP_DATABASE__URL": f"{url}/{database}",
+            "IDP_STORE__URL": redis_url,
+            "IDP_STORE__KEY_PREFIX": prefix,
+        }
         try:
             for workers in (1, 2):
-                results += measure_backend("postgres+redis", production, workers, args.seconds,
-                                           args.connections, folder)
+                results += measure_backend(
+                    "postgres+redis", production, workers, args.seconds, args.connections, folder
+                )
         finally:
             with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -220,13 +268,20 @@ def main() -> int:
             for key in client.scan_iter(match=prefix + "*", count=1000):
                 client.delete(key)
     else:
-        print("SOFTTOKEN_TEST_POSTGRES_URL / SOFTTOKEN_TEST_REDIS_URL not set: "
-              "PostgreSQL + Redis not measured", file=sys.stderr)
+        print(
+            "SOFTTOKEN_TEST_POSTGRES_URL / SOFTTOKEN_TEST_REDIS_URL not set: "
+            "PostgreSQL + Redis not measured",
+            file=sys.stderr,
+        )
     shutil.rmtree(folder, ignore_errors=True)
-    print(f"\n{'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'errors':>7}")
+    print(
+        f"\n{'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'errors':>7}"
+    )
     for result in results:
-        print(f"{result.name:<52} {result.rps:>9.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
-              f"{result.rps / baseline.rps:>8.2f} {result.errors:>7}")
+        print(
+            f"{result.name:<52} {result.rps:>9.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
+            f"{result.rps / baseline.rps:>8.2f} {result.errors:>7}"
+        )
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from idp.domain.audit import BufferedAudit
 from idp.domain.keys import KeyRing, ensure_keys
 from idp.domain.secrets import MasterKey
 from idp.settings import Settings, is_localhost, resolve_path
@@ -19,8 +20,10 @@ class Services:
     store: ExpiringStore
     master: MasterKey
     keys: KeyRing
+    audit: BufferedAudit
 
     def close(self) -> None:
+        self.audit.close()
         self.store.close()
         self.db.dispose()
 
@@ -40,4 +43,6 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         ensure_keys(session, master)
     store = open_store(settings.store.url, settings.store.key_prefix)
     keys = KeyRing(db, master, settings.tokens.key_refresh_seconds)
-    return Services(settings=settings, db=db, store=store, master=master, keys=keys)
+    return Services(
+        settings=settings, db=db, store=store, master=master, keys=keys, audit=BufferedAudit(db)
+    )

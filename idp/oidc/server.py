@@ -28,6 +28,9 @@ from idp.oidc.tokens import TokenService
 from idp.services import Services
 from idp.storage.models import Client, User
 
+# A changed or deleted client takes effect in every process within this many seconds.
+CLIENT_CACHE_SECONDS = 5
+
 
 def origin_of(request: OAuth2Request) -> Origin:
     return getattr(request, "origin", None) or Origin()
@@ -228,6 +231,7 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         )
         self.services = services
         self.tokens = TokenService(services)
+        self._clients: dict[str, tuple[float, OAuthClient]] = {}
         self.register_token_generator("default", self.tokens.generate)
         self.register_client_auth_method(
             PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(services, fetch_jwks)
@@ -243,25 +247,33 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(EndSession(self, services))
 
     def query_client(self, client_id: str) -> OAuthClient | None:
+        """The client, cached in this process for CLIENT_CACHE_SECONDS."""
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached and cached[0] > now:
+            return cached[1]
         with self.services.db.session() as session:
             record = session.get(Client, client_id)
-        return OAuthClient(record) if record else None
+        client = OAuthClient(record) if record else None
+        if client is not None:
+            if len(self._clients) > 10_000:
+                self._clients.clear()
+            self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+        return client
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         code = request.authorization_code
         claims_request = code.claims if code else None
         if request.refresh_token is not None:
             claims_request = request.refresh_token.extra.get("claims_request")
-        with self.services.db.session() as session:
-            self.tokens.save(
-                session,
-                token,
-                request.client,
-                request.user,
-                token.get("scope", ""),
-                claims_request,
-                origin_of(request),
-            )
+        self.tokens.save(
+            token,
+            request.client,
+            request.user,
+            token.get("scope", ""),
+            claims_request,
+            origin_of(request),
+        )
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's signals are not used: audit happens in the storage hooks."""

@@ -85,7 +85,6 @@ class TokenService:
 
     def save(
         self,
-        session: Session,
         token: dict[str, Any],
         client: OAuthClient,
         user: SignedInUser | None,
@@ -95,36 +94,9 @@ class TokenService:
     ) -> None:
         """Record the grant (family) on first issue and the refresh token, if any."""
         if user is not None and user.grant_id:
-            if session.get(Grant, user.grant_id) is None:
-                session.add(
-                    Grant(
-                        grant_id=user.grant_id,
-                        user_id=user.user_id,
-                        client_id=client.get_client_id(),
-                        scope=scope,
-                        sid=user.sid,
-                        auth_time=user.auth_time,
-                        acr=user.acr,
-                        amr=list(user.amr),
-                        claims_request=claims_request,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            if refresh := token.get("refresh_token"):
-                now = datetime.now(UTC)
-                session.add(
-                    RefreshToken(
-                        token_hash=sha256_hex(refresh),
-                        grant_id=user.grant_id,
-                        client_id=client.get_client_id(),
-                        user_id=user.user_id,
-                        scope=scope,
-                        issued_at=now,
-                        expires_at=now + timedelta(seconds=self._tokens.refresh_token_ttl),
-                    )
-                )
-        audit.record(
-            session,
+            with self._s.db.session() as session:
+                self._save_grant(session, token, client, user, scope, claims_request)
+        self._s.audit.record(
             "token.issue",
             actor=client.get_client_id(),
             subject=user.user_id if user else client.get_client_id(),
@@ -132,6 +104,45 @@ class TokenService:
             scope=scope,
             refresh=bool(token.get("refresh_token")),
         )
+
+    def _save_grant(
+        self,
+        session: Session,
+        token: dict[str, Any],
+        client: OAuthClient,
+        user: SignedInUser,
+        scope: str,
+        claims_request: dict[str, Any] | None,
+    ) -> None:
+        assert user.grant_id is not None
+        if session.get(Grant, user.grant_id) is None:
+            session.add(
+                Grant(
+                    grant_id=user.grant_id,
+                    user_id=user.user_id,
+                    client_id=client.get_client_id(),
+                    scope=scope,
+                    sid=user.sid,
+                    auth_time=user.auth_time,
+                    acr=user.acr,
+                    amr=list(user.amr),
+                    claims_request=claims_request,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        if refresh := token.get("refresh_token"):
+            now = datetime.now(UTC)
+            session.add(
+                RefreshToken(
+                    token_hash=sha256_hex(refresh),
+                    grant_id=user.grant_id,
+                    client_id=client.get_client_id(),
+                    user_id=user.user_id,
+                    scope=scope,
+                    issued_at=now,
+                    expires_at=now + timedelta(seconds=self._tokens.refresh_token_ttl),
+                )
+            )
 
     # -- refresh tokens ------------------------------------------------------------------
     def use_refresh_token(
