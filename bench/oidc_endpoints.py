@@ -83,13 +83,15 @@ def lua_bearer(path: str, token: str, folder: Path) -> Path:
 def lua_codes(codes_file: Path, verifier: str, rp: support.RelyingParty, folder: Path) -> Path:
     basic = base64.b64encode(f"{rp.client_id}:{rp.secret}".encode()).decode()
     script = folder / "codes.lua"
+    prefix = f"grant_type=authorization_code&redirect_uri={rp.redirect_uri}"
+    prefix += f"&code_verifier={verifier}&code="
     script.write_text(f"""
 local codes = {{}}
 for line in io.lines("{codes_file}") do codes[#codes + 1] = line end
 local i = 0
 request = function()
   i = i + 1
-  local body = "grant_type=authorization_code&redirect_uri={rp.redirect_uri}&code_verifier={verifier}&code=" .. (codes[i] or "exhausted")
+  local body = "{prefix}" .. (codes[i] or "exhausted")
   return wrk.format("POST", "/token", {{["Content-Type"] = "application/x-www-form-urlencoded",
     ["Authorization"] = "Basic {basic}"}}, body)
 end

@@ -51,14 +51,13 @@ class _Lookup:
         return None
 
     def _access(self, value: str) -> FoundToken | None:
-        with self.services.db.session() as session:
-            checked = self.tokens.check_access_token(session, value)
+        checked = self.tokens.check_access_token(value)
         if checked is None:
             return None
         return FoundToken("access_token", str(checked.claims["client_id"]), checked.claims)
 
     def _refresh(self, value: str) -> FoundToken | None:
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             row = self.tokens.find_refresh_token(session, value)
             if row is None:
                 return None

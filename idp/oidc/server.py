@@ -95,14 +95,14 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
     def generate_user_info(self, user: SignedInUser, scope: str) -> dict[str, Any]:
         code = getattr(self._local, "code", None)
         claims_request = code.claims if code else None
-        with self._s.db.session() as session:
+        client: OAuthClient | None = getattr(self._local, "client", None)
+        with self._s.db.read() as session:
             record = session.get(User, user.user_id)
-            client = session.get(Client, code.client_id) if code else None
             assert record is not None
             extra = release(
                 record,
                 scope,
-                client.allowed_claims if client else [],
+                client.record.allowed_claims if client else [],
                 claims_request,
                 "id_token",
                 by_scope=False,
@@ -111,10 +111,12 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
 
     def process_token(self, grant: Any, response: Any) -> Any:
         self._local.code = grant.request.authorization_code
+        self._local.client = grant.request.client
         try:
             return super().process_token(grant, response)
         finally:
             self._local.code = None
+            self._local.client = None
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -171,7 +173,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         """Already consumed by query_authorization_code."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> SignedInUser | None:
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             user = session.get(User, authorization_code.user_id)
             if user is None or user.disabled:
                 return None
@@ -189,7 +191,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return self.tokens.use_refresh_token(session, refresh_token, origin_of(self.request))
 
     def authenticate_user(self, refresh_token: RefreshTokenRecord) -> SignedInUser | None:
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             user = session.get(User, refresh_token.user_id)
             if user is None or user.disabled:
                 return None
@@ -252,7 +254,7 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         cached = self._clients.get(client_id)
         if cached and cached[0] > now:
             return cached[1]
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             record = session.get(Client, client_id)
         client = OAuthClient(record) if record else None
         if client is not None:

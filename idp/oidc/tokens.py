@@ -228,8 +228,8 @@ class TokenService:
         return None if record is None else str(record["grant_id"])
 
     # -- checking access tokens ----------------------------------------------------------
-    def check_access_token(self, session: Session, token: str) -> AccessTokenClaims | None:
-        """The claims of a live access token of ours, or None (expired, revoked, not ours)."""
+    def verify_access_token(self, token: str) -> AccessTokenClaims | None:
+        """Signature, issuer, expiry and revoked `jti` of an access token (its grant not yet)."""
         try:
             claims = self._s.keys.verify(token, (ACCESS_TOKEN_ALG,))
         except ValueError:
@@ -238,11 +238,20 @@ class TokenService:
             return None
         if self._s.store.get("revoked-at:" + str(claims.get("jti"))) is not None:
             return None
-        if gid := claims.get("gid"):
-            grant = session.get(Grant, gid)
-            if grant is None or grant.revoked_at is not None:
-                return None
         return AccessTokenClaims(claims)
+
+    def check_access_token(self, token: str) -> AccessTokenClaims | None:
+        """The claims of a live access token of ours, or None (expired, revoked, not ours)."""
+        checked = self.verify_access_token(token)
+        if checked is None or checked.grant_id is None:
+            return checked
+        with self._s.db.read() as session:
+            grant = session.get(Grant, checked.grant_id)
+        return checked if grant_is_live(grant) else None
+
+
+def grant_is_live(grant: Grant | None) -> bool:
+    return grant is not None and grant.revoked_at is None
 
 
 def _aware(value: datetime) -> datetime:

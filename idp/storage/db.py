@@ -23,7 +23,7 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
 
 
@@ -55,11 +55,28 @@ class Database:
         self.url = sqlite_url_for(url)
         self.engine = make_engine(self.url, pool_size, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = self.engine
+        if not self.url.startswith("sqlite"):
+            self.read_engine = create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+            )
+        self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Reads only, without a transaction round trip (autocommit) where the database allows."""
+        with self._readers() as session:
             yield session
 
     def migrate(self) -> None:
@@ -72,3 +89,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

@@ -152,7 +152,7 @@ class AuthorizationFlow:
             return True
         if "consent" in self._prompts(oreq):
             return False
-        with self.server.services.db.session() as session:
+        with self.server.services.db.read() as session:
             consent = session.get(Consent, (user.user_id, client.get_client_id()))
         granted = set(consent.scope.split()) if consent else set()
         return set((oreq.scope or "").split()) <= granted

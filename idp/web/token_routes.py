@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,7 +19,8 @@ from idp.oidc.adapter import (
     to_response,
 )
 from idp.oidc.claims import release
-from idp.storage.models import Client, Grant, User
+from idp.oidc.tokens import grant_is_live
+from idp.storage.models import Grant, User
 from idp.web.context import WebContext, ctx
 
 
@@ -67,23 +69,30 @@ def _bearer(request: Request, form: list[tuple[str, str]]) -> str | None:
 
 
 def _userinfo_claims(c: WebContext, access_token: str) -> dict[str, Any] | None:
-    with c.services.db.session() as session:
-        checked = c.server.tokens.check_access_token(session, access_token)
-        if checked is None or "openid" not in str(checked.claims.get("scope", "")).split():
-            return None
-        claims = checked.claims
-        user = session.get(User, claims["sub"])
-        client = session.get(Client, claims["client_id"])
-        if user is None or user.disabled or client is None:
-            return None
-        grant = session.get(Grant, checked.grant_id) if checked.grant_id else None
-        released = release(
-            user,
-            claims["scope"],
-            client.allowed_claims,
-            grant.claims_request if grant else None,
-            "userinfo",
-        )
+    """One query for the user and the token's grant; the client comes from the server's cache."""
+    checked = c.server.tokens.verify_access_token(access_token)
+    if checked is None or "openid" not in str(checked.claims.get("scope", "")).split():
+        return None
+    claims = checked.claims
+    client = c.server.query_client(str(claims.get("client_id")))
+    if client is None:
+        return None
+    query = select(User, Grant).where(User.user_id == str(claims["sub"]))
+    query = query.outerjoin(Grant, Grant.grant_id == (checked.grant_id or ""))
+    with c.services.db.read() as session:
+        row = session.execute(query).first()
+    if row is None:
+        return None
+    user, grant = row
+    if user.disabled or (checked.grant_id and not grant_is_live(grant)):
+        return None
+    released = release(
+        user,
+        claims["scope"],
+        client.record.allowed_claims,
+        grant.claims_request if grant else None,
+        "userinfo",
+    )
     return {"sub": user.user_id, **released}
 
 
