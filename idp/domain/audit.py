@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from idp.storage.db import Database
@@ -46,16 +47,22 @@ def record(
 def _event(
     action: str, actor: str, subject: str, outcome: str, origin: Origin, detail: dict[str, Any]
 ) -> AuditEvent:
-    return AuditEvent(
-        at=datetime.now(UTC),
-        actor=actor,
-        action=action,
-        subject=subject,
-        outcome=outcome,
-        ip=origin.ip,
-        user_agent=(origin.user_agent or "")[:300] or None,
-        detail=detail,
-    )
+    return AuditEvent(**_row(action, actor, subject, outcome, origin, detail))
+
+
+def _row(
+    action: str, actor: str, subject: str, outcome: str, origin: Origin, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "at": datetime.now(UTC),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "outcome": outcome,
+        "ip": origin.ip,
+        "user_agent": (origin.user_agent or "")[:300] or None,
+        "detail": detail,
+    }
 
 
 class BufferedAudit:
@@ -69,7 +76,7 @@ class BufferedAudit:
         self._db = db
         self._interval = interval
         self._batch = batch
-        self._queue: queue.SimpleQueue[AuditEvent | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -83,7 +90,7 @@ class BufferedAudit:
         origin: Origin = SYSTEM,
         **detail: Any,
     ) -> None:
-        self._queue.put(_event(action, actor, subject, outcome, origin, detail))
+        self._queue.put(_row(action, actor, subject, outcome, origin, detail))
 
     def _run(self) -> None:
         stopping = False
@@ -91,7 +98,7 @@ class BufferedAudit:
             first = self._queue.get()
             if first is None:
                 break
-            rows = [first]
+            rows: list[dict[str, Any]] = [first]
             deadline = time.monotonic() + self._interval
             while len(rows) < self._batch:
                 try:
@@ -104,10 +111,10 @@ class BufferedAudit:
                 rows.append(item)
             self._write(rows)
 
-    def _write(self, rows: list[AuditEvent]) -> None:
+    def _write(self, rows: list[dict[str, Any]]) -> None:
         try:
             with self._db.session() as session:
-                session.add_all(rows)
+                session.execute(insert(AuditEvent), rows)
         except Exception:
             log.exception("could not write %d audit rows", len(rows))
 

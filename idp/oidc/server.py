@@ -13,6 +13,7 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
@@ -34,6 +35,11 @@ CLIENT_CACHE_SECONDS = 5
 
 def origin_of(request: OAuth2Request) -> Origin:
     return getattr(request, "origin", None) or Origin()
+
+
+def _basic_client_id(headers: Any) -> str | None:
+    client_id, _secret = extract_basic_authorization(headers)
+    return str(client_id) if client_id else None
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -262,6 +268,18 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 self._clients.clear()
             self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
+
+    def is_cpu_only(self, request: OAuth2Request) -> bool:
+        """True when a token request needs no database, Redis or network: client_credentials
+        by a client secret, for a client already in this process's cache. Such requests can
+        run on the event loop instead of paying for a thread hand-off."""
+        if request.payload.grant_type != "client_credentials":
+            return False
+        client_id = request.payload.client_id or _basic_client_id(request.headers)
+        cached = self._clients.get(client_id or "")
+        if not cached or cached[0] <= time.monotonic():
+            return False
+        return cached[1].record.token_endpoint_auth_method.startswith("client_secret")
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         code = request.authorization_code
