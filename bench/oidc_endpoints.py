@@ -215,6 +215,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--backend", choices=["all", "embedded", "production"], default="all")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="worker counts for PostgreSQL + Redis",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
@@ -243,7 +251,10 @@ def main() -> int:
         "IDP_DATABASE__URL": f"sqlite:///{folder / 'bench.sqlite3'}",
         "IDP_STORE__URL": "memory://",
     }
-    results += measure_backend("sqlite+memory", embedded, 1, args.seconds, args.connections, folder)
+    if args.backend in ("all", "embedded"):
+        results += measure_backend(
+            "sqlite+memory", embedded, 1, args.seconds, args.connections, folder
+        )
     pg_admin = os.environ.get("SOFTTOKEN_TEST_POSTGRES_URL")
     redis_url = os.environ.get("SOFTTOKEN_TEST_REDIS_URL")
     if pg_admin and redis_url:
@@ -259,7 +270,7 @@ def main() -> int:
             "IDP_STORE__KEY_PREFIX": prefix,
         }
         try:
-            for workers in (1, 2):
+            for workers in args.workers if args.backend != "embedded" else []:
                 results += measure_backend(
                     "postgres+redis", production, workers, args.seconds, args.connections, folder
                 )

