@@ -139,7 +139,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={404: not_found, 405: not_found, 500: server_error},
     )
     app.state.ctx = context
-    app.state.discovery_cache = discovery.CachedJson()
-    app.state.jwks_cache = discovery.CachedJson()
     app.add_middleware(SecurityHeaders, https=settings.is_https)
     return app

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from idp.domain.clients import SCOPES
 from idp.oidc import acr
 from idp.oidc.claims import CLAIMS_SUPPORTED
-from idp.web.context import ctx
 
-CACHE = "public, max-age=300"
+CACHE = b"public, max-age=300"
 
 
 def metadata(issuer: str) -> dict[str, Any]:
@@ -56,31 +55,55 @@ def metadata(issuer: str) -> dict[str, Any]:
 
 
 class CachedJson:
-    """A JSON body computed once per content, with a strong ETag."""
+    """A raw ASGI endpoint for a JSON document that changes rarely: encoded once per content,
+    sent with a strong ETag, 304 for a matching If-None-Match. `source` returns the content's
+    version and a function that builds it."""
 
-    def __init__(self) -> None:
-        self._key: Any = None
+    def __init__(self, source: Callable[[Any], tuple[Any, Callable[[], Any]]]) -> None:
+        self._source = source
+        self._version: Any = object()
+        self._full: list[tuple[bytes, bytes]] = []
+        self._not_modified: list[tuple[bytes, bytes]] = []
         self._body = b""
-        self._etag = ""
+        self._etag = b""
 
-    def response(self, request: Request, key: Any, build: Any) -> Response:
-        if key != self._key:
-            self._body = json.dumps(build(), separators=(",", ":")).encode()
-            self._etag = '"' + hashlib.sha256(self._body).hexdigest()[:32] + '"'
-            self._key = key
-        headers = {"ETag": self._etag, "Cache-Control": CACHE}
-        if request.headers.get("if-none-match") == self._etag:
-            return Response(status_code=304, headers=headers)
-        return Response(self._body, media_type="application/json", headers=headers)
+    def _refresh(self, app: Any) -> None:
+        version, build = self._source(app)
+        if version == self._version:
+            return
+        body = json.dumps(build(), separators=(",", ":")).encode()
+        etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+        common = [(b"etag", etag), (b"cache-control", CACHE)]
+        self._full = [
+            *common,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        self._not_modified = common
+        self._body, self._etag, self._version = body, etag, version
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._refresh(scope["app"])
+        matches = any(k == b"if-none-match" and v == self._etag for k, v in scope["headers"])
+        if matches:
+            await send(
+                {"type": "http.response.start", "status": 304, "headers": self._not_modified}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": self._full})
+        await send({"type": "http.response.body", "body": self._body})
 
 
-async def openid_configuration(request: Request) -> Response:
-    c = ctx(request)
-    cache: CachedJson = request.app.state.discovery_cache
-    return cache.response(request, c.issuer, lambda: metadata(c.issuer))
+def _discovery_source(app: Any) -> tuple[Any, Callable[[], Any]]:
+    issuer = app.state.ctx.issuer
+    return issuer, lambda: metadata(issuer)
 
 
-async def jwks(request: Request) -> Response:
-    snapshot = ctx(request).services.keys.snapshot()
-    cache: CachedJson = request.app.state.jwks_cache
-    return cache.response(request, snapshot.etag, lambda: {"keys": snapshot.published})
+def _jwks_source(app: Any) -> tuple[Any, Callable[[], Any]]:
+    snapshot = app.state.ctx.services.keys.snapshot()
+    return snapshot.etag, lambda: {"keys": snapshot.published}
+
+
+openid_configuration = CachedJson(_discovery_source)
+jwks = CachedJson(_jwks_source)

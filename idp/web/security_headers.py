@@ -30,13 +30,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name for name, _ in headers}
-                headers.extend(h for h in self.headers if h[0] not in names)
-                content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and b"cache-control" not in names:
+                headers = list(message.get("headers", ()))
+                html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+                if html and not any(k == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                message["headers"] = headers + self.headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
