@@ -17,6 +17,7 @@ from idp.domain import audit, clients, keys
 from idp.domain.errors import UserFacingError
 from idp.domain.secrets import MasterKeyError
 from idp.domain.users import import_users, public_record
+from idp.logging_config import LOGGING
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
 from idp.storage.models import SigningKey, User
@@ -85,6 +86,8 @@ def serve(reload: bool) -> None:
         proxy_headers=bool(settings.server.trusted_proxies),
         forwarded_allow_ips=",".join(settings.server.trusted_proxies) or None,
         log_level="info",
+        access_log=False,  # idp.web.access_log logs requests without query strings
+        log_config=LOGGING,
     )
 
 

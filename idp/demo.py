@@ -44,6 +44,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                     redirect_uris=[portal + "/callback"],
                     post_logout_redirect_uris=(portal + "/",),
                     backchannel_logout_uri=portal + "/backchannel-logout",
+                    first_party=True,
                 )
                 _client, secret = clients.create(session, spec, "demo")
             elif not credentials_file.exists():

@@ -18,10 +18,12 @@ from starlette.staticfiles import StaticFiles
 
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
+from idp.domain.secrets import MasterKeyError
 from idp.oidc.server import IdPAuthorizationServer
 from idp.services import Services, build_services
-from idp.settings import Settings, load_settings
+from idp.settings import Settings, SettingsError, load_settings
 from idp.web import authorize_routes, discovery, logout, signin, token_routes
+from idp.web.access_log import AccessLog
 from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
 from idp.web.csrf import Csrf
@@ -122,8 +124,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application (uvicorn --factory idp.web.app:create_app)."""
-    settings = settings or load_settings()
-    services = build_services(settings)
+    try:
+        settings = settings or load_settings()
+        services = build_services(settings)
+    except (SettingsError, MasterKeyError) as exc:
+        raise SystemExit(f"idp: {exc}") from None
     context = build_context(services)
 
     @asynccontextmanager
@@ -140,4 +145,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.ctx = context
     app.add_middleware(SecurityHeaders, https=settings.is_https)
+    app.add_middleware(AccessLog)
     return app
