@@ -9,12 +9,14 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.web.cookies import host_cookie_name, set_private_cookie
+
 
 class Csrf:
     def __init__(self, key: bytes, secure: bool) -> None:
         self._key = key
         self._secure = secure
-        self.cookie = "__Host-csrf" if secure else "csrf"
+        self.cookie = host_cookie_name("csrf", secure)
 
     def _sign(self, browser_id: str) -> str:
         return hmac.new(self._key, browser_id.encode(), hashlib.sha256).hexdigest()
@@ -29,14 +31,7 @@ class Csrf:
 
     def set_cookie(self, response: Response, browser_id: str | None) -> None:
         if browser_id:
-            response.set_cookie(
-                self.cookie,
-                browser_id,
-                httponly=True,
-                secure=self._secure,
-                samesite="lax",
-                path="/",
-            )
+            set_private_cookie(response, self.cookie, browser_id, self._secure)
 
     def valid(self, request: Request, submitted: str | None) -> bool:
         browser_id = request.cookies.get(self.cookie)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from idp.domain.secrets import random_token, sha256_hex
 from idp.settings import SessionSettings
 from idp.storage.expiring import ExpiringStore
+from idp.web.cookies import host_cookie_name, set_private_cookie
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class SsoSessions:
         self._store = store
         self._settings = settings
         self._secure = secure
-        self.cookie = "__Host-idp_session" if secure else "idp_session"
+        self.cookie = host_cookie_name("idp_session", secure)
 
     def start(
         self,
@@ -48,14 +49,8 @@ class SsoSessions:
         self._store.put(
             "sso-sid:" + session.sid, {"token_hash": sha256_hex(token)}, self._settings.absolute_ttl
         )
-        response.set_cookie(
-            self.cookie,
-            token,
-            httponly=True,
-            secure=self._secure,
-            samesite="lax",
-            path="/",
-            max_age=self._settings.absolute_ttl,
+        set_private_cookie(
+            response, self.cookie, token, self._secure, max_age=self._settings.absolute_ttl
         )
         return session
 
