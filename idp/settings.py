@@ -91,6 +91,11 @@ class I18nSettings(Section):
     default_locale: Literal["th", "en"] = "th"
 
 
+class PushSettings(Section):
+    mode: Literal["sequence", "compare"] = "sequence"
+    renewal_warning_days: int = Field(30, ge=1, le=90)
+
+
 class DevelopmentSettings(Section):
     seed_demo: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
@@ -110,6 +115,7 @@ class Settings(BaseSettings):
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
     i18n: I18nSettings = Field(default_factory=I18nSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod

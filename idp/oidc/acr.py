@@ -7,7 +7,7 @@ ACR_PUSH = "urn:th:go:cgd:idp:aal2-push"
 
 # Lowest first: a session at a level satisfies every level before it.
 LEVELS = (ACR_PASSWORD, ACR_PUSH)
-SUPPORTED = (ACR_PASSWORD,)
+SUPPORTED = (ACR_PASSWORD, ACR_PUSH)
 
 
 def satisfies(achieved: str, wanted: str) -> bool:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -129,3 +140,51 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DeviceRecord(Base):
+    """An authenticator device (push_auth.models.Device) and its certificate."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        Index(
+            "uq_devices_one_current_per_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'suspended')"),
+            postgresql_where=text("status IN ('active', 'suspended')"),
+        ),
+    )
+
+    device_id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    poll_public_key_pem: Mapped[str | None] = mapped_column(Text)
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(String(64))
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    app_version: Mapped[str] = mapped_column(String(40))
+    biometrics: Mapped[bool] = mapped_column(Boolean)
+    push_token: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    next_public_key_pem: Mapped[str | None] = mapped_column(Text)
+    next_certificate_pem: Mapped[str | None] = mapped_column(Text)
+    next_serial: Mapped[str | None] = mapped_column(String(64))
+    next_not_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VaultEntry(Base):
+    """Named sealed blobs: the device CA's key and certificate, the challenge-signing key."""
+
+    __tablename__ = "vault"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,9 +20,18 @@ from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.secrets import MasterKeyError
 from idp.oidc.server import IdPAuthorizationServer
+from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
-from idp.web import authorize_routes, discovery, logout, signin, token_routes
+from idp.web import (
+    activation,
+    authorize_routes,
+    discovery,
+    logout,
+    push_steps,
+    signin,
+    token_routes,
+)
 from idp.web.access_log import AccessLog
 from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
@@ -32,6 +41,7 @@ from idp.web.render import TEMPLATES, Renderer
 from idp.web.security_headers import SecurityHeaders
 from idp.web.sso import SsoSessions
 from idp.web.transactions import Transactions
+from push_auth.api import device_api
 
 STATIC = TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
@@ -61,15 +71,24 @@ def build_context(services: Services) -> WebContext:
         security.ip_window_seconds,
     )
     csrf = Csrf(services.master.derive(b"csrf"), secure)
+    push = build_push(services)
     return WebContext(
         services=services,
         server=server,
-        flow=AuthorizationFlow(server, transactions),
+        flow=AuthorizationFlow(
+            server, transactions, lambda user_id: push.devices.active_for(user_id) is not None
+        ),
         transactions=transactions,
         sso=SsoSessions(services.store, settings.session, secure),
         render=Renderer(Catalogs(), csrf, settings.i18n.default_locale, secure),
         lockout=Lockout(services.store, limits),
-        steps=[signin.PasswordStep()],
+        push=push,
+        steps=[
+            signin.PasswordStep(),
+            push_steps.RenewalRequiredStep(),
+            push_steps.PushStep(),
+            push_steps.RenewalNoticeStep(),
+        ],
     )
 
 
@@ -88,7 +107,7 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes() -> list[Route | Mount]:
+def routes(context: WebContext) -> list[Route | Mount]:
     return [
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks", discovery.jwks),
@@ -97,6 +116,11 @@ def routes() -> list[Route | Mount]:
         Route("/consent/{txn}", authorize_routes.consent_submit, methods=["POST"]),
         Route("/login/{txn}", signin.login_page),
         Route("/login/{txn}", signin.login_submit, methods=["POST"]),
+        Route("/login/{txn}/push", push_steps.push_status),
+        Route("/login/{txn}/device", push_steps.device_status),
+        Route("/activate", activation.activate_page),
+        Route("/activate/status", activation.activation_status),
+        Route("/activate/qr.png", activation.activation_qr_png),
         Route("/token", token_routes.token, methods=["POST"]),
         Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
         Route("/revoke", token_routes.revoke, methods=["POST"]),
@@ -105,6 +129,7 @@ def routes() -> list[Route | Mount]:
         Route("/healthz", health),
         Route("/readyz", ready),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/push/v1", routes=device_api(context.push)),
     ]
 
 
@@ -135,11 +160,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Fewer threads contend less for the GIL: measured best at about 8 on 2 cores.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
+        await context.push.wakeup.start()
         yield
+        await context.push.wakeup.stop()
         services.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=routes(context),
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: not_found, 500: server_error},
     )

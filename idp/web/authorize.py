@@ -9,6 +9,7 @@ unknown client or an unregistered redirect_uri never redirects.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,13 +51,24 @@ class NeedConsent:
     scopes: list[str]
 
 
-Outcome = Redirect | ShowError | NeedLogin | NeedConsent
+@dataclass(frozen=True)
+class NeedDevice:
+    """The client requires the push level and this user has no Soft Token."""
+
+
+Outcome = Redirect | ShowError | NeedLogin | NeedConsent | NeedDevice
 
 
 class AuthorizationFlow:
-    def __init__(self, server: IdPAuthorizationServer, transactions: Transactions) -> None:
+    def __init__(
+        self,
+        server: IdPAuthorizationServer,
+        transactions: Transactions,
+        has_device: Callable[[str], bool],
+    ) -> None:
         self.server = server
         self.transactions = transactions
+        self._has_device = has_device
         self._issuer = server.services.settings.server.issuer
 
     def decide(
@@ -71,13 +83,27 @@ class AuthorizationFlow:
     def _decide(
         self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
     ) -> Outcome:
-        end_user = self._signed_in_user(oreq, session, txn)
+        end_user, step_up = self._signed_in_user(oreq, session, txn)
         grant = self.server.get_consent_grant(oreq, end_user=end_user)
         redirect_uri = grant.redirect_uri
         self._check_claims(oreq, redirect_uri)
+        client_id = oreq.payload.client_id
         if end_user is None:
-            client_id = oreq.payload.client_id
+            if step_up and session is not None:  # only the missing factor: the push approval
+                return NeedLogin(
+                    self.transactions.start(
+                        oreq.params,
+                        client_id,
+                        user_id=session.user_id,
+                        done=["password"],
+                        amr=list(session.amr),
+                    )
+                )
             return NeedLogin(self.transactions.start(oreq.params, client_id))
+        if not self._acr_satisfied(oreq, end_user.acr):
+            if txn is not None:
+                self.transactions.finish(txn)
+            return NeedDevice()
         client: OAuthClient = oreq.client
         if not self._has_consent(oreq, client, end_user, txn):
             if "none" in self._prompts(oreq):
@@ -106,32 +132,44 @@ class AuthorizationFlow:
 
     def _signed_in_user(
         self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
-    ) -> SignedInUser | None:
+    ) -> tuple[SignedInUser | None, bool]:
+        """The session's user if it is good enough for this request; otherwise None, and
+        whether the push step alone would make it so (step-up) rather than a full sign-in."""
         if session is None:
-            return None
+            return None, False
         fresh = txn is not None and (txn.authenticated_at or 0) >= txn.created
         if "login" in self._prompts(oreq) and not fresh:
-            return None
+            return None, False
+        has_device = self._has_device(session.user_id)
         max_age = oreq.payload.data.get("max_age")
         if max_age is not None:
             if not max_age.isdigit():
                 raise InvalidRequestError("'max_age' must be a non-negative integer")
             if int(time.time()) - session.auth_time > int(max_age) and not fresh:
-                return None
-        if not self._acr_satisfied(oreq, session.acr):
-            return None
-        return SignedInUser(
+                return None, has_device
+        if has_device and session.acr != acr.ACR_PUSH and not fresh and self._wants_push(oreq):
+            return None, True
+        user = SignedInUser(
             session.user_id, session.auth_time, session.acr, tuple(session.amr), session.sid
         )
+        return user, False
 
     @staticmethod
-    def _acr_satisfied(oreq: StarletteOAuth2Request, achieved: str) -> bool:
+    def _essential_acr(oreq: StarletteOAuth2Request) -> list[str]:
         claims = parse_claims_request(oreq.payload.data.get("claims")) or {}
         essential = (claims.get("id_token") or {}).get("acr") or {}
         if isinstance(essential, dict) and essential.get("essential"):
-            wanted = essential.get("values") or [essential.get("value")]
-            return any(acr.satisfies(achieved, str(v)) for v in wanted if v)
-        return True  # acr_values are voluntary: the best the session has is reported
+            return [str(v) for v in essential.get("values") or [essential.get("value")] if v]
+        return []
+
+    def _wants_push(self, oreq: StarletteOAuth2Request) -> bool:
+        asked = (oreq.payload.data.get("acr_values") or "").split() + self._essential_acr(oreq)
+        return acr.ACR_PUSH in asked
+
+    def _acr_satisfied(self, oreq: StarletteOAuth2Request, achieved: str) -> bool:
+        """Only an essential `acr` (claims parameter) refuses; acr_values are voluntary."""
+        wanted = self._essential_acr(oreq)
+        return not wanted or any(acr.satisfies(achieved, value) for value in wanted)
 
     def _check_claims(self, oreq: StarletteOAuth2Request, redirect_uri: str) -> None:
         try:

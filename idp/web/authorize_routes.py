@@ -9,7 +9,14 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.domain.errors import Message
 from idp.oidc.adapter import BadRequestBody, build_request, read_form
-from idp.web.authorize import NeedConsent, NeedLogin, Outcome, Redirect, remember_consent
+from idp.web.authorize import (
+    NeedConsent,
+    NeedDevice,
+    NeedLogin,
+    Outcome,
+    Redirect,
+    remember_consent,
+)
 from idp.web.context import ctx
 from idp.web.signin import BAD_FORM, EXPIRED
 from idp.web.transactions import LoginTransaction
@@ -76,6 +83,8 @@ def _respond(request: Request, outcome: Outcome) -> Response:
         return RedirectResponse(outcome.location, status_code=302)
     if isinstance(outcome, NeedLogin):
         return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
+    if isinstance(outcome, NeedDevice):
+        return c.render.page(request, "need_device.html", status=403)
     if isinstance(outcome, NeedConsent):
         return c.render.page(
             request,

@@ -14,6 +14,7 @@ from idp.web.authorize import AuthorizationFlow
 from idp.web.render import Renderer
 from idp.web.sso import SsoSessions
 from idp.web.transactions import Transactions
+from push_auth.service import PushAuth
 
 if TYPE_CHECKING:
     from idp.web.signin import SignInStep
@@ -28,6 +29,7 @@ class WebContext:
     sso: SsoSessions
     render: Renderer
     lockout: Lockout
+    push: PushAuth
     steps: list[SignInStep] = field(default_factory=list)
 
     @property

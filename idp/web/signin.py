@@ -39,7 +39,7 @@ BAD_FORM = Message(
 class SignInStep(Protocol):
     name: str
 
-    def pending(self, txn: LoginTransaction) -> bool: ...
+    def pending(self, request: Request, txn: LoginTransaction) -> bool: ...
     async def show(self, request: Request, txn: LoginTransaction) -> Response: ...
     async def submit(self, request: Request, txn: LoginTransaction) -> Response | None: ...
 
@@ -47,7 +47,7 @@ class SignInStep(Protocol):
 class PasswordStep:
     name = "password"
 
-    def pending(self, txn: LoginTransaction) -> bool:
+    def pending(self, request: Request, txn: LoginTransaction) -> bool:
         return self.name not in txn.done
 
     async def show(
@@ -87,7 +87,7 @@ class PasswordStep:
 
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:
-    return next((step for step in ctx(request).steps if step.pending(txn)), None)
+    return next((step for step in ctx(request).steps if step.pending(request, txn)), None)
 
 
 async def login_page(request: Request) -> Response:
@@ -97,8 +97,10 @@ async def login_page(request: Request) -> Response:
         return c.render.error(request, EXPIRED)
     step = _current_step(request, txn)
     if step is None:
-        return RedirectResponse(f"/authorize/resume/{txn.id}", status_code=303)
-    return await step.show(request, txn)
+        return RedirectResponse(destination(txn), status_code=303)
+    response = await step.show(request, txn)
+    c.transactions.save(txn)  # a step may have noted something (a challenge, say)
+    return response
 
 
 async def login_submit(request: Request) -> Response:
@@ -114,14 +116,18 @@ async def login_submit(request: Request) -> Response:
         return c.render.error(request, BAD_FORM, status=403)
     step = _current_step(request, txn)
     if step is None:
-        return RedirectResponse(f"/authorize/resume/{txn.id}", status_code=303)
+        return RedirectResponse(destination(txn), status_code=303)
     response = await step.submit(request, txn)
+    c.transactions.save(txn)
     if response is not None:
         return response
     if _current_step(request, txn) is not None:
-        c.transactions.save(txn)
         return RedirectResponse(f"/login/{txn.id}", status_code=303)
     return _complete(request, txn)
+
+
+def destination(txn: LoginTransaction) -> str:
+    return txn.return_to or f"/authorize/resume/{txn.id}"
 
 
 def _complete(request: Request, txn: LoginTransaction) -> Response:
@@ -130,8 +136,9 @@ def _complete(request: Request, txn: LoginTransaction) -> Response:
     assert txn.user_id is not None
     txn.authenticated_at = int(time.time())
     c.transactions.save(txn)
-    response = RedirectResponse(f"/authorize/resume/{txn.id}", status_code=303)
+    response = RedirectResponse(destination(txn), status_code=303)
+    achieved = str(txn.extra.get("acr", acr.ACR_PASSWORD))
     c.sso.start(
-        response, txn.user_id, acr.ACR_PASSWORD, txn.amr, previous=request.cookies.get(c.sso.cookie)
+        response, txn.user_id, achieved, txn.amr, previous=request.cookies.get(c.sso.cookie)
     )
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from idp.domain.secrets import random_token
 from idp.storage.expiring import ExpiringStore
@@ -20,6 +21,8 @@ class LoginTransaction:
     done: list[str] = field(default_factory=list)
     authenticated_at: int | None = None
     consented: bool = False
+    return_to: str | None = None  # a page of ours (e.g. /activate) instead of an authorization
+    extra: dict[str, Any] = field(default_factory=dict)  # what the steps keep between requests
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
@@ -30,8 +33,10 @@ class Transactions:
         self._store = store
         self._ttl = ttl
 
-    def start(self, params: list[tuple[str, str]], client_id: str) -> LoginTransaction:
-        txn = LoginTransaction(random_token(24), params, client_id, int(time.time()))
+    def start(
+        self, params: list[tuple[str, str]], client_id: str, **fields: Any
+    ) -> LoginTransaction:
+        txn = LoginTransaction(random_token(24), params, client_id, int(time.time()), **fields)
         self.save(txn)
         return txn
 

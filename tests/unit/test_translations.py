@@ -6,6 +6,7 @@ import re
 
 from idp.domain.clients import SCOPES
 from idp.web.i18n import Catalogs
+from idp.web.push_steps import ENDED
 from idp.web.render import TEMPLATES
 
 MSGID = re.compile(r"""_\(\s*"([^"]+)"\s*[,)]""")
@@ -15,7 +16,8 @@ def _template_msgids() -> set[str]:
     found: set[str] = set()
     for path in TEMPLATES.glob("*.html"):
         found.update(MSGID.findall(path.read_text(encoding="utf-8")))
-    return found | {f"scope:{scope}" for scope in SCOPES}
+    dynamic = {f"push:{status}" for status in ENDED}
+    return found | dynamic | {f"scope:{scope}" for scope in SCOPES}
 
 
 def test_every_template_message_is_translated() -> None:

@@ -1,0 +1,128 @@
+"""push_auth wired into idp: SQL devices and vault, the audit log, the expiring store, wake-ups."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from idp.domain import audit
+from idp.services import Services
+from idp.storage.models import DeviceRecord, VaultEntry
+from push_auth.ca import CertificateAuthority
+from push_auth.errors import forbidden
+from push_auth.models import Device
+from push_auth.notifier import LoggingNotifier
+from push_auth.service import PushAuth, PushConfig
+from push_auth.wakeup import LocalWakeup, RedisWakeup
+
+FIELDS = [f.name for f in dataclasses.fields(Device)]
+CURRENT = ("active", "suspended")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _to_device(row: DeviceRecord) -> Device:
+    values = {name: getattr(row, name) for name in FIELDS}
+    for name in ("not_before", "not_after", "created_at", "revoked_at", "next_not_after"):
+        values[name] = _aware(values[name])
+    return Device(**values)
+
+
+class SqlDevices:
+    def __init__(self, services: Services) -> None:
+        self._db = services.db
+
+    def get(self, device_id: str) -> Device | None:
+        with self._db.read() as session:
+            row = session.get(DeviceRecord, device_id)
+            return _to_device(row) if row else None
+
+    def active_for(self, user_id: str) -> Device | None:
+        query = select(DeviceRecord).where(
+            DeviceRecord.user_id == user_id, DeviceRecord.status.in_(CURRENT)
+        )
+        with self._db.read() as session:
+            row = session.scalars(query).first()
+            return _to_device(row) if row else None
+
+    def add(self, device: Device) -> None:
+        try:
+            with self._db.session() as session:
+                session.add(DeviceRecord(**dataclasses.asdict(device)))
+        except IntegrityError as exc:  # the database's one-current-device rule held
+            raise forbidden(
+                "device_exists", "มี Soft Token ที่ใช้งานอยู่แล้ว", "an active device exists"
+            ) from exc
+
+    def update(self, device: Device) -> None:
+        with self._db.session() as session:
+            row = session.get(DeviceRecord, device.device_id)
+            assert row is not None
+            for name, value in dataclasses.asdict(device).items():
+                setattr(row, name, value)
+
+    def expiring_between(self, start: datetime, end: datetime) -> list[Device]:
+        query = select(DeviceRecord).where(
+            DeviceRecord.status.in_(CURRENT),
+            DeviceRecord.not_after >= start,
+            DeviceRecord.not_after < end,
+        )
+        with self._db.read() as session:
+            return [_to_device(row) for row in session.scalars(query)]
+
+
+class SqlVault:
+    def __init__(self, services: Services) -> None:
+        self._db = services.db
+
+    def load(self, name: str) -> bytes | None:
+        with self._db.read() as session:
+            row = session.get(VaultEntry, name)
+            return bytes(row.value) if row else None
+
+    def save_if_absent(self, name: str, value: bytes) -> bytes:
+        """First writer wins, even across processes; everyone gets the winner's value."""
+        try:
+            with self._db.session() as session:
+                session.add(VaultEntry(name=name, value=value, created_at=datetime.now(UTC)))
+        except IntegrityError:
+            pass
+        stored = self.load(name)
+        assert stored is not None
+        return stored
+
+
+class AuditEvents:
+    def __init__(self, services: Services) -> None:
+        self._db = services.db
+
+    def record(self, action: str, *, subject: str, outcome: str = "success", **detail: Any) -> None:
+        actor = str(detail.pop("actor", "device"))
+        with self._db.session() as session:
+            audit.record(session, action, actor=actor, subject=subject, outcome=outcome, **detail)
+
+
+def build_push(services: Services) -> PushAuth:
+    settings = services.settings
+    store_url = settings.store.url
+    if store_url.startswith("memory"):
+        wakeup: LocalWakeup = LocalWakeup()
+    else:
+        wakeup = RedisWakeup(store_url, settings.store.key_prefix + "push-wakeup")
+    return PushAuth(
+        devices=SqlDevices(services),
+        ephemeral=services.store,
+        ca=CertificateAuthority(SqlVault(services), services.master),
+        events=AuditEvents(services),
+        wakeup=wakeup,
+        notifier=LoggingNotifier(),
+        config=PushConfig(audience=settings.server.issuer + "/push/v1", mode=settings.push.mode),
+    )

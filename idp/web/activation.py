@@ -1,0 +1,78 @@
+"""Activating the Soft Token app (manual 2.5): a QR code on the desktop, status polled."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import segno
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from idp.web.context import WebContext, ctx
+from idp.web.sso import SsoSession
+from push_auth.errors import PushError
+from push_auth.service import Activation
+
+FRESH_SIGN_IN = 900  # changing authenticators needs a sign-in in the last 15 minutes
+
+
+def _fresh_session(c: WebContext, request: Request) -> SsoSession | None:
+    session = c.sso.current(request)
+    if session is None or time.time() - session.auth_time > FRESH_SIGN_IN:
+        return None
+    return session
+
+
+def _sign_in_first(c: WebContext, return_to: str) -> Response:
+    txn = c.transactions.start([], "", return_to=return_to)
+    return RedirectResponse(f"/login/{txn.id}", status_code=303)
+
+
+async def activate_page(request: Request) -> Response:
+    c = ctx(request)
+    session = _fresh_session(c, request)
+    if session is None:
+        return _sign_in_first(c, "/activate")
+    status = await run_in_threadpool(c.push.activation_status, session.user_id)
+    if status == "activated":
+        return c.render.page(request, "activated.html")
+    try:
+        activation = await run_in_threadpool(_pending_or_new, c, session.user_id)
+    except PushError as exc:
+        problem = exc.th if c.render.locale(request) == "th" else exc.en
+        return c.render.page(request, "activate.html", problem=problem, status=403)
+    return c.render.page(
+        request,
+        "activate.html",
+        code=activation.code,
+        qr_data_uri=segno.make(activation.qr_text, error="m").svg_data_uri(scale=6),
+    )
+
+
+def _pending_or_new(c: WebContext, user_id: str) -> Activation:
+    return c.push.current_activation(user_id) or c.push.start_activation(user_id)
+
+
+async def activation_qr_png(request: Request) -> Response:
+    """The same QR code as a PNG image (for the reference authenticator's `activate FILE`)."""
+    c = ctx(request)
+    session = _fresh_session(c, request)
+    activation = c.push.current_activation(session.user_id) if session else None
+    if activation is None:
+        return Response(status_code=404)
+    buffer = io.BytesIO()
+    segno.make(activation.qr_text, error="m").save(buffer, kind="png", scale=6)
+    return Response(
+        buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def activation_status(request: Request) -> Response:
+    c = ctx(request)
+    session = c.sso.current(request)
+    if session is None:
+        return JSONResponse({"status": "gone"}, status_code=401)
+    status = await run_in_threadpool(c.push.activation_status, session.user_id)
+    return JSONResponse({"status": status}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,208 @@
+"""Sign-in steps of push authentication (manual chapters 3 and 6).
+
+- RenewalRequiredStep: the device certificate has expired, so it cannot approve: the page asks
+  the user to renew in the app (Update Profile → Accept) and waits until the server sees it.
+- PushStep: the computer shows the pictures, the user taps them in order on the phone; the page
+  polls and continues once the device's signed approval has arrived.
+- RenewalNoticeStep: from 30 to 1 days before expiry, "Continue" or "Renew".
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idp.domain.thai_dates import format_datetime
+from idp.oidc import acr
+from idp.web.context import WebContext, ctx
+from idp.web.signin import EXPIRED
+from idp.web.transactions import LoginTransaction
+from push_auth.errors import PushError
+from push_auth.models import Challenge, Device
+from push_auth.pictures import all_pictures
+
+ENDED = ("denied", "not_me", "failed", "expired")
+
+
+def _device(c: WebContext, txn: LoginTransaction) -> Device | None:
+    if txn.user_id is None:
+        return None
+    return c.push.devices.active_for(txn.user_id)
+
+
+def _expired(device: Device) -> bool:
+    return device.expired(datetime.now(UTC))
+
+
+class RenewalRequiredStep:
+    name = "renewal_required"
+
+    def pending(self, request: Request, txn: LoginTransaction) -> bool:
+        if "password" not in txn.done or "push" in txn.done:
+            return False
+        device = _device(ctx(request), txn)
+        return device is not None and device.status == "active" and _expired(device)
+
+    async def show(self, request: Request, txn: LoginTransaction) -> Response:
+        return ctx(request).render.page(
+            request, "renew_required.html", txn=txn, poll_url=f"/login/{txn.id}/device"
+        )
+
+    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
+        if self.pending(request, txn):
+            return await self.show(request, txn)
+        return None
+
+
+class PushStep:
+    name = "push"
+
+    def pending(self, request: Request, txn: LoginTransaction) -> bool:
+        if "password" not in txn.done or self.name in txn.done:
+            return False
+        device = _device(ctx(request), txn)
+        return device is not None and not _expired(device)
+
+    async def show(self, request: Request, txn: LoginTransaction) -> Response:
+        c = ctx(request)
+        challenge, problem = await run_in_threadpool(self._current_or_new, c, request, txn)
+        locale = c.render.locale(request)
+        pictures = all_pictures()
+        shown = [pictures[i] for i in challenge.pictures] if challenge else []
+        return c.render.page(
+            request,
+            "push.html",
+            txn=txn,
+            pictures=shown,
+            challenge=challenge,
+            problem=(problem.th if locale == "th" else problem.en) if problem else None,
+            poll_url=f"/login/{txn.id}/push",
+        )
+
+    def _current_or_new(
+        self, c: WebContext, request: Request, txn: LoginTransaction
+    ) -> tuple[Challenge | None, PushError | None]:
+        cid = txn.extra.get("challenge_id")
+        current = c.push.challenge(str(cid)) if cid else None
+        if current is not None and (current.status not in ENDED or txn.extra.get("shown_end")):
+            return current, None
+        if current is not None and current.status in ENDED:
+            txn.extra["shown_end"] = True  # show the outcome once; "send again" starts anew
+            return current, None
+        return self._start(c, request, txn)
+
+    @staticmethod
+    def _start(
+        c: WebContext, request: Request, txn: LoginTransaction
+    ) -> tuple[Challenge | None, PushError | None]:
+        assert txn.user_id is not None
+        context = _context(c, request, txn)
+        try:
+            challenge = c.push.start_challenge(txn.user_id, context)
+        except PushError as exc:
+            return None, exc
+        txn.extra["challenge_id"] = challenge.challenge_id
+        txn.extra.pop("shown_end", None)
+        return challenge, None
+
+    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
+        c = ctx(request)
+        form = await request.form(max_fields=10)
+        if form.get("action") == "retry":
+            txn.extra.pop("challenge_id", None)
+            return await self.show(request, txn)
+        cid = str(txn.extra.get("challenge_id") or "")
+        challenge = await run_in_threadpool(c.push.challenge, cid) if cid else None
+        if challenge is None or challenge.status != "approved" or challenge.user_id != txn.user_id:
+            return await self.show(request, txn)
+        txn.extra.pop("challenge_id", None)
+        device_amr = {"pin": "pin", "face": "face", "fpt": "fpt"}
+        methods = {*txn.amr, "swk", "mfa", *(device_amr[m] for m in challenge.amr)}
+        if challenge.amr and set(challenge.amr) & {"face", "fpt"}:
+            methods.add("user")
+        txn.amr = sorted(methods)
+        txn.extra["acr"] = acr.ACR_PUSH if challenge.mode == "sequence" else acr.ACR_PASSWORD
+        txn.done.append(self.name)
+        return None
+
+
+class RenewalNoticeStep:
+    name = "renewal_notice"
+
+    def pending(self, request: Request, txn: LoginTransaction) -> bool:
+        if "push" not in txn.done or self.name in txn.done:
+            return False
+        device = _device(ctx(request), txn)
+        days = ctx(request).services.settings.push.renewal_warning_days
+        if device is None or device.next_certificate_pem is not None:
+            return False
+        return device.not_after - datetime.now(UTC) <= timedelta(days=days)
+
+    async def show(self, request: Request, txn: LoginTransaction) -> Response:
+        c = ctx(request)
+        device = _device(c, txn)
+        assert device is not None
+        days_left = max(1, (device.not_after - datetime.now(UTC)).days)
+        return c.render.page(
+            request,
+            "renew_notice.html",
+            txn=txn,
+            days_left=days_left,
+            expires=format_datetime(device.not_after, c.render.locale(request)),
+            renewing=bool(txn.extra.get("renewing")),
+            poll_url=f"/login/{txn.id}/device",
+        )
+
+    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
+        form = await request.form(max_fields=10)
+        if form.get("action") == "renew":
+            txn.extra["renewing"] = True
+            return await self.show(request, txn)
+        txn.done.append(self.name)
+        return None
+
+
+def _context(c: WebContext, request: Request, txn: LoginTransaction) -> dict[str, Any]:
+    """What the phone shows beside the request: who asks, when, from where."""
+    client = c.server.query_client(txn.client_id) if txn.client_id else None
+    return {
+        "client": txn.client_id or None,
+        "client_name": client.record.name if client else "Soft Token",
+        "time": int(time.time()),
+        "ip": request.client.host if request.client else None,
+        "browser": (request.headers.get("user-agent") or "")[:200],
+        "binding_message": (txn.param("binding_message") or "")[:100] or None,
+    }
+
+
+async def push_status(request: Request) -> Response:
+    """The browser's poll: the state of this sign-in's challenge."""
+    c = ctx(request)
+    txn = c.transactions.get(request.path_params["txn"])
+    if txn is None:
+        return JSONResponse({"status": "gone", "message": EXPIRED.en}, status_code=404)
+    cid = str(txn.extra.get("challenge_id") or "")
+    challenge = await run_in_threadpool(c.push.challenge, cid) if cid else None
+    return JSONResponse(
+        {"status": challenge.status if challenge else "none"}, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def device_status(request: Request) -> Response:
+    """The browser's poll while the user renews in the app."""
+    c = ctx(request)
+    txn = c.transactions.get(request.path_params["txn"])
+    if txn is None or txn.user_id is None:
+        return JSONResponse({"status": "gone"}, status_code=404)
+    device = await run_in_threadpool(c.push.devices.active_for, txn.user_id)
+    renewed = device is not None and (
+        device.next_certificate_pem is not None or device.not_before.timestamp() > txn.created
+    )
+    return JSONResponse(
+        {"status": "renewed" if renewed else "waiting"}, headers={"Cache-Control": "no-store"}
+    )

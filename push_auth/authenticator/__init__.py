@@ -1,0 +1,1 @@
+"""The reference authenticator: a faithful software version of the phone app (library + CLI)."""

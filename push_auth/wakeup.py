@@ -1,0 +1,95 @@
+"""Waking long-polls when a challenge arrives: in one process, or across processes via Redis.
+
+`notify` is called from worker threads; `wait` runs on the event loop. The Redis variant
+publishes on one channel per deployment and each process listens once, waking its own waiters.
+A waiter also re-checks on its own every few seconds, so a lost message only delays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+import redis
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+
+class LocalWakeup:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+
+    def _wake_local(self, device_id: str) -> None:
+        for event in list(self._waiters.get(device_id, ())):
+            event.set()
+
+    def notify(self, device_id: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_local, device_id)
+
+    @contextlib.asynccontextmanager
+    async def listen(self, device_id: str) -> AsyncIterator[asyncio.Event]:
+        """An event set when `notify(device_id)` is called, from now until the block ends.
+        Listen first, then check for work, then wait: no notification falls in between."""
+        self._loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        self._waiters[device_id].add(event)
+        try:
+            yield event
+        finally:
+            self._waiters[device_id].discard(event)
+            if not self._waiters[device_id]:
+                self._waiters.pop(device_id, None)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        return None
+
+
+class RedisWakeup(LocalWakeup):
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__()
+        self._url = url
+        self._channel = channel
+        self._publisher = redis.Redis.from_url(url)
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self, device_id: str) -> None:
+        self._publisher.publish(self._channel, device_id)
+
+    async def start(self) -> None:
+        await super().start()
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(self._listen(ready))
+        await asyncio.wait_for(ready.wait(), 5)
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        while True:
+            try:
+                client = aioredis.Redis.from_url(self._url)
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    ready.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake_local(message["data"].decode())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("wake-up listener lost Redis; retrying")
+                ready.set()
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._publisher.close()
