@@ -1,0 +1,111 @@
+"""Sign-in with password + push approval by the reference authenticator, over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
+from idp.web.app import create_app
+from push_auth.authenticator.client import Authenticator
+from tests import push_support, support
+from tests.backends import Backend
+from tests.live import free_port, serve
+
+
+@dataclass
+class PushWorld:
+    base: str
+    services: support.Services
+    user: support.Person
+    rp: support.RelyingParty
+    browser: httpx.Client
+    phone: Authenticator
+
+
+@pytest.fixture
+def world(backend: Backend, tmp_path: Path) -> Iterator[PushWorld]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(support.make_settings(backend, tmp_path, issuer=base))
+    services = app.state.ctx.services
+    user, rp = support.create_user(services), support.create_client(services)
+    with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+        phone = push_support.activate(browser, user, tmp_path / "phone")
+        browser.cookies.clear()
+        yield PushWorld(base, services, user, rp, browser, phone)
+
+
+def _id_token(world: PushWorld, code: str, verifier: str) -> dict[str, object]:
+    tokens = support.exchange(world.browser, world.rp, code, verifier).json()
+    keys = KeySet.import_key_set(world.browser.get("/jwks").json())
+    return dict(jwt.decode(tokens["id_token"], keys).claims)
+
+
+def test_push_approval_gives_the_push_acr_and_amr(world: PushWorld) -> None:
+    verifier, challenge = support.pkce()
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user, challenge)
+    shown = push_support.shown_pictures(page.text)
+    assert len(shown) == 4
+    pending = world.phone.pending(wait=5)
+    assert pending is not None
+    assert "pictures" not in pending  # the phone never shows the answer
+    assert pending["context"]["client_name"] == "Test RP"
+    assert world.phone.approve(push_support.PIN, shown)["status"] == "approved"
+    assert world.browser.get(login_url + "/push").json() == {"status": "approved"}
+    result = push_support.finish_push(world.browser, login_url, page, world.rp.redirect_uri)
+    claims = _id_token(world, result["code"], verifier)
+    assert claims["acr"] == ACR_PUSH
+    assert claims["amr"] == ["mfa", "pin", "pwd", "swk"]
+
+
+def test_wrong_pictures_fail_and_back_off(world: PushWorld) -> None:
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user,
+                                             support.pkce()[1])
+    shown = push_support.shown_pictures(page.text)
+    wrong = [(p + 1) % 32 for p in shown]
+    assert world.phone.approve(push_support.PIN, wrong)["status"] == "failed"
+    assert world.browser.get(login_url + "/push").json() == {"status": "failed"}
+    refused = world.browser.post(login_url, data={"action": "check",
+                                                  "csrf_token": support.csrf_of(page.text)})
+    assert refused.status_code == 200  # still on the push page, no code
+    retry = world.browser.post(login_url, data={"action": "retry",
+                                                "csrf_token": support.csrf_of(page.text)})
+    assert "วินาที" in retry.text  # backed off: "please wait N seconds"
+
+
+def test_step_up_asks_only_for_the_push(world: PushWorld) -> None:
+    user, browser = world.user, world.browser
+    login_url, page = push_support.push_page(browser, world.rp, user, support.pkce()[1])
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    push_support.finish_push(browser, login_url, page, world.rp.redirect_uri)
+    time.sleep(1.1)
+    # max_age=0 within the session: only the push step again, no password
+    response = browser.get("/authorize", params=support.authorize_params(
+        world.rp, support.pkce()[1], max_age="0"))
+    step = browser.get(response.headers["location"])
+    assert 'name="password"' not in step.text
+    assert len(push_support.shown_pictures(step.text)) == 4
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(step.text))
+    result = push_support.finish_push(browser, response.headers["location"], step,
+                                      world.rp.redirect_uri)
+    assert "code" in result
+
+
+def test_user_without_device_gets_password_acr_or_a_refusal(world: PushWorld) -> None:
+    other = support.create_user(world.services)
+    verifier, challenge = support.pkce()
+    result = support.sign_in(world.browser, world.rp, other, challenge, acr_values=ACR_PUSH)
+    assert _id_token(world, result["code"], verifier)["acr"] == ACR_PASSWORD
+    essential = '{"id_token": {"acr": {"essential": true, "values": ["%s"]}}}' % ACR_PUSH
+    refused = world.browser.get("/authorize", params=support.authorize_params(
+        world.rp, support.pkce()[1], claims=essential))
+    assert refused.status_code == 403
+    assert "Soft Token" in refused.text
