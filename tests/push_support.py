@@ -20,8 +20,9 @@ def sign_in_to(browser: httpx.Client, path: str, user: support.Person) -> httpx.
     """Open one of our pages that needs a fresh sign-in; sign in; land on it."""
     response = browser.get(path)
     if response.status_code == 303 and response.headers["location"].startswith("/login/"):
-        done = support.submit_login(browser, response.headers["location"], user.user_id,
-                                    user.password)
+        done = support.submit_login(
+            browser, response.headers["location"], user.user_id, user.password
+        )
         response = browser.get(done.headers["location"])
     return response
 
@@ -42,8 +43,13 @@ def shown_pictures(html: str) -> list[int]:
     return [int(p) for p in PICTURE.findall(html)]
 
 
-def push_page(browser: httpx.Client, rp: support.RelyingParty, user: support.Person,
-              challenge: str | None, **extra: str) -> tuple[str, httpx.Response]:
+def push_page(
+    browser: httpx.Client,
+    rp: support.RelyingParty,
+    user: support.Person,
+    challenge: str | None,
+    **extra: str,
+) -> tuple[str, httpx.Response]:
     """Authorize and sign in with the password; return the push page's URL and the page."""
     response = browser.get("/authorize", params=support.authorize_params(rp, challenge, **extra))
     login_url = response.headers["location"]
@@ -51,15 +57,23 @@ def push_page(browser: httpx.Client, rp: support.RelyingParty, user: support.Per
         raise AssertionError(f"expected the sign-in, got {login_url}")
     page = browser.get(login_url)
     if 'name="password"' in page.text:
-        done = browser.post(login_url, data={"username": user.user_id, "password": user.password,
-                                             "csrf_token": support.csrf_of(page.text)})
+        done = browser.post(
+            login_url,
+            data={
+                "username": user.user_id,
+                "password": user.password,
+                "csrf_token": support.csrf_of(page.text),
+            },
+        )
         page = browser.get(done.headers["location"])
     return login_url, page
 
 
-def finish_push(browser: httpx.Client, login_url: str, page: httpx.Response,
-                redirect_uri: str) -> dict[str, str]:
+def finish_push(
+    browser: httpx.Client, login_url: str, page: httpx.Response, redirect_uri: str
+) -> dict[str, str]:
     """The user's "I have approved" (the script's poll does the same); back at the client."""
-    response = browser.post(login_url, data={"action": "check",
-                                             "csrf_token": support.csrf_of(page.text)})
+    response = browser.post(
+        login_url, data={"action": "check", "csrf_token": support.csrf_of(page.text)}
+    )
     return support.query_of(support.follow_to_client(browser, response, redirect_uri))

@@ -67,17 +67,18 @@ def test_push_approval_gives_the_push_acr_and_amr(world: PushWorld) -> None:
 
 
 def test_wrong_pictures_fail_and_back_off(world: PushWorld) -> None:
-    login_url, page = push_support.push_page(world.browser, world.rp, world.user,
-                                             support.pkce()[1])
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user, support.pkce()[1])
     shown = push_support.shown_pictures(page.text)
     wrong = [(p + 1) % 32 for p in shown]
     assert world.phone.approve(push_support.PIN, wrong)["status"] == "failed"
     assert world.browser.get(login_url + "/push").json() == {"status": "failed"}
-    refused = world.browser.post(login_url, data={"action": "check",
-                                                  "csrf_token": support.csrf_of(page.text)})
+    refused = world.browser.post(
+        login_url, data={"action": "check", "csrf_token": support.csrf_of(page.text)}
+    )
     assert refused.status_code == 200  # still on the push page, no code
-    retry = world.browser.post(login_url, data={"action": "retry",
-                                                "csrf_token": support.csrf_of(page.text)})
+    retry = world.browser.post(
+        login_url, data={"action": "retry", "csrf_token": support.csrf_of(page.text)}
+    )
     assert "วินาที" in retry.text  # backed off: "please wait N seconds"
 
 
@@ -88,14 +89,16 @@ def test_step_up_asks_only_for_the_push(world: PushWorld) -> None:
     push_support.finish_push(browser, login_url, page, world.rp.redirect_uri)
     time.sleep(1.1)
     # max_age=0 within the session: only the push step again, no password
-    response = browser.get("/authorize", params=support.authorize_params(
-        world.rp, support.pkce()[1], max_age="0"))
+    response = browser.get(
+        "/authorize", params=support.authorize_params(world.rp, support.pkce()[1], max_age="0")
+    )
     step = browser.get(response.headers["location"])
     assert 'name="password"' not in step.text
     assert len(push_support.shown_pictures(step.text)) == 4
     world.phone.approve(push_support.PIN, push_support.shown_pictures(step.text))
-    result = push_support.finish_push(browser, response.headers["location"], step,
-                                      world.rp.redirect_uri)
+    result = push_support.finish_push(
+        browser, response.headers["location"], step, world.rp.redirect_uri
+    )
     assert "code" in result
 
 
@@ -104,8 +107,9 @@ def test_user_without_device_gets_password_acr_or_a_refusal(world: PushWorld) ->
     verifier, challenge = support.pkce()
     result = support.sign_in(world.browser, world.rp, other, challenge, acr_values=ACR_PUSH)
     assert _id_token(world, result["code"], verifier)["acr"] == ACR_PASSWORD
-    essential = '{"id_token": {"acr": {"essential": true, "values": ["%s"]}}}' % ACR_PUSH
-    refused = world.browser.get("/authorize", params=support.authorize_params(
-        world.rp, support.pkce()[1], claims=essential))
+    essential = f'{{"id_token": {{"acr": {{"essential": true, "values": ["{ACR_PUSH}"]}}}}}}'
+    refused = world.browser.get(
+        "/authorize", params=support.authorize_params(world.rp, support.pkce()[1], claims=essential)
+    )
     assert refused.status_code == 403
     assert "Soft Token" in refused.text
