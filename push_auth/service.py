@@ -219,7 +219,7 @@ class PushAuth:
             )
         if used_next_key:
             self._promote_renewed_key(device)
-        elif device.not_after <= datetime.now(UTC) and not allow_expired:
+        elif device.expired(datetime.now(UTC)) and not allow_expired:
             raise forbidden(
                 "certificate_expired",
                 "ใบรับรองหมดอายุ กรุณาต่ออายุ (Update Profile)",

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +50,9 @@ class RenewalRequiredStep:
         return device is not None and device.status == "active" and _expired(device)
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
+        device = _device(ctx(request), txn)
+        if device is not None:
+            txn.extra.setdefault("serial", device.serial)
         return ctx(request).render.page(
             request, "renew_required.html", txn=txn, poll_url=f"/login/{txn.id}/device"
         )
@@ -147,7 +151,10 @@ class RenewalNoticeStep:
         c = ctx(request)
         device = _device(c, txn)
         assert device is not None
-        days_left = max(1, (device.not_after - datetime.now(UTC)).days)
+        txn.extra.setdefault("serial", device.serial)
+        days_left = max(
+            1, math.ceil((device.not_after - datetime.now(UTC)).total_seconds() / 86400)
+        )
         return c.render.page(
             request,
             "renew_notice.html",
@@ -200,8 +207,10 @@ async def device_status(request: Request) -> Response:
     if txn is None or txn.user_id is None:
         return JSONResponse({"status": "gone"}, status_code=404)
     device = await run_in_threadpool(c.push.devices.active_for, txn.user_id)
+    serial_then = txn.extra.get("serial")
     renewed = device is not None and (
-        device.next_certificate_pem is not None or device.not_before.timestamp() > txn.created
+        device.next_certificate_pem is not None
+        or (serial_then is not None and device.serial != serial_then)
     )
     return JSONResponse(
         {"status": "renewed" if renewed else "waiting"}, headers={"Cache-Control": "no-store"}

@@ -97,7 +97,7 @@ async def login_page(request: Request) -> Response:
         return c.render.error(request, EXPIRED)
     step = _current_step(request, txn)
     if step is None:
-        return RedirectResponse(destination(txn), status_code=303)
+        return _finish(request, txn)
     response = await step.show(request, txn)
     c.transactions.save(txn)  # a step may have noted something (a challenge, say)
     return response
@@ -116,13 +116,21 @@ async def login_submit(request: Request) -> Response:
         return c.render.error(request, BAD_FORM, status=403)
     step = _current_step(request, txn)
     if step is None:
-        return RedirectResponse(destination(txn), status_code=303)
+        return _finish(request, txn)
     response = await step.submit(request, txn)
     c.transactions.save(txn)
     if response is not None:
         return response
     if _current_step(request, txn) is not None:
         return RedirectResponse(f"/login/{txn.id}", status_code=303)
+    return _finish(request, txn)
+
+
+def _finish(request: Request, txn: LoginTransaction) -> Response:
+    """No step is pending (some may have stopped applying, e.g. a renewal began elsewhere):
+    complete the sign-in once, then just go on to where it leads."""
+    if txn.authenticated_at is not None and txn.authenticated_at >= txn.created:
+        return RedirectResponse(destination(txn), status_code=303)
     return _complete(request, txn)
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import select
 
 from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
+from idp.storage.models import DeviceRecord
 from idp.web.app import create_app
 from push_auth.authenticator.client import Authenticator
 from tests import push_support, support
@@ -113,3 +116,51 @@ def test_user_without_device_gets_password_acr_or_a_refusal(world: PushWorld) ->
     )
     assert refused.status_code == 403
     assert "Soft Token" in refused.text
+
+
+def _set_expiry(world: PushWorld, when: datetime) -> None:
+    with world.services.db.session() as session:
+        for record in session.scalars(
+            select(DeviceRecord).where(DeviceRecord.user_id == world.user.user_id)
+        ):
+            record.not_after = when
+
+
+def test_renewal_notice_offers_continue_or_renew(world: PushWorld) -> None:
+    _set_expiry(world, datetime.now(UTC) + timedelta(days=12))
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user, support.pkce()[1])
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    after = world.browser.post(
+        login_url, data={"action": "check", "csrf_token": support.csrf_of(page.text)}
+    )
+    notice = world.browser.get(after.headers["location"])
+    assert "12" in notice.text  # days left
+    assert 'value="renew"' in notice.text
+    assert 'value="continue"' in notice.text
+    renew = world.browser.post(
+        login_url, data={"action": "renew", "csrf_token": support.csrf_of(notice.text)}
+    )
+    assert world.browser.get(login_url + "/device").json() == {"status": "waiting"}
+    world.phone.renew(push_support.PIN)
+    assert world.browser.get(login_url + "/device").json() == {"status": "renewed"}
+    done = world.browser.post(
+        login_url, data={"action": "continue", "csrf_token": support.csrf_of(renew.text)}
+    )
+    assert "code" in support.query_of(
+        support.follow_to_client(world.browser, done, world.rp.redirect_uri)
+    )
+
+
+def test_expired_certificate_forces_renewal_before_the_push(world: PushWorld) -> None:
+    _set_expiry(world, datetime.now(UTC) - timedelta(days=1))
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user, support.pkce()[1])
+    assert "Update Profile" in page.text
+    assert not push_support.shown_pictures(page.text)
+    world.phone.renew(push_support.PIN)
+    assert world.browser.get(login_url + "/device").json() == {"status": "renewed"}
+    push_page = world.browser.post(login_url, data={"csrf_token": support.csrf_of(page.text)})
+    shown = push_support.shown_pictures(push_page.text)
+    assert len(shown) == 4
+    assert world.phone.approve(push_support.PIN, shown)["status"] == "approved"
+    result = push_support.finish_push(world.browser, login_url, push_page, world.rp.redirect_uri)
+    assert "code" in result

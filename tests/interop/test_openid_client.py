@@ -4,52 +4,73 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from idp.oidc.acr import ACR_PUSH
 from idp.web.app import create_app
-from tests import support
+from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
 
 HERE = Path(__file__).resolve().parent
 RP_SCRIPT = HERE / "rp.mjs"
+REDIRECT = "http://127.0.0.1:9/cb"
+BYE = "http://127.0.0.1:9/bye"
+
+# The browser's part: from the authorization URL to the page that leaves for the client.
+SignIn = Callable[[httpx.Client, str, support.Person, Any], httpx.Response]
 
 
-def test_openid_client_full_lifecycle(backend: Backend, tmp_path: Path) -> None:
+def _consent(browser: httpx.Client, response: httpx.Response) -> httpx.Response:
+    page = browser.get(response.headers["location"])  # resume → consent page
+    assert page.status_code == 200
+    assert "consent" in page.text
+    action = page.text.split('<form method="post" action="')[1].split('"')[0]
+    return browser.post(
+        action, data={"decision": "allow", "csrf_token": support.csrf_of(page.text)}
+    )
+
+
+def run_openid_client(
+    backend: Backend,
+    tmp_path: Path,
+    sign_in: Callable[..., httpx.Response],
+    with_phone: bool = False,
+    **options: Any,
+) -> dict[str, Any]:
     if not (HERE / "node_modules" / "openid-client").exists():
         pytest.fail("openid-client is not installed: run `make test` (npm ci in tests/interop)")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    settings = support.make_settings(backend, tmp_path, issuer=issuer)
-    app = create_app(settings)
+    app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
     services = app.state.ctx.services
     user = support.create_user(services)
     rp = support.create_client(
         services,
-        redirect_uris=["http://127.0.0.1:9/cb"],
-        post_logout_redirect_uris=("http://127.0.0.1:9/bye",),
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=(BYE,),
         first_party=False,
         grant_types=("authorization_code", "refresh_token"),
     )
     with serve(app, port), httpx.Client(base_url=issuer, follow_redirects=False) as browser:
+        phone = push_support.activate(browser, user, tmp_path / "phone") if with_phone else None
+        browser.cookies.clear()
+        settings = {
+            "issuer": issuer,
+            "client_id": rp.client_id,
+            "client_secret": rp.secret,
+            "redirect_uri": REDIRECT,
+            "scope": "openid profile email gfmis offline_access",
+            "post_logout_redirect_uri": BYE,
+            **options,
+        }
         node = subprocess.Popen(
-            [
-                "node",
-                str(RP_SCRIPT),
-                json.dumps(
-                    {
-                        "issuer": issuer,
-                        "client_id": rp.client_id,
-                        "client_secret": rp.secret,
-                        "redirect_uri": rp.redirect_uri,
-                        "scope": "openid profile email gfmis offline_access",
-                        "post_logout_redirect_uri": "http://127.0.0.1:9/bye",
-                    }
-                ),
-            ],
+            ["node", str(RP_SCRIPT), json.dumps(settings)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -58,28 +79,48 @@ def test_openid_client_full_lifecycle(backend: Backend, tmp_path: Path) -> None:
         assert node.stdout
         first = json.loads(node.stdout.readline())
         assert "authorization_url" in first, first
-        response = browser.get(first["authorization_url"])
-        response = support.submit_login(
-            browser, response.headers["location"], user.user_id, user.password
-        )
-        response = browser.get(response.headers["location"])  # resume → consent page
-        assert response.status_code == 200
-        assert "consent" in response.text
-        consent_url = response.text.split('<form method="post" action="')[1].split('"')[0]
-        response = browser.post(
-            consent_url, data={"decision": "allow", "csrf_token": support.csrf_of(response.text)}
-        )
-        callback = support.follow_to_client(browser, response, rp.redirect_uri)
+        response = sign_in(browser, first["authorization_url"], user, phone)
+        callback = support.follow_to_client(browser, _consent(browser, response), REDIRECT)
         node.stdin.write(callback + "\n")
         node.stdin.flush()
-        result = json.loads(node.stdout.readline())
+        result: dict[str, Any] = json.loads(node.stdout.readline())
         node.wait(timeout=30)
         assert "error" not in result, result
         assert result["claims"]["sub"] == user.user_id
-        assert result["claims"]["amr"] == ["pwd"]
         assert result["userinfo"]["gfmis_user_id"] == user.user_id
         assert result["introspected"]["active"] is True
         assert result["revoked_refresh_reuse"] == "invalid_grant"
         logout = browser.get(result["logout_url"])
         assert logout.status_code == 303
-        assert logout.headers["location"] == "http://127.0.0.1:9/bye?state=bye"
+        assert logout.headers["location"] == BYE + "?state=bye"
+    return result
+
+
+def _password(browser: httpx.Client, url: str, user: support.Person, _phone: Any) -> httpx.Response:
+    response = browser.get(url)
+    return support.submit_login(browser, response.headers["location"], user.user_id, user.password)
+
+
+def _password_and_push(
+    browser: httpx.Client, url: str, user: support.Person, phone: Any
+) -> httpx.Response:
+    login_url = browser.get(url).headers["location"]
+    done = support.submit_login(browser, login_url, user.user_id, user.password)
+    page = browser.get(done.headers["location"])
+    phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    return browser.post(
+        login_url, data={"action": "check", "csrf_token": support.csrf_of(page.text)}
+    )
+
+
+def test_openid_client_full_lifecycle(backend: Backend, tmp_path: Path) -> None:
+    result = run_openid_client(backend, tmp_path, _password)
+    assert result["claims"]["amr"] == ["pwd"]
+
+
+def test_openid_client_asks_for_push_and_gets_it(backend: Backend, tmp_path: Path) -> None:
+    result = run_openid_client(
+        backend, tmp_path, _password_and_push, with_phone=True, acr_values=ACR_PUSH
+    )
+    assert result["claims"]["acr"] == ACR_PUSH
+    assert "mfa" in result["claims"]["amr"]
