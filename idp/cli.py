@@ -18,6 +18,7 @@ from idp.domain.errors import UserFacingError
 from idp.domain.secrets import MasterKeyError
 from idp.domain.users import import_users, public_record
 from idp.logging_config import LOGGING
+from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
 from idp.storage.models import SigningKey, User
@@ -301,3 +302,40 @@ def officers_revoke(user_id: str, role: str) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@main.group()
+def devices() -> None:
+    """Soft Token devices (until the back office exists)."""
+
+
+@devices.command("show")
+@click.argument("user_id")
+@click.option("--json", "as_json", is_flag=True)
+def devices_show(user_id: str, as_json: bool) -> None:
+    with _services() as services:
+        device = build_push(services).devices.active_for(user_id)
+    if device is None:
+        raise click.ClickException("no active device / ไม่มี Soft Token ที่ใช้งานอยู่")
+    data = {
+        "device_id": device.device_id,
+        "status": device.status,
+        "model": device.model,
+        "platform": device.platform,
+        "activated": device.created_at.isoformat(),
+        "not_after": device.not_after.isoformat(),
+        "serial": device.serial,
+    }
+    _emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+@devices.command("revoke")
+@click.argument("user_id")
+@click.option("--reason", required=True)
+def devices_revoke(user_id: str, reason: str) -> None:
+    """Revoke the user's device at once (lost phone, holder changed, …)."""
+    with _services() as services:
+        device = build_push(services).revoke(user_id, reason, actor=CLI_ACTOR)
+    if device is None:
+        raise click.ClickException("no active device / ไม่มี Soft Token ที่ใช้งานอยู่")
+    click.echo(f"revoked {device.device_id}")

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 from idp.cli import main
 from idp.settings import Settings
+from idp.web.app import create_app
+from tests.e2e.test_device_api import Phone
 from tests.integration.test_user_import import HEADER, _row
-from tests.support import new_user_id
+from tests.support import ISSUER, create_user, new_user_id
 
 
 @pytest.fixture
@@ -109,3 +112,18 @@ def test_key_rotation_publishes_before_signing(run: CliRunner) -> None:
         after[kid]["state"] == "retired" and after[kid]["publish_until"] for kid in active_kids
     )
     assert len([k for k in after.values() if k["state"] == "next"]) == 2
+
+
+def test_devices_show_and_revoke(run: CliRunner, settings: Settings) -> None:
+    with TestClient(create_app(settings), base_url=ISSUER) as client:
+        context = client.app.state.ctx  # type: ignore[attr-defined]
+        user = create_user(context.services)
+        assert run.invoke(main, ["devices", "show", user.user_id]).exit_code == 1
+        code = context.push.start_activation(user.user_id).code
+        assert Phone(client).activate(code).status_code == 201
+    shown = _json(run, "devices", "show", user.user_id)
+    assert isinstance(shown, dict)
+    assert shown["status"] == "active"
+    result = run.invoke(main, ["devices", "revoke", user.user_id, "--reason", "lost phone"])
+    assert result.exit_code == 0, result.output
+    assert run.invoke(main, ["devices", "show", user.user_id]).exit_code == 1
