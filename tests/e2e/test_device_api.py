@@ -3,6 +3,7 @@ challenges, double answers, revoked or expired certificates, bad activation, bad
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -295,3 +296,35 @@ def test_pictures_and_openapi_are_served(app_client: TestClient, tmp_path: Path)
     assert app_client.get(API + "/pictures/32.svg").status_code == 404
     spec = app_client.get(API + "/openapi.json").json()
     assert "/challenge" in spec["paths"]
+
+
+def test_expired_activation_code_is_refused(app_client: TestClient, user: support.Person) -> None:
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    code = "expired-" + secrets.token_urlsafe(18)
+    push.ephemeral.put(
+        "act:" + hashlib.sha256(code.encode()).hexdigest(), {"user_id": user.user_id}, 1
+    )
+    time.sleep(1.2)
+    assert Phone(app_client).activate(code).json()["error"] == "invalid_activation_code"
+
+
+def test_compare_mode_shows_the_picture_and_never_gives_the_push_acr(
+    backend: support.Backend, tmp_path: Path
+) -> None:
+    from idp.web.app import create_app
+
+    settings = support.make_settings(backend, tmp_path, push={"mode": "compare"})
+    with TestClient(
+        create_app(settings), base_url=support.ISSUER, follow_redirects=False
+    ) as client:
+        context = client.app.state.ctx  # type: ignore[attr-defined]
+        user = support.create_user(context.services)
+        device = Phone(client)
+        device.activate(context.push.start_activation(user.user_id).code)
+        challenge = context.push.start_challenge(user.user_id, {})
+        token = device.pending().json()["challenge"]
+        claims = protocol.peek(token)[1]
+        assert claims["mode"] == "compare"
+        assert claims["pictures"] == challenge.pictures
+        assert len(challenge.pictures) == 1
+        assert device.answer(challenge.challenge_id).json() == {"status": "approved"}
