@@ -419,38 +419,25 @@ class PushAuth:
 
     def _decide(self, challenge: Challenge, device: Device, claims: dict[str, Any]) -> str:
         action = claims["action"]
-        user = challenge.user_id
         if action == "not_me":
             device.status = "suspended"
             self.devices.update(device)
-            self._back_off(user)
-            self.events.record(
+            return self._refuse(
+                challenge,
                 "push.not_me",
-                subject=user,
+                "not_me",
                 outcome="alert",
                 device_id=device.device_id,
-                challenge_id=challenge.challenge_id,
                 ip=challenge.context.get("ip"),
             )
-            return "not_me"
         if action == "deny":
-            self._back_off(user)
-            self.events.record(
-                "push.deny", subject=user, outcome="failure", challenge_id=challenge.challenge_id
-            )
-            return "denied"
+            return self._refuse(challenge, "push.deny", "denied")
         if challenge.mode == "sequence" and not _same_pictures(
             claims.get("pictures"), challenge.pictures
         ):
-            self._back_off(user)
-            self.events.record(
-                "push.wrong_pictures",
-                subject=user,
-                outcome="failure",
-                challenge_id=challenge.challenge_id,
-            )
-            return "failed"
+            return self._refuse(challenge, "push.wrong_pictures", "failed")
         challenge.amr = [m for m in claims.get("amr", []) if m in DEVICE_AMR]
+        user = challenge.user_id
         self.ephemeral.delete("push-backoff:" + user)
         self.events.record(
             "push.approve",
@@ -460,6 +447,20 @@ class PushAuth:
             amr=challenge.amr,
         )
         return "approved"
+
+    def _refuse(
+        self, challenge: Challenge, event: str, status: str, outcome: str = "failure", **detail: Any
+    ) -> str:
+        """A challenge that did not end in approval: back off pushes and record why."""
+        self._back_off(challenge.user_id)
+        self.events.record(
+            event,
+            subject=challenge.user_id,
+            outcome=outcome,
+            challenge_id=challenge.challenge_id,
+            **detail,
+        )
+        return status
 
     # -- renewal and revocation ----------------------------------------------------------
     def renew(self, device: Device, claims: dict[str, Any]) -> dict[str, Any]:

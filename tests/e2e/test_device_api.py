@@ -73,6 +73,21 @@ class Phone:
             headers={"Authorization": "SoftToken " + token},
         )
 
+    def answer_with_poll_key(self, cid: str, action: str, **claims: Any) -> Any:
+        path = f"/challenges/{cid}"
+        return self.post(
+            path,
+            self.token(
+                "POST",
+                path,
+                key=self.poll,
+                kid=self.device_id + "#poll",
+                cid=cid,
+                action=action,
+                **claims,
+            ),
+        )
+
     def answer(self, cid: str, action: str = "approve", **claims: Any) -> Any:
         path = f"/challenges/{cid}"
         return self.post(path, self.token("POST", path, cid=cid, action=action, **claims))
@@ -198,17 +213,10 @@ def test_approval_needs_the_pin_key_not_the_poll_key(
     phone: Phone, app_client: TestClient, user: support.Person
 ) -> None:
     challenge = _challenge(app_client, user)
-    path = f"/challenges/{challenge.challenge_id}"
-    token = phone.token(
-        "POST",
-        path,
-        key=phone.poll,
-        kid=phone.device_id + "#poll",
-        cid=challenge.challenge_id,
-        action="approve",
-        pictures=challenge.pictures,
+    response = phone.answer_with_poll_key(
+        challenge.challenge_id, "approve", pictures=challenge.pictures
     )
-    assert phone.post(path, token).json()["error"] == "pin_required"
+    assert response.json()["error"] == "pin_required"
 
 
 def test_revocation_takes_effect_for_a_delivered_challenge(
@@ -251,16 +259,8 @@ def test_expired_certificate_cannot_approve_but_can_renew(
 
 def test_not_me_suspends_pushes(phone: Phone, app_client: TestClient, user: support.Person) -> None:
     challenge = _challenge(app_client, user)
-    path = f"/challenges/{challenge.challenge_id}"
-    token = phone.token(
-        "POST",
-        path,
-        key=phone.poll,
-        kid=phone.device_id + "#poll",
-        cid=challenge.challenge_id,
-        action="not_me",
-    )
-    assert phone.post(path, token).json() == {"status": "not_me"}
+    response = phone.answer_with_poll_key(challenge.challenge_id, "not_me")
+    assert response.json() == {"status": "not_me"}
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
     from push_auth.errors import PushError
 
