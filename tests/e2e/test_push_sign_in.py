@@ -164,3 +164,27 @@ def test_expired_certificate_forces_renewal_before_the_push(world: PushWorld) ->
     assert world.phone.approve(push_support.PIN, shown)["status"] == "approved"
     result = push_support.finish_push(world.browser, login_url, push_page, world.rp.redirect_uri)
     assert "code" in result
+
+
+def test_acr_values_step_up_from_a_password_session(backend: Backend, tmp_path: Path) -> None:
+    """Signed in with the password before activating: asking for the push acr adds only the
+    push step."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(support.make_settings(backend, tmp_path, issuer=base))
+    services = app.state.ctx.services
+    user, rp = support.create_user(services), support.create_client(services)
+    with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+        phone = push_support.activate(browser, user, tmp_path / "phone")  # password session
+        verifier, challenge = support.pkce()
+        response = browser.get(
+            "/authorize", params=support.authorize_params(rp, challenge, acr_values=ACR_PUSH)
+        )
+        login_url = response.headers["location"]
+        page = browser.get(login_url)
+        assert 'name="password"' not in page.text
+        phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+        result = push_support.finish_push(browser, login_url, page, rp.redirect_uri)
+        tokens = support.exchange(browser, rp, result["code"], verifier).json()
+        keys = KeySet.import_key_set(browser.get("/jwks").json())
+        assert jwt.decode(tokens["id_token"], keys).claims["acr"] == ACR_PUSH
