@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from idp.domain import audit
@@ -192,6 +192,10 @@ class TokenService:
 
     # -- revocation ----------------------------------------------------------------------
     def revoke_grant(self, session: Session, grant_id: str, reason: str, origin: Origin) -> None:
+        """Revoke a token family: its refresh tokens go, and its access tokens stop working at
+        once (a marker in the expiring store outlives every access token of the grant)."""
+        marker_ttl = self._tokens.access_token_ttl + 60
+        self._s.store.put("revoked-grant:" + grant_id, {}, marker_ttl)
         grant = session.get(Grant, grant_id)
         if grant is None:
             return
@@ -209,12 +213,6 @@ class TokenService:
             client_id=grant.client_id,
         )
 
-    def revoke_grants_of_session(self, session: Session, sid: str, origin: Origin) -> list[Grant]:
-        grants = list(session.scalars(select(Grant).where(Grant.sid == sid)))
-        for grant in grants:
-            self.revoke_grant(session, grant.grant_id, reason="logout", origin=origin)
-        return grants
-
     def revoke_access_token(self, claims: dict[str, Any]) -> None:
         ttl = int(claims.get("exp", 0)) - int(time.time())
         if ttl > 0:
@@ -228,26 +226,21 @@ class TokenService:
         return None if record is None else str(record["grant_id"])
 
     # -- checking access tokens ----------------------------------------------------------
-    def verify_access_token(self, token: str) -> AccessTokenClaims | None:
-        """Signature, issuer, expiry and revoked `jti` of an access token (its grant not yet)."""
+    def check_access_token(self, token: str) -> AccessTokenClaims | None:
+        """The claims of a live access token of ours, or None (expired, revoked, not ours):
+        signature, issuer, expiry, and one look-up for a revoked jti or a revoked grant."""
         try:
             claims = self._s.keys.verify(token, (ACCESS_TOKEN_ALG,))
         except ValueError:
             return None
         if claims.get("iss") != self._issuer or int(claims.get("exp", 0)) <= time.time():
             return None
-        if self._s.store.get("revoked-at:" + str(claims.get("jti"))) is not None:
+        markers = ["revoked-at:" + str(claims.get("jti"))]
+        if gid := claims.get("gid"):
+            markers.append("revoked-grant:" + str(gid))
+        if self._s.store.count_existing(markers):
             return None
         return AccessTokenClaims(claims)
-
-    def check_access_token(self, token: str) -> AccessTokenClaims | None:
-        """The claims of a live access token of ours, or None (expired, revoked, not ours)."""
-        checked = self.verify_access_token(token)
-        if checked is None or checked.grant_id is None:
-            return checked
-        with self._s.db.read() as session:
-            grant = session.get(Grant, checked.grant_id)
-        return checked if grant_is_live(grant) else None
 
 
 def grant_is_live(grant: Grant | None) -> bool:

@@ -25,6 +25,7 @@ class ExpiringStore(Protocol):
     def consume(self, key: str) -> Record | None: ...
     def delete(self, key: str) -> None: ...
     def increment(self, key: str, ttl: int) -> int: ...
+    def count_existing(self, keys: list[str]) -> int: ...
     def close(self) -> None: ...
 
 
@@ -81,6 +82,10 @@ class MemoryStore:
             self._data[key] = (expires_at, int(current) + 1)
             return int(current) + 1
 
+    def count_existing(self, keys: list[str]) -> int:
+        with self._lock:
+            return sum(1 for key in keys if self._live(key) is not None)
+
     def close(self) -> None:
         with self._lock:
             self._data.clear()
@@ -123,6 +128,9 @@ class RedisStore:
 
     def increment(self, key: str, ttl: int) -> int:
         return int(self._increment(keys=[self._k(key)], args=[ttl]))
+
+    def count_existing(self, keys: list[str]) -> int:
+        return int(self._redis.exists(*(self._k(key) for key in keys))) if keys else 0
 
     def ping(self) -> bool:
         return bool(self._redis.ping())

@@ -72,7 +72,7 @@ def _bearer(request: Request, form: list[tuple[str, str]]) -> str | None:
 
 def _userinfo_claims(c: WebContext, access_token: str) -> dict[str, Any] | None:
     """One query for the user and the token's grant; the client comes from the server's cache."""
-    checked = c.server.tokens.verify_access_token(access_token)
+    checked = c.server.tokens.check_access_token(access_token)
     if checked is None or "openid" not in str(checked.claims.get("scope", "")).split():
         return None
     claims = checked.claims

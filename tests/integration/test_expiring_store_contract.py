@@ -83,3 +83,12 @@ def test_redis_prefixes_keep_runs_apart(production_servers: ProductionServers | 
     assert two.get("k") is None
     one.close()
     two.close()
+
+
+def test_count_existing_counts_live_keys_in_one_call(store: ExpiringStore) -> None:
+    store.put("a", {}, 10)
+    store.put("b", {}, 1)
+    assert store.count_existing([]) == 0
+    assert store.count_existing(["a", "b", "c"]) == 2
+    time.sleep(1.2)
+    assert store.count_existing(["a", "b", "c"]) == 1
