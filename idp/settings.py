@@ -96,6 +96,20 @@ class PushSettings(Section):
     renewal_warning_days: int = Field(30, ge=1, le=90)
 
 
+class MailSettings(Section):
+    transport: Literal["smtp", "dev"] = "smtp"
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    from_address: str = "Soft Token <no-reply@localhost>"
+    max_attempts: int = Field(12, ge=1, le=100)
+    retry_base_seconds: int = Field(10, ge=1, le=3600)
+    poll_seconds: float = Field(2.0, gt=0, le=60)
+    timeout_seconds: float = Field(15.0, gt=0, le=120)
+
+
 class DevelopmentSettings(Section):
     seed_demo: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
@@ -116,6 +130,7 @@ class Settings(BaseSettings):
     session: SessionSettings = Field(default_factory=SessionSettings)
     i18n: I18nSettings = Field(default_factory=I18nSettings)
     push: PushSettings = Field(default_factory=PushSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod
@@ -139,6 +154,11 @@ class Settings(BaseSettings):
         production = self.server.environment == "production"
         if production and not is_localhost(self.server.issuer) and not self.security.master_key:
             raise ValueError("security.master_key must be set in production")
+        if self.mail.transport == "dev" and not is_localhost(self.server.issuer):
+            raise ValueError(
+                "mail.transport = dev (the development mailbox) and server.issuer is not a "
+                "localhost URL"
+            )
         if self.store.url.startswith("memory") and self.server.workers > 1:
             raise ValueError("store.url memory:// keeps state in one process; server.workers > 1")
         if self.store.url.split(":", 1)[0] not in ("memory", "redis", "rediss"):

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.secrets import MasterKeyError
+from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
 from idp.push_wiring import build_push
 from idp.services import Services, build_services
@@ -26,6 +27,7 @@ from idp.settings import Settings, SettingsError, load_settings
 from idp.web import (
     activation,
     authorize_routes,
+    dev_mailbox,
     discovery,
     logout,
     push_steps,
@@ -83,6 +85,7 @@ def build_context(services: Services) -> WebContext:
         render=Renderer(Catalogs(), csrf, settings.i18n.default_locale, secure),
         lockout=Lockout(services.store, limits),
         push=push,
+        mail=Mailer(services.db, settings.mail),
         steps=[
             signin.PasswordStep(),
             push_steps.RenewalRequiredStep(),
@@ -108,7 +111,11 @@ async def ready(request: Request) -> Response:
 
 
 def routes(context: WebContext) -> list[Route | Mount]:
+    development_only = []
+    if context.services.settings.mail.transport == "dev":
+        development_only.append(Route("/dev/mailbox", dev_mailbox.mailbox))
     return [
+        *development_only,
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks", discovery.jwks),
         Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
@@ -161,7 +168,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Fewer threads contend less for the GIL: measured best at about 8 on 2 cores.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         await context.push.wakeup.start()
+        await context.mail.sender.start()
         yield
+        await context.mail.sender.stop()
         await context.push.wakeup.stop()
         services.close()
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from idp.domain.lockout import Lockout
+from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
 from idp.services import Services
 from idp.web.authorize import AuthorizationFlow
@@ -30,6 +31,7 @@ class WebContext:
     render: Renderer
     lockout: Lockout
     push: PushAuth
+    mail: Mailer
     steps: list[SignInStep] = field(default_factory=list)
 
     @property

@@ -1,0 +1,45 @@
+"""Message kinds and their bilingual subjects; bodies are Jinja2 templates (text and HTML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+SUBJECTS = {
+    "email_otp": "รหัส OTP ยืนยันอีเมล / Your email verification code",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class MessageRenderer:
+    def __init__(self) -> None:
+        self._text = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=False,  # noqa: S701 (plain text)
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self._html = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(),
+            undefined=StrictUndefined,
+        )
+
+    def render(self, kind: str, **values: Any) -> Rendered:
+        subject = SUBJECTS[kind]
+        return Rendered(
+            subject=subject,
+            text=self._text.get_template(f"{kind}.txt").render(**values),
+            html=self._html.get_template(f"{kind}.html").render(subject=subject, **values),
+        )

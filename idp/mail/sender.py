@@ -1,0 +1,102 @@
+"""The sender worker: claims outbox messages and delivers them by SMTP (or to the dev mailbox).
+
+It runs as a task in each server process; several processes never send one message twice
+(see outbox.py). It wakes when a message is enqueued in this process, and polls otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+import aiosmtplib
+from starlette.concurrency import run_in_threadpool
+
+from idp.mail.outbox import Claimed, Outbox
+from idp.settings import MailSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_message(message: Claimed, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body_text)
+    email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+class MailSender:
+    def __init__(self, outbox: Outbox, settings: MailSettings) -> None:
+        self._outbox = outbox
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Safe from any thread: a message was enqueued, look now."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="mail-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batch = await run_in_threadpool(self._outbox.claim)
+                for message in batch:
+                    await self._deliver(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("mail sender loop failed; retrying")
+                batch = []
+            if not batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+
+    async def _deliver(self, message: Claimed) -> None:
+        try:
+            if self._settings.transport == "smtp":
+                await self._smtp(message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            log.warning(
+                "mail %s to SMTP failed (attempt %d): %s",
+                message.id,
+                message.attempts + 1,
+                type(exc).__name__,
+            )
+            await run_in_threadpool(self._outbox.failed, message.id, message.attempts, str(exc))
+            return
+        await run_in_threadpool(self._outbox.sent, message.id)
+
+    async def _smtp(self, message: Claimed) -> None:
+        settings = self._settings
+        await aiosmtplib.send(
+            build_message(message, settings.from_address),
+            hostname=settings.host,
+            port=settings.port,
+            use_tls=settings.security == "tls",
+            start_tls=settings.security == "starttls",
+            username=settings.username or None,
+            password=settings.password or None,
+            timeout=settings.timeout_seconds,
+        )

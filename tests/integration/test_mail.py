@@ -1,0 +1,133 @@
+"""The outbox and sender against a real SMTP server on loopback: delivery, outage, claim once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from idp.mail.messages import MessageRenderer
+from idp.mail.outbox import Outbox, enqueue
+from idp.services import build_services
+from idp.settings import Settings
+from idp.storage.models import OutboxMessage
+from idp.web.app import create_app
+from tests import support
+from tests.backends import Backend
+from tests.live import free_port
+from tests.smtp import Inbox, smtp_server, text_of
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def mail_app(backend: Backend, tmp_path: Path, smtp_port: int) -> Iterator[TestClient]:
+    settings = support.make_settings(
+        backend,
+        tmp_path,
+        mail={
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "security": "none",
+            "retry_base_seconds": 1,
+            "poll_seconds": 0.2,
+        },
+    )
+    with TestClient(create_app(settings), base_url=support.ISSUER) as client:
+        yield client
+
+
+def _send_otp(client: TestClient, to: str, otp: str) -> None:
+    context = client.app.state.ctx  # type: ignore[attr-defined]
+    with context.services.db.session() as session:
+        context.mail.enqueue(session, "email_otp", to, otp=otp, expires_th="-", expires_en="-")
+    context.mail.wake()
+
+
+def test_message_is_delivered_by_smtp(mail_app: TestClient, smtp_port: int) -> None:
+    inbox = Inbox()
+    server = smtp_server(inbox, smtp_port)
+    try:
+        _send_otp(mail_app, "somying@example.go.th", "482913")
+        [message] = inbox.wait_for(1)
+    finally:
+        server.stop()
+    assert message["To"] == "somying@example.go.th"
+    assert "OTP" in str(make_header(decode_header(message["Subject"])))
+    body = text_of(message)
+    assert "482913" in body
+    assert "รหัส OTP" in body
+    assert "10 minutes" in body
+
+
+def test_nothing_is_lost_while_smtp_is_down(mail_app: TestClient, smtp_port: int) -> None:
+    _send_otp(mail_app, "somchai@example.go.th", "111000")
+    services = mail_app.app.state.ctx.services  # type: ignore[attr-defined]
+
+    def attempts() -> int:
+        with services.db.read() as session:
+            row = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.to_address == "somchai@example.go.th")
+            ).one()
+            return row.attempts
+
+    deadline = time.monotonic() + 10
+    while attempts() < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert attempts() >= 1  # tried, failed, kept
+    inbox = Inbox()
+    server = smtp_server(inbox, smtp_port)  # the server comes back
+    try:
+        messages = inbox.wait_for(1, timeout=15)
+        time.sleep(0.5)
+    finally:
+        server.stop()
+    assert len(messages) == 1
+    assert "111000" in text_of(messages[0])
+
+
+def test_each_message_is_claimed_once_by_competing_senders(settings: Settings) -> None:
+    services = build_services(settings)  # no server, so no sender of its own competes
+    renderer = MessageRenderer()
+    marker = support.new_user_id().lower()
+    with services.db.session() as session:
+        for n in range(30):
+            enqueue(
+                session,
+                renderer,
+                "email_otp",
+                f"{marker}-{n}@example.go.th",
+                otp=str(n),
+                expires_th="-",
+                expires_en="-",
+            )
+    senders = [Outbox(services.db, 3, 1) for _ in range(3)]
+    claimed: list[list[int]] = [[] for _ in senders]
+    barrier = threading.Barrier(len(senders))
+
+    def run(index: int) -> None:
+        barrier.wait()
+        for _ in range(10):
+            claimed[index].extend(
+                m.id for m in senders[index].claim(limit=5) if m.to_address.startswith(marker)
+            )
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(senders))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    services.close()
+    everything = [i for ids in claimed for i in ids]
+    assert len(everything) == 30
+    assert len(set(everything)) == 30
