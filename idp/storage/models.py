@@ -42,6 +42,7 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[str]] = mapped_column(default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignment_order_on_file: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -210,3 +211,32 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Registration(Base):
+    """One attempt at the five-step registration (manual chapter 2); rejected ones are kept."""
+
+    __tablename__ = "registrations"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    national_id: Mapped[str | None] = mapped_column(String(13), index=True)
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    consent_text_sha256: Mapped[str | None] = mapped_column(String(64))
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    consent_user_agent: Mapped[str | None] = mapped_column(String(300))
+    upload_sha256: Mapped[str | None] = mapped_column(String(64))
+    upload_size: Mapped[int | None] = mapped_column(Integer)
+    proofing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    proofing_status: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,23 +18,23 @@ from push_auth.service import Activation
 FRESH_SIGN_IN = 900  # changing authenticators needs a sign-in in the last 15 minutes
 
 
-def _fresh_session(c: WebContext, request: Request) -> SsoSession | None:
+def fresh_session(c: WebContext, request: Request) -> SsoSession | None:
     session = c.sso.current(request)
     if session is None or time.time() - session.auth_time > FRESH_SIGN_IN:
         return None
     return session
 
 
-def _sign_in_first(c: WebContext, return_to: str) -> Response:
+def sign_in_first(c: WebContext, return_to: str) -> Response:
     txn = c.transactions.start([], "", return_to=return_to)
     return RedirectResponse(f"/login/{txn.id}", status_code=303)
 
 
 async def activate_page(request: Request) -> Response:
     c = ctx(request)
-    session = _fresh_session(c, request)
+    session = fresh_session(c, request)
     if session is None:
-        return _sign_in_first(c, "/activate")
+        return sign_in_first(c, "/activate")
     status = await run_in_threadpool(c.push.activation_status, session.user_id)
     if status == "activated":
         return c.render.page(request, "activated.html")
@@ -58,7 +58,7 @@ def _pending_or_new(c: WebContext, user_id: str) -> Activation:
 async def activation_qr_png(request: Request) -> Response:
     """The same QR code as a PNG image (for the reference authenticator's `activate FILE`)."""
     c = ctx(request)
-    session = _fresh_session(c, request)
+    session = fresh_session(c, request)
     activation = c.push.current_activation(session.user_id) if session else None
     if activation is None:
         return Response(status_code=404)

@@ -31,6 +31,7 @@ from idp.web import (
     discovery,
     logout,
     push_steps,
+    registration,
     signin,
     token_routes,
 )
@@ -126,6 +127,8 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/login/{txn}/push", push_steps.push_status),
         Route("/login/{txn}/device", push_steps.device_status),
         Route("/activate", activation.activate_page),
+        Route("/register", registration.wizard),
+        Route("/register/identity", registration.submit_identity, methods=["POST"]),
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
         Route("/token", token_routes.token, methods=["POST"]),

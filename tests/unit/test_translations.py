@@ -16,7 +16,8 @@ def _template_msgids() -> set[str]:
     found: set[str] = set()
     for path in TEMPLATES.glob("*.html"):
         found.update(MSGID.findall(path.read_text(encoding="utf-8")))
-    dynamic = {f"push:{status}" for status in ENDED}
+    dynamic = {f"push:{status}" for status in ENDED} | {f"step:{n}" for n in range(1, 6)}
+    dynamic |= {f"state:{s}" for s in ("done", "current", "waiting", "locked", "rejected")}
     return found | dynamic | {f"scope:{scope}" for scope in SCOPES}
 
 

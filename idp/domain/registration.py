@@ -1,0 +1,267 @@
+"""Registration (manual chapter 2): one durable record per attempt, five steps.
+
+1. national ID (check digit), PDPA consent (recorded), the written assignment order as a PDF
+   when it is not on file;  2. identity proofing at the upstream IdP;  3. address and email,
+   the email verified by a one-time code;  4. approval;  5. activation of the Soft Token app.
+A rejected registration keeps its record and the user starts again at step 1 with a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.domain import audit, national_id
+from idp.domain.audit import Origin
+from idp.domain.errors import Message, UserFacingError
+from idp.domain.lockout import Lockout
+from idp.storage.expiring import ExpiringStore
+from idp.storage.models import Registration, User
+
+CONSENT_VERSION = "2569-1"
+CONSENT_TEXT_TH = (
+    "ข้าพเจ้ายินยอมให้กรมบัญชีกลางเก็บรวบรวม ใช้ และเปิดเผยข้อมูลส่วนบุคคลของข้าพเจ้า ได้แก่ "
+    "เลขประจำตัวประชาชน ชื่อ-นามสกุล ที่อยู่ อีเมล และผลการพิสูจน์ยืนยันตัวตน "
+    "เพื่อการลงทะเบียนและการยืนยันตัวตนเข้าใช้งานระบบ New GFMIS Thai ด้วย Soft Token "
+    "ตามพระราชบัญญัติคุ้มครองข้อมูลส่วนบุคคล พ.ศ. 2562 ข้าพเจ้าทราบว่าสามารถถอนความยินยอมได้ "
+    "โดยการยกเลิก Soft Token"
+)
+CONSENT_TEXT_EN = (
+    "I consent to the Comptroller General's Department collecting, using and disclosing my "
+    "personal data (national ID, name, address, email and the result of identity proofing) to "
+    "register me and to authenticate me to New GFMIS Thai with Soft Token, under the Personal "
+    "Data Protection Act B.E. 2562. I know I can withdraw this consent by cancelling Soft Token."
+)
+CONSENT_SHA256 = hashlib.sha256((CONSENT_TEXT_TH + "\n" + CONSENT_TEXT_EN).encode()).hexdigest()
+
+OTP_TTL = 600
+OTP_RESEND_SECONDS = 90
+STEPS = (1, 2, 3, 4, 5)
+
+
+def _error(th: str, en: str, field: str | None = None) -> UserFacingError:
+    return UserFacingError(Message(th, en), field)
+
+
+@dataclass(frozen=True)
+class StepState:
+    number: int
+    state: str  # done | current | waiting | locked | rejected
+
+
+def steps_of(registration: Registration) -> list[StepState]:
+    """What the wizard shows for each of the five steps."""
+    if registration.status == "rejected":
+        return [
+            StepState(n, "rejected" if n == 4 else "done" if n < 4 else "locked") for n in STEPS
+        ]
+    done = {
+        1: registration.national_id is not None and registration.consent_at is not None,
+        2: registration.proofing_status == "completed",
+        3: registration.email_verified_at is not None
+        and registration.status in ("waiting_approval", "approved", "activated"),
+        4: registration.status in ("approved", "activated"),
+        5: registration.status == "activated",
+    }
+    states, current_seen = [], False
+    for n in STEPS:
+        if done[n]:
+            states.append(StepState(n, "done"))
+        elif not current_seen:
+            waiting = n == 4 and registration.status == "waiting_approval"
+            states.append(StepState(n, "waiting" if waiting else "current"))
+            current_seen = True
+        else:
+            states.append(StepState(n, "locked"))
+    return states
+
+
+def current_step(registration: Registration) -> int:
+    return next((s.number for s in steps_of(registration) if s.state in ("current", "waiting")), 5)
+
+
+def open_registration(session: Session, user_id: str) -> Registration:
+    """The user's registration in progress, or a new attempt (after a rejection, say)."""
+    latest = session.scalars(
+        select(Registration)
+        .where(Registration.user_id == user_id)
+        .order_by(Registration.attempt.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.status != "rejected":
+        return latest
+    now = datetime.now(UTC)
+    registration = Registration(
+        id=secrets.token_urlsafe(24),
+        user_id=user_id,
+        attempt=(latest.attempt + 1) if latest else 1,
+        status="in_progress",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(registration)
+    session.flush()
+    return registration
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    sha256: str
+    size: int
+
+
+def submit_identity(
+    session: Session,
+    registration: Registration,
+    user: User,
+    raw_id: str,
+    consent: bool,
+    upload: StoredUpload | None,
+    origin: Origin,
+) -> None:
+    """Step 1: the national ID, the consent, and the assignment order when not on file."""
+    if current_step(registration) != 1:
+        raise _error("ขั้นตอนนี้เสร็จแล้ว", "this step is already done")
+    if problem := national_id.problem(raw_id):
+        raise UserFacingError(problem, "national_id")
+    if not consent:
+        raise _error(
+            "ท่านไม่ได้ให้ความยินยอม จึงไม่สามารถลงทะเบียนได้",
+            "without your consent the registration cannot continue",
+            "consent",
+        )
+    if not user.assignment_order_on_file and upload is None:
+        raise _error(
+            "กรุณาแนบหนังสือมอบหมายเป็นไฟล์ PDF",
+            "attach the written assignment order as a PDF",
+            "assignment_order",
+        )
+    now = datetime.now(UTC)
+    registration.national_id = national_id.normalise(raw_id)
+    registration.consent_version = CONSENT_VERSION
+    registration.consent_text_sha256 = CONSENT_SHA256
+    registration.consent_at = now
+    registration.consent_ip = origin.ip
+    registration.consent_user_agent = (origin.user_agent or "")[:300] or None
+    if upload is not None:
+        registration.upload_sha256, registration.upload_size = upload.sha256, upload.size
+    registration.updated_at = now
+    audit.record(
+        session,
+        "registration.identity",
+        actor=user.user_id,
+        subject=user.user_id,
+        origin=origin,
+        registration=registration.id,
+        version=CONSENT_VERSION,
+        upload=upload.sha256 if upload else None,
+    )
+
+
+def record_declined_consent(session: Session, user_id: str, origin: Origin) -> None:
+    audit.record(
+        session,
+        "registration.consent_declined",
+        actor=user_id,
+        subject=user_id,
+        outcome="declined",
+        origin=origin,
+        version=CONSENT_VERSION,
+    )
+
+
+class EmailVerification:
+    """Step 3's one-time code: 6 digits, 10 minutes; 5 wrong tries lock the step for 5 minutes;
+    a new code at most every 90 s, and a new code does not reset the wrong tries."""
+
+    def __init__(self, store: ExpiringStore, lockout: Lockout, pepper: bytes) -> None:
+        self._store = store
+        self._lockout = lockout
+        self._pepper = pepper
+
+    def _digest(self, registration_id: str, code: str) -> str:
+        return hmac.new(self._pepper, f"{registration_id}:{code}".encode(), "sha256").hexdigest()
+
+    def issue(self, session: Session, registration: Registration, email: str) -> tuple[str, int]:
+        """A new code for this email; refuses an email bound to another person."""
+        if self._lockout.is_locked(registration.id):
+            raise _error("ใส่รหัสผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong codes: wait 5 minutes")
+        taken = session.scalars(
+            select(Registration).where(
+                Registration.email == email,
+                Registration.email_verified_at.is_not(None),
+                Registration.national_id != registration.national_id,
+            )
+        ).first()
+        if taken is not None:
+            raise _error(
+                "อีเมลนี้ถูกใช้โดยบุคคลอื่นแล้ว กรุณาใช้อีเมลของท่านเอง",
+                "this email belongs to someone else: use your own",
+                "email",
+            )
+        if not self._store.add("reg-otp-sent:" + registration.id, {}, OTP_RESEND_SECONDS):
+            raise _error("ขอรหัสใหม่ได้ทุก 90 วินาที", "a new code can be sent every 90 seconds")
+        code = f"{secrets.randbelow(10**6):06d}"
+        expires = int(time.time()) + OTP_TTL
+        self._store.put(
+            "reg-otp:" + registration.id,
+            {"digest": self._digest(registration.id, code), "email": email, "expires": expires},
+            OTP_TTL,
+        )
+        return code, expires
+
+    def verify(
+        self, session: Session, registration: Registration, code: str, origin: Origin
+    ) -> None:
+        reservation = self._lockout.reserve(registration.id, origin.ip)
+        if not reservation.allowed:
+            raise _error("ใส่รหัสผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong codes: wait 5 minutes")
+        pending = self._store.get("reg-otp:" + registration.id)
+        good = pending is not None and hmac.compare_digest(
+            str(pending["digest"]), self._digest(registration.id, code.strip())
+        )
+        if not good or pending is None:
+            self._lockout.failed(registration.id, origin.ip, reservation)
+            audit.record(
+                session,
+                "registration.email_otp",
+                actor=registration.user_id,
+                subject=registration.user_id,
+                outcome="failure",
+                origin=origin,
+            )
+            raise _error("รหัส OTP ไม่ถูกต้องหรือหมดอายุ", "the code is wrong or has expired", "otp")
+        self._store.delete("reg-otp:" + registration.id)
+        self._lockout.succeeded(registration.id)
+        registration.email = str(pending["email"])
+        registration.email_verified_at = datetime.now(UTC)
+        registration.updated_at = datetime.now(UTC)
+        audit.record(
+            session,
+            "registration.email_verified",
+            actor=registration.user_id,
+            subject=registration.user_id,
+            origin=origin,
+        )
+
+
+def summary(registration: Registration) -> dict[str, Any]:
+    return {
+        "id": registration.id,
+        "user_id": registration.user_id,
+        "attempt": registration.attempt,
+        "status": registration.status,
+        "step": current_step(registration),
+        "national_id": registration.national_id,
+        "email": registration.email,
+        "proofing_status": registration.proofing_status,
+        "upload_sha256": registration.upload_sha256,
+    }

@@ -1,0 +1,153 @@
+"""Registration step 1 through the hosted pages: national ID, PDPA consent, assignment order PDF."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import httpx
+from pypdf import PdfWriter
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from idp.domain import national_id
+from idp.storage.models import AuditEvent, Registration
+from idp.web.app import create_app
+from tests import push_support, support
+from tests.backends import Backend
+from tests.live import free_port, serve
+
+VALID_ID = national_id.with_check_digit("110170020345")
+
+
+def _pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _wizard(client: TestClient, user: support.Person) -> str:
+    page = push_support.sign_in_to(client, "/register", user)
+    assert page.status_code == 200, page.text
+    return support.csrf_of(page.text)
+
+
+def _submit(
+    client: TestClient,
+    csrf: str,
+    nid: str = VALID_ID,
+    consent: str = "yes",
+    pdf: bytes | None = None,
+    name: str = "order.pdf",
+) -> httpx.Response:
+    files = {"assignment_order": (name, pdf if pdf is not None else _pdf(), "application/pdf")}
+    return client.post(
+        "/register/identity",
+        files=files,
+        data={"csrf_token": csrf, "national_id": nid, "consent": consent},
+    )
+
+
+def _registration(services: support.Services, user_id: str) -> Registration:
+    with services.db.read() as session:
+        return session.scalars(select(Registration).where(Registration.user_id == user_id)).one()
+
+
+def test_step1_records_identity_consent_and_the_pdf(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    csrf = _wizard(app_client, user)
+    pdf = _pdf()
+    response = _submit(app_client, csrf, nid="1-1017-00203-45-" + VALID_ID[-1], pdf=pdf)
+    assert response.status_code == 303
+    registration = _registration(services, user.user_id)
+    assert registration.national_id == VALID_ID
+    assert registration.consent_version
+    assert registration.consent_at
+    assert registration.consent_ip
+    assert registration.upload_size == len(pdf)
+    stored = services.settings.var_path / "uploads" / f"{registration.upload_sha256}.pdf"
+    assert stored.read_bytes() == pdf
+    page = app_client.get("/register")
+    assert "step-done" in page.text  # step 1 done, step 2 current
+
+
+def test_bad_checksum_is_refused_and_nothing_is_saved(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    csrf = _wizard(app_client, user)
+    wrong = VALID_ID[:12] + str((int(VALID_ID[12]) + 1) % 10)
+    response = _submit(app_client, csrf, nid=wrong)
+    assert response.status_code == 400
+    assert "เลขตรวจสอบ" in response.text
+    assert _registration(services, user.user_id).national_id is None
+
+
+def test_declining_consent_stops_and_is_recorded(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    csrf = _wizard(app_client, user)
+    response = _submit(app_client, csrf, consent="no")
+    assert response.status_code == 400
+    assert _registration(services, user.user_id).consent_at is None
+    with services.db.read() as session:
+        declined = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "registration.consent_declined",
+                AuditEvent.subject == user.user_id,
+            )
+        ).all()
+    assert len(declined) == 1
+
+
+def test_not_a_pdf_or_empty_is_refused(app_client: TestClient, user: support.Person) -> None:
+    csrf = _wizard(app_client, user)
+    renamed = _submit(app_client, csrf, pdf=b"MZ\x90\x00 this is an executable", name="x.pdf")
+    assert renamed.status_code == 400
+    assert "PDF" in renamed.text
+    fake = _submit(app_client, csrf, pdf=b"%PDF-1.7\nnot really a pdf")
+    assert fake.status_code == 400
+    empty = _submit(app_client, csrf, pdf=b"")
+    assert empty.status_code == 400
+
+
+def test_pdf_over_10_mb_is_cut_off_while_streaming(backend: Backend, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(support.make_settings(backend, tmp_path, issuer=base))
+    user = support.create_user(app.state.ctx.services)
+    sent = 0
+    total = 40 * 1024 * 1024
+    lock = threading.Lock()
+
+    def body() -> object:
+        nonlocal sent
+        boundary_head = (
+            b'--b\r\nContent-Disposition: form-data; name="assignment_order"; '
+            b'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+        )
+        yield boundary_head
+        chunk = b"0" * 65536
+        while sent < total:
+            with lock:
+                sent += len(chunk)
+            yield chunk
+        yield b"\r\n--b--\r\n"
+
+    with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+        _wizard_csrf = push_support.sign_in_to(browser, "/register", user)
+        assert _wizard_csrf.status_code == 200
+        try:
+            response = browser.post(
+                "/register/identity",
+                content=body(),
+                headers={"content-type": "multipart/form-data; boundary=b"},
+            )
+            status = response.status_code
+        except httpx.HTTPError:
+            status = 413  # the server closed the connection after answering
+    assert status == 413
+    assert sent < 20 * 1024 * 1024  # far from the 40 MB offered
