@@ -110,6 +110,30 @@ class MailSettings(Section):
     timeout_seconds: float = Field(15.0, gt=0, le=120)
 
 
+def _default_claim_map() -> dict[str, str]:
+    return {
+        "national_id": "pid",
+        "name_th": "name",
+        "name_en": "name_en",
+        "birthdate": "birthdate",
+        "address": "address",
+        "assurance_level": "ial",
+    }
+
+
+class UpstreamSettings(Section):
+    """The upstream identity provider that proofs identities (registration step 2)."""
+
+    simulated: bool = False
+    issuer: str = ""
+    client_id: str = "gfmis-softtoken"
+    client_secret: str = ""
+    scopes: str = "openid pid profile address ial"
+    claims: dict[str, str] = Field(default_factory=_default_claim_map)
+    trust_framework: str = "th_dopa_ial"
+    http_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+
 class DevelopmentSettings(Section):
     seed_demo: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
@@ -131,6 +155,7 @@ class Settings(BaseSettings):
     i18n: I18nSettings = Field(default_factory=I18nSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod
@@ -154,6 +179,11 @@ class Settings(BaseSettings):
         production = self.server.environment == "production"
         if production and not is_localhost(self.server.issuer) and not self.security.master_key:
             raise ValueError("security.master_key must be set in production")
+        if self.upstream.simulated and not is_localhost(self.server.issuer):
+            raise ValueError(
+                "upstream.simulated is a development feature and server.issuer is not a "
+                "localhost URL"
+            )
         if self.mail.transport == "dev" and not is_localhost(self.server.issuer):
             raise ValueError(
                 "mail.transport = dev (the development mailbox) and server.issuer is not a "
@@ -168,6 +198,13 @@ class Settings(BaseSettings):
     @property
     def is_https(self) -> bool:
         return self.server.issuer.startswith("https://")
+
+    @property
+    def upstream_issuer(self) -> str:
+        """The simulated upstream lives under this server; a real one is configured."""
+        if self.upstream.simulated:
+            return self.server.issuer + "/dev/upstream"
+        return self.upstream.issuer.rstrip("/")
 
     @property
     def var_path(self) -> Path:

@@ -23,6 +23,7 @@ from idp.domain import audit, national_id
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.lockout import Lockout
+from idp.domain.names import normalise_name
 from idp.storage.expiring import ExpiringStore
 from idp.storage.models import Registration, User
 
@@ -265,3 +266,118 @@ def summary(registration: Registration) -> dict[str, Any]:
         "proofing_status": registration.proofing_status,
         "upload_sha256": registration.upload_sha256,
     }
+
+
+def record_proofing(
+    session: Session, registration: Registration, user: User, result: Any, origin: Origin
+) -> str:
+    """Step 2's outcome: completed, or id_mismatch. A name that differs from the record is
+    not a failure: it sends the registration to an officer at step 4."""
+    claims = result.claims
+    proofed_id = national_id.normalise(str(claims.get("national_id") or ""))
+    record = {
+        "issuer": result.issuer,
+        "subject": result.subject,
+        "claims": claims,
+        "assurance_level": result.assurance_level,
+        "time": result.verified_at,
+    }
+    if proofed_id != registration.national_id:
+        registration.proofing_status = "id_mismatch"
+        registration.proofing = {**record, "claims": {"national_id_matches": False}}
+        outcome = "failure"
+    else:
+        names_match = normalise_name(str(claims.get("name_th") or "")) == normalise_name(
+            user.name_th
+        )
+        registration.proofing_status = "completed"
+        registration.proofing = {**record, "names_match": names_match}
+        address = claims.get("address")
+        registration.address = address if isinstance(address, dict) else None
+        outcome = "success"
+    registration.updated_at = datetime.now(UTC)
+    audit.record(
+        session,
+        "registration.proofing",
+        actor=user.user_id,
+        subject=user.user_id,
+        outcome=outcome,
+        origin=origin,
+        issuer=result.issuer,
+        status=registration.proofing_status,
+    )
+    return str(registration.proofing_status)
+
+
+def needs_officer(registration: Registration, user: User) -> bool:
+    """Step 4 is automatic only with the assignment order on file and a matching identity."""
+    names_match = bool((registration.proofing or {}).get("names_match"))
+    return not (user.assignment_order_on_file and names_match)
+
+
+def confirm(session: Session, registration: Registration, user: User, origin: Origin) -> str:
+    """Step 3's confirmation: waiting for an officer, or approved at once."""
+    if registration.email_verified_at is None or registration.proofing_status != "completed":
+        raise _error("กรุณายืนยันอีเมลให้เรียบร้อยก่อน", "verify your email first", "email")
+    now = datetime.now(UTC)
+    if needs_officer(registration, user):
+        registration.status = "waiting_approval"
+    else:
+        registration.status = "approved"
+        registration.decided_by, registration.decided_at = "automatic", now
+    registration.updated_at = now
+    audit.record(
+        session,
+        "registration.confirm",
+        actor=user.user_id,
+        subject=user.user_id,
+        origin=origin,
+        status=registration.status,
+    )
+    return registration.status
+
+
+def decide(
+    session: Session, registration: Registration, approve: bool, reason: str, officer: str
+) -> None:
+    """An officer's decision at step 4 (a reason is required to reject)."""
+    if registration.status != "waiting_approval":
+        raise _error("การลงทะเบียนนี้ไม่ได้รออนุมัติ", "this registration is not waiting for approval")
+    if not approve and not reason.strip():
+        raise _error("ต้องระบุเหตุผลที่ไม่อนุมัติ", "a reason is required to reject", "reason")
+    now = datetime.now(UTC)
+    registration.status = "approved" if approve else "rejected"
+    registration.decision_reason = reason.strip()[:500] or None
+    registration.decided_by, registration.decided_at, registration.updated_at = officer, now, now
+    audit.record(
+        session,
+        "registration.approve" if approve else "registration.reject",
+        actor=officer,
+        subject=registration.user_id,
+        reason=registration.decision_reason,
+    )
+
+
+def mark_activated(session: Session, user_id: str) -> None:
+    """Step 5 done: the Soft Token app is active."""
+    latest = session.scalars(
+        select(Registration)
+        .where(Registration.user_id == user_id)
+        .order_by(Registration.attempt.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.status == "approved":
+        latest.status = "activated"
+        latest.updated_at = datetime.now(UTC)
+
+
+def previous_attempt(session: Session, registration: Registration) -> Registration | None:
+    """The attempt before this one (a rejection the wizard explains), if any."""
+    if registration.attempt <= 1:
+        return None
+    return session.scalars(
+        select(Registration).where(
+            Registration.user_id == registration.user_id,
+            Registration.attempt == registration.attempt - 1,
+        )
+    ).first()

@@ -12,6 +12,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 SUBJECTS = {
     "email_otp": "รหัส OTP ยืนยันอีเมล / Your email verification code",
+    "registration_approved": "อนุมัติการลงทะเบียน Soft Token / Soft Token registration approved",
+    "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
 }
 
 

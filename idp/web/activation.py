@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from idp.domain.registration import mark_activated
 from idp.web.context import WebContext, ctx
 from idp.web.sso import SsoSession
 from push_auth.errors import PushError
@@ -37,6 +38,7 @@ async def activate_page(request: Request) -> Response:
         return sign_in_first(c, "/activate")
     status = await run_in_threadpool(c.push.activation_status, session.user_id)
     if status == "activated":
+        await run_in_threadpool(_registration_done, c, session.user_id)
         return c.render.page(request, "activated.html")
     try:
         activation = await run_in_threadpool(_pending_or_new, c, session.user_id)
@@ -49,6 +51,11 @@ async def activate_page(request: Request) -> Response:
         code=activation.code,
         qr_data_uri=segno.make(activation.qr_text, error="m").svg_data_uri(scale=6),
     )
+
+
+def _registration_done(c: WebContext, user_id: str) -> None:
+    with c.services.db.session() as session:
+        mark_activated(session, user_id)
 
 
 def _pending_or_new(c: WebContext, user_id: str) -> Activation:

@@ -18,12 +18,15 @@ from starlette.staticfiles import StaticFiles
 
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
+from idp.domain.registration import EmailVerification
 from idp.domain.secrets import MasterKeyError
 from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
 from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
+from idp.upstream.proofing import UpstreamProofing
+from idp.upstream.simulated import SimulatedUpstream
 from idp.web import (
     activation,
     authorize_routes,
@@ -87,6 +90,12 @@ def build_context(services: Services) -> WebContext:
         lockout=Lockout(services.store, limits),
         push=push,
         mail=Mailer(services.db, settings.mail),
+        proofing=UpstreamProofing(settings, services.store),
+        email_codes=EmailVerification(
+            services.store,
+            Lockout(services.store, limits, scope="reg-otp"),
+            services.master.derive(b"registration-otp"),
+        ),
         steps=[
             signin.PasswordStep(),
             push_steps.RenewalRequiredStep(),
@@ -112,9 +121,19 @@ async def ready(request: Request) -> Response:
 
 
 def routes(context: WebContext) -> list[Route | Mount]:
-    development_only = []
-    if context.services.settings.mail.transport == "dev":
+    settings = context.services.settings
+    development_only: list[Route | Mount] = []
+    if settings.mail.transport == "dev":
         development_only.append(Route("/dev/mailbox", dev_mailbox.mailbox))
+    if settings.upstream.simulated:
+        upstream = SimulatedUpstream(
+            settings.server.issuer,
+            settings.upstream.client_id,
+            settings.upstream.client_secret,
+            context.services.master.derive(b"simulated-upstream"),
+            context.services.store,
+        )
+        development_only.append(Mount("/dev/upstream", routes=upstream.routes()))
     return [
         *development_only,
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
@@ -129,6 +148,12 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/activate", activation.activate_page),
         Route("/register", registration.wizard),
         Route("/register/identity", registration.submit_identity, methods=["POST"]),
+        Route("/register/proof/callback", registration.proof_callback),
+        Route("/register/proof/status", registration.proof_status),
+        Route("/register/proof/{token}", registration.proof_start),
+        Route("/register/email", registration.send_code, methods=["POST"]),
+        Route("/register/email/verify", registration.verify_code, methods=["POST"]),
+        Route("/register/confirm", registration.confirm, methods=["POST"]),
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
         Route("/token", token_routes.token, methods=["POST"]),

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from idp.domain.lockout import Lockout
+from idp.domain.registration import EmailVerification
 from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
 from idp.services import Services
+from idp.upstream.proofing import UpstreamProofing
 from idp.web.authorize import AuthorizationFlow
 from idp.web.render import Renderer
 from idp.web.sso import SsoSessions
@@ -32,6 +34,8 @@ class WebContext:
     lockout: Lockout
     push: PushAuth
     mail: Mailer
+    proofing: UpstreamProofing
+    email_codes: EmailVerification
     steps: list[SignInStep] = field(default_factory=list)
 
     @property

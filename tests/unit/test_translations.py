@@ -7,6 +7,7 @@ import re
 from idp.domain.clients import SCOPES
 from idp.web.i18n import Catalogs
 from idp.web.push_steps import ENDED
+from idp.web.registration import PROOFING_REASONS
 from idp.web.render import TEMPLATES
 
 MSGID = re.compile(r"""_\(\s*"([^"]+)"\s*[,)]""")
@@ -18,6 +19,7 @@ def _template_msgids() -> set[str]:
         found.update(MSGID.findall(path.read_text(encoding="utf-8")))
     dynamic = {f"push:{status}" for status in ENDED} | {f"step:{n}" for n in range(1, 6)}
     dynamic |= {f"state:{s}" for s in ("done", "current", "waiting", "locked", "rejected")}
+    dynamic |= {f"proofing:{reason}" for reason in PROOFING_REASONS}
     return found | dynamic | {f"scope:{scope}" for scope in SCOPES}
 
 

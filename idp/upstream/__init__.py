@@ -1,0 +1,1 @@
+"""Identity proofing at an upstream OpenID provider (Pao Tang-style), and a simulated one."""

@@ -1,0 +1,183 @@
+"""A simulated Pao Tang-style identity provider for development and tests (localhost only).
+
+A small but real OpenID provider under /dev/upstream: discovery, JWKS, an authorization page
+listing test citizens to choose from, a consent page, a token endpoint (client_secret_basic,
+PKCE S256) issuing ES256 ID tokens, and userinfo. It is mounted only when
+`upstream.simulated = true`, which the settings refuse unless the issuer is a localhost URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from idp.domain.secrets import random_token
+from idp.storage.expiring import ExpiringStore
+from idp.upstream.citizens import CITIZENS, by_pid
+
+PATH = "/dev/upstream"
+CODE_TTL = 120
+
+
+def _key(seed: bytes) -> ECKey:
+    order = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
+    private = ec.derive_private_key(int.from_bytes(seed, "big") % (order - 1) + 1, ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return ECKey.import_key(pem)
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang='th'><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><body style='font-family:sans-serif;max-width:32rem;"
+        f"margin:1rem auto;padding:0 1rem'><h1>เป๋าตัง (จำลอง) · {html.escape(title)}</h1>{body}"
+        "</body></html>"
+    )
+
+
+class SimulatedUpstream:
+    def __init__(
+        self, issuer: str, client_id: str, client_secret: str, seed: bytes, store: ExpiringStore
+    ) -> None:
+        self.issuer = issuer + PATH
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.key = _key(seed)
+        self.kid = self.key.thumbprint()
+        self.store = store
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/.well-known/openid-configuration", self.discovery),
+            Route("/jwks", self.jwks),
+            Route("/authorize", self.authorize),
+            Route("/authorize", self.choose, methods=["POST"]),
+            Route("/token", self.token, methods=["POST"]),
+        ]
+
+    async def discovery(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": self.issuer,
+                "authorization_endpoint": self.issuer + "/authorize",
+                "token_endpoint": self.issuer + "/token",
+                "jwks_uri": self.issuer + "/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["ES256"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                "scopes_supported": ["openid", "pid", "profile", "address", "ial"],
+            }
+        )
+
+    async def jwks(self, request: Request) -> Response:
+        public = {**self.key.as_dict(private=False), "kid": self.kid, "alg": "ES256", "use": "sig"}
+        return JSONResponse({"keys": [public]})
+
+    async def authorize(self, request: Request) -> Response:
+        params = request.query_params
+        if params.get("client_id") != self.client_id or not params.get("redirect_uri"):
+            return _page("ผิดพลาด", "<p>Unknown client / ไม่รู้จักระบบที่ขอ</p>")
+        hidden = "".join(
+            f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
+            for k, v in params.items()
+        )
+        options = "".join(
+            f"<p><label><input type='radio' name='pid' value='{c['pid']}' required> "
+            f"{html.escape(c['name'])} ({c['pid']})</label></p>"
+            for c in CITIZENS
+        )
+        body = (
+            f"<form method='post'>{hidden}<p>เลือกประชาชนทดสอบ / choose a test citizen</p>"
+            f"{options}<p>ยินยอมให้ส่งข้อมูล เลขประจำตัวประชาชน ชื่อ ที่อยู่ วันเกิด "
+            f"ให้ New GFMIS Thai / consent to share your data</p>"
+            "<button name='decision' value='allow'>ยินยอม / Allow</button> "
+            "<button name='decision' value='deny' formnovalidate>ไม่ยินยอม / Deny</button></form>"
+        )
+        return _page("ยืนยันตัวตน", body)
+
+    async def choose(self, request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
+        if form.get("client_id") != self.client_id or not redirect_uri.startswith("http"):
+            return _page("ผิดพลาด", "<p>Unknown client</p>")
+        if form.get("decision") != "allow" or by_pid(form.get("pid", "")) is None:
+            query = urlencode({"error": "access_denied", "state": state})
+            return RedirectResponse(f"{redirect_uri}?{query}", status_code=303)
+        code = random_token(24)
+        self.store.put(
+            "upstream-code:" + code,
+            {
+                "pid": form["pid"],
+                "nonce": form.get("nonce"),
+                "redirect_uri": redirect_uri,
+                "challenge": form.get("code_challenge"),
+            },
+            CODE_TTL,
+        )
+        query = urlencode({"code": code, "state": state, "iss": self.issuer})
+        return RedirectResponse(f"{redirect_uri}?{query}", status_code=303)
+
+    async def token(self, request: Request) -> Response:
+        if not self._client_ok(request.headers.get("authorization", "")):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        grant = self.store.consume("upstream-code:" + form.get("code", ""))
+        if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        verifier = form.get("code_verifier", "")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+        if not grant.get("challenge") or digest.decode() != grant["challenge"]:
+            return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, 400)
+        citizen = by_pid(grant["pid"])
+        assert citizen is not None
+        return JSONResponse(
+            {
+                "access_token": random_token(24),
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "id_token": self.id_token(citizen, grant),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def id_token(self, citizen: dict[str, Any], grant: dict[str, Any]) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 300,
+            "sub": hashlib.sha256(b"pairwise:" + citizen["pid"].encode()).hexdigest()[:32],
+            **citizen,
+        }
+        if grant.get("nonce"):
+            claims["nonce"] = grant["nonce"]
+        return jwt.encode({"alg": "ES256", "kid": self.kid}, claims, self.key)
+
+    def _client_ok(self, header: str) -> bool:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            client_id, _, secret = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            return False
+        return client_id == self.client_id and hmac.compare_digest(secret, self.client_secret)
