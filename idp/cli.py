@@ -13,15 +13,16 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import audit, clients, keys
+from idp.domain import audit, clients, keys, registration
 from idp.domain.errors import UserFacingError
 from idp.domain.secrets import MasterKeyError
 from idp.domain.users import import_users, public_record
 from idp.logging_config import LOGGING
+from idp.mail.mailer import Mailer
 from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
-from idp.storage.models import SigningKey, User
+from idp.storage.models import Registration, SigningKey, User
 
 ROLES = ("officer", "admin", "auditor")
 CLI_ACTOR = "cli"
@@ -339,3 +340,87 @@ def devices_revoke(user_id: str, reason: str) -> None:
     if device is None:
         raise click.ClickException("no active device / ไม่มี Soft Token ที่ใช้งานอยู่")
     click.echo(f"revoked {device.device_id}")
+
+
+@main.group()
+def registrations() -> None:
+    """Registrations waiting for an officer (until the back office exists)."""
+
+
+@registrations.command("list")
+@click.option("--status", default="waiting_approval", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def registrations_list(status: str, as_json: bool) -> None:
+    with _unit_of_work() as session:
+        rows = session.scalars(
+            select(Registration)
+            .where(Registration.status == status)
+            .order_by(Registration.updated_at)
+        )
+        data = [registration.summary(r) for r in rows]
+    _emit(
+        data,
+        as_json,
+        lambda d: "\n".join(
+            f"{r['id']}\t{r['user_id']}\tattempt {r['attempt']}\t{r['status']}" for r in d
+        ),
+    )
+
+
+def _registration(session: Session, registration_id: str) -> Registration:
+    found = session.get(Registration, registration_id)
+    if found is None:
+        raise click.ClickException("no such registration / ไม่พบการลงทะเบียน")
+    return found
+
+
+@registrations.command("show")
+@click.argument("registration_id")
+@click.option("--json", "as_json", is_flag=True)
+def registrations_show(registration_id: str, as_json: bool) -> None:
+    with _unit_of_work() as session:
+        found = _registration(session, registration_id)
+        data = {
+            **registration.summary(found),
+            "proofing": found.proofing,
+            "consent_version": found.consent_version,
+            "decision_reason": found.decision_reason,
+        }
+    _emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
+
+
+def _decide(registration_id: str, approve: bool, reason: str, officer: str) -> None:
+    with _services() as services, services.db.session() as session:
+        found = _registration(session, registration_id)
+        try:
+            registration.decide(session, found, approve, reason, officer)
+        except UserFacingError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+        user = session.get(User, found.user_id)
+        assert user is not None
+        Mailer(services.db, services.settings.mail).enqueue(
+            session,
+            "registration_approved" if approve else "registration_rejected",
+            found.email or user.email,
+            name_th=user.name_th,
+            name_en=user.name_en,
+            user_id=user.user_id,
+            reason=found.decision_reason or "-",
+            link=services.settings.server.issuer + "/register",
+        )
+    click.echo(("approved " if approve else "rejected ") + registration_id)
+
+
+@registrations.command("approve")
+@click.argument("registration_id")
+@click.option("--officer", default=CLI_ACTOR)
+def registrations_approve(registration_id: str, officer: str) -> None:
+    _decide(registration_id, True, "", officer)
+
+
+@registrations.command("reject")
+@click.argument("registration_id")
+@click.option("--reason", required=True)
+@click.option("--officer", default=CLI_ACTOR)
+def registrations_reject(registration_id: str, reason: str, officer: str) -> None:
+    _decide(registration_id, False, reason, officer)

@@ -1,0 +1,88 @@
+"""Helpers for registration tests: a live server with the simulated upstream and a real SMTP
+server, the phone's proofing trip, and reading codes from the emails."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from idp.settings import Settings
+from idp.web.app import create_app
+from tests import support
+from tests.backends import Backend
+from tests.live import free_port, serve
+from tests.smtp import Inbox, smtp_server, text_of
+
+SOMYING = {"pid": "1101700203450", "name_th": "นางสาวสมหญิง ใจดี", "name_en": "Ms Somying Jaidee"}
+
+
+@dataclass
+class World:
+    base: str
+    services: support.Services
+    inbox: Inbox
+    browser: httpx.Client
+    settings: Settings
+
+
+@contextmanager
+def registration_world(backend: Backend, tmp_path: Path) -> Iterator[World]:
+    port, smtp_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = support.make_settings(
+        backend,
+        tmp_path,
+        issuer=base,
+        upstream={"simulated": True, "client_secret": "test-upstream-secret"},
+        mail={
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "security": "none",
+            "poll_seconds": 0.2,
+            "retry_base_seconds": 1,
+        },
+    )
+    app = create_app(settings)
+    inbox = Inbox()
+    smtp = smtp_server(inbox, smtp_port)
+    try:
+        with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+            yield World(base, app.state.ctx.services, inbox, browser, settings)
+    finally:
+        smtp.stop()
+
+
+def phone_proofing(proof_link: str, pid: str, decision: str = "allow") -> httpx.Response:
+    """The phone: open the QR link, choose the test citizen at the upstream, consent, return."""
+    with httpx.Client(follow_redirects=False) as phone:
+        to_upstream = phone.get(proof_link)
+        assert to_upstream.status_code == 303, to_upstream.text
+        authorize_url = to_upstream.headers["location"]
+        page = phone.get(authorize_url)
+        assert page.status_code == 200, page.text
+        hidden = dict(re.findall(r"name='([^']+)' value='([^']*)'", page.text))
+        chosen = phone.post(
+            authorize_url.split("?")[0], data={**hidden, "pid": pid, "decision": decision}
+        )
+        assert chosen.status_code == 303
+        return phone.get(chosen.headers["location"])
+
+
+def proof_link(page_html: str) -> str:
+    match = re.search(r'href="(http[^"]+/register/proof/[^"]+)"', page_html)
+    assert match, "no proofing link on the page"
+    return match.group(1)
+
+
+def otp_from(inbox: Inbox, count: int) -> str:
+    messages = inbox.wait_for(count)
+    assert len(messages) >= count
+    match = re.search(r"\b(\d{6})\b", text_of(messages[count - 1]))
+    assert match
+    return match.group(1)
