@@ -13,6 +13,7 @@ import httpx
 
 from idp.settings import Settings
 from idp.web.app import create_app
+from idp.web.context import WebContext
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve
@@ -28,6 +29,7 @@ class World:
     inbox: Inbox
     browser: httpx.Client
     settings: Settings
+    context: WebContext
 
 
 @contextmanager
@@ -53,7 +55,7 @@ def registration_world(backend: Backend, tmp_path: Path) -> Iterator[World]:
     smtp = smtp_server(inbox, smtp_port)
     try:
         with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
-            yield World(base, app.state.ctx.services, inbox, browser, settings)
+            yield World(base, app.state.ctx.services, inbox, browser, settings, app.state.ctx)
     finally:
         smtp.stop()
 

@@ -1,0 +1,151 @@
+"""Registration refusals: a proofed ID that differs, upstream errors, forged responses, and the
+email code's limits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from idp.upstream.citizens import CITIZENS
+from idp.upstream.proofing import ProofingError
+from idp.upstream.simulated import SimulatedUpstream
+from tests import push_support, support
+from tests.backends import Backend
+from tests.e2e.test_registration_step1 import _pdf
+from tests.registration_support import (
+    SOMYING,
+    World,
+    otp_from,
+    phone_proofing,
+    proof_link,
+    registration_world,
+)
+
+
+def _to_step2(world: World, user: support.Person, pid: str = SOMYING["pid"]) -> str:
+    page = push_support.sign_in_to(world.browser, "/register", user)
+    response = world.browser.post(
+        "/register/identity",
+        data={"csrf_token": support.csrf_of(page.text), "national_id": pid, "consent": "yes"},
+        files={"assignment_order": ("o.pdf", _pdf(), "application/pdf")},
+    )
+    assert response.status_code == 303
+    return proof_link(world.browser.get("/register").text)
+
+
+def _to_step3(world: World, user: support.Person) -> str:
+    phone_proofing(_to_step2(world, user), SOMYING["pid"])
+    return support.csrf_of(world.browser.get("/register").text)
+
+
+@pytest.fixture
+def world(backend: Backend, tmp_path: Path) -> Iterator[World]:
+    with registration_world(backend, tmp_path) as w:
+        yield w
+
+
+def test_proofed_id_that_differs_is_refused(world: World) -> None:
+    user = support.create_user(world.services)
+    result = phone_proofing(_to_step2(world, user), CITIZENS[1]["pid"])  # someone else
+    assert result.status_code == 200
+    page = world.browser.get("/register")
+    assert "ไม่ตรงกับที่ท่านระบุ" in page.text
+    assert world.browser.get("/register/proof/status").json() == {"status": "id_mismatch"}
+
+
+def test_upstream_error_is_shown_and_nothing_changes(world: World) -> None:
+    user = support.create_user(world.services)
+    denied = phone_proofing(_to_step2(world, user), SOMYING["pid"], decision="deny")
+    assert denied.status_code == 400
+    assert "ยินยอม" in denied.text
+    assert world.browser.get("/register/proof/status").json() == {"status": "waiting"}
+
+
+def test_forged_state_nonce_and_key_are_refused(world: World) -> None:
+    proofing = world.context.proofing
+    with pytest.raises(ProofingError) as state:
+        proofing.complete({"state": "not-ours", "code": "x"})
+    assert state.value.reason == "state_mismatch"
+    upstream = SimulatedUpstream(
+        world.base,
+        "gfmis-softtoken",
+        "s",
+        world.context.services.master.derive(b"simulated-upstream"),
+        world.context.services.store,
+    )
+    metadata = proofing._discover()
+    wrong_nonce = upstream.id_token(CITIZENS[0], {"nonce": "theirs"})
+    with pytest.raises(ProofingError) as nonce:
+        proofing._validate(wrong_nonce, "ours", metadata)
+    assert nonce.value.reason == "nonce_mismatch"
+    stranger = ECKey.generate_key("P-256", private=True)
+    claims = {
+        "iss": upstream.issuer,
+        "aud": "gfmis-softtoken",
+        "sub": "x",
+        "nonce": "ours",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+        **CITIZENS[0],
+    }
+    forged = jwt.encode({"alg": "ES256", "kid": upstream.kid}, claims, stranger)
+    with pytest.raises(ProofingError) as key:
+        proofing._validate(forged, "ours", metadata)
+    assert key.value.reason == "invalid_id_token"
+
+
+def test_email_code_limits(world: World) -> None:
+    user = support.create_user(world.services, name_th=SOMYING["name_th"])
+    csrf = _to_step3(world, user)
+    browser = world.browser
+    email = f"{user.user_id.lower()}@mail.example.go.th"
+    assert (
+        browser.post("/register/email", data={"csrf_token": csrf, "email": email}).status_code
+        == 303
+    )
+    resend = browser.post("/register/email", data={"csrf_token": csrf, "email": email})
+    assert resend.status_code == 400
+    assert "90" in resend.text  # a new code at most every 90 seconds
+    code = otp_from(world.inbox, 1)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        assert (
+            browser.post(
+                "/register/email/verify", data={"csrf_token": csrf, "otp": wrong}
+            ).status_code
+            == 400
+        )
+    locked = browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
+    assert locked.status_code == 400
+    assert "5 นาที" in locked.text  # even the right code: locked for 5 minutes
+
+
+def test_email_of_another_person_is_refused(world: World) -> None:
+    first = support.create_user(world.services, name_th=SOMYING["name_th"])
+    csrf = _to_step3(world, first)
+    shared = "shared-" + first.user_id.lower() + "@mail.example.go.th"
+    world.browser.post("/register/email", data={"csrf_token": csrf, "email": shared})
+    code = otp_from(world.inbox, 1)
+    world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
+    world.browser.cookies.clear()
+    second = support.create_user(world.services, name_th="นายสมชาย รักชาติ")
+    page = push_support.sign_in_to(world.browser, "/register", second)
+    world.browser.post(
+        "/register/identity",
+        data={
+            "csrf_token": support.csrf_of(page.text),
+            "national_id": CITIZENS[1]["pid"],
+            "consent": "yes",
+        },
+        files={"assignment_order": ("o.pdf", _pdf(), "application/pdf")},
+    )
+    phone_proofing(proof_link(world.browser.get("/register").text), CITIZENS[1]["pid"])
+    csrf = support.csrf_of(world.browser.get("/register").text)
+    taken = world.browser.post("/register/email", data={"csrf_token": csrf, "email": shared})
+    assert taken.status_code == 400
+    assert "บุคคลอื่น" in taken.text
