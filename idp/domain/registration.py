@@ -381,3 +381,18 @@ def previous_attempt(session: Session, registration: Registration) -> Registrati
             Registration.attempt == registration.attempt - 1,
         )
     ).first()
+
+
+def latest_proofing(session: Session, user_id: str) -> dict[str, Any] | None:
+    """The proofing result of the user's approved registration, for verified_claims."""
+    found = session.scalars(
+        select(Registration)
+        .where(
+            Registration.user_id == user_id,
+            Registration.proofing_status == "completed",
+            Registration.status.in_(("approved", "activated")),
+        )
+        .order_by(Registration.attempt.desc())
+        .limit(1)
+    ).first()
+    return found.proofing if found else None

@@ -4,6 +4,7 @@ only those the client is allowed."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from idp.storage.models import User
@@ -84,6 +85,9 @@ def requested_names(
     return names
 
 
+VERIFIED = "verified_claims"
+
+
 def release(
     user: User,
     scope: str,
@@ -92,11 +96,63 @@ def release(
     part: str,
     by_scope: bool = True,
 ) -> dict[str, Any]:
-    """The claims for one token or response: requested, known, and allowed for the client."""
+    """The claims for one token or response: requested, known, and allowed for the client.
+    (`verified_claims` is added separately, by `verified_claims`.)"""
     available = all_claims(user)
-    names = requested_names(scope, claims_request, part, by_scope)
-    if allowed:
-        names &= set(allowed)
+    names = requested_names(scope, claims_request, part, by_scope) - {VERIFIED}
+    standard_allowed = set(allowed) - {VERIFIED}
+    if standard_allowed:
+        names &= standard_allowed
     # Scopes bound what the claims parameter can add: no claim beyond the granted scopes.
     granted = requested_names(scope, None, part)
     return {name: available[name] for name in sorted(names & granted) if name in available}
+
+
+def wants_verified_claims(
+    allowed: list[str], claims_request: dict[str, Any] | None, part: str
+) -> bool:
+    """Only clients allowed to, and only when they ask with the claims parameter."""
+    asked = ((claims_request or {}).get(part) or {}).get(VERIFIED)
+    return VERIFIED in allowed and isinstance(asked, dict)
+
+
+def verified_claims(
+    proofing: dict[str, Any] | None,
+    claims_request: dict[str, Any] | None,
+    part: str,
+    trust_framework: str,
+) -> dict[str, Any] | None:
+    """OpenID Connect for Identity Assurance: the proofing result, as far as the client asked.
+    The national ID leaves only this way, to clients allowed `verified_claims`."""
+    if not proofing:
+        return None
+    asked = (((claims_request or {}).get(part) or {}).get(VERIFIED) or {}).get("claims") or {}
+    mapped = proofing.get("claims") or {}
+    available = {
+        "national_id": mapped.get("national_id"),
+        "name": mapped.get("name_th"),
+        "name#en": mapped.get("name_en"),
+        "birthdate": mapped.get("birthdate"),
+        "address": mapped.get("address"),
+    }
+    claims = {k: v for k, v in available.items() if k in asked and v is not None}
+    if not claims:
+        return None
+    verified_at = datetime.fromtimestamp(int(proofing.get("time", 0)), UTC)
+    return {
+        "verification": {
+            "trust_framework": trust_framework,
+            "assurance_level": proofing.get("assurance_level"),
+            "time": verified_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "evidence": [
+                {
+                    "type": "electronic_record",
+                    "record": {
+                        "type": "upstream_identity_provider",
+                        "source": {"name": proofing.get("issuer")},
+                    },
+                }
+            ],
+        },
+        "claims": claims,
+    }

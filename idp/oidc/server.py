@@ -20,8 +20,14 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import KeySet
 
 from idp.domain.audit import Origin
+from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
-from idp.oidc.claims import parse_claims_request, release
+from idp.oidc.claims import (
+    parse_claims_request,
+    release,
+    verified_claims,
+    wants_verified_claims,
+)
 from idp.oidc.endpoints import Introspection, Revocation
 from idp.oidc.logout import EndSession
 from idp.oidc.models import AuthorizationCode, OAuthClient, RefreshTokenRecord, SignedInUser
@@ -40,6 +46,18 @@ def origin_of(request: OAuth2Request) -> Origin:
 def _basic_client_id(headers: Any) -> str | None:
     client_id, _secret = extract_basic_authorization(headers)
     return str(client_id) if client_id else None
+
+
+def verified_claims_for(
+    services: Services, user_id: str, claims_request: dict[str, Any] | None, part: str
+) -> dict[str, Any]:
+    """{"verified_claims": …} from the user's approved proofing, or {} when there is none."""
+    with services.db.read() as session:
+        proofing = latest_proofing(session, user_id)
+    value = verified_claims(
+        proofing, claims_request, part, services.settings.upstream.trust_framework
+    )
+    return {"verified_claims": value} if value else {}
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -105,14 +123,10 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
         with self._s.db.read() as session:
             record = session.get(User, user.user_id)
             assert record is not None
-            extra = release(
-                record,
-                scope,
-                client.record.allowed_claims if client else [],
-                claims_request,
-                "id_token",
-                by_scope=False,
-            )
+            allowed = client.record.allowed_claims if client else []
+            extra = release(record, scope, allowed, claims_request, "id_token", by_scope=False)
+        if client is not None and wants_verified_claims(allowed, claims_request, "id_token"):
+            extra.update(verified_claims_for(self._s, user.user_id, claims_request, "id_token"))
         return {"sub": user.user_id, **extra}
 
     def process_token(self, grant: Any, response: Any) -> Any:
@@ -268,6 +282,11 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 self._clients.clear()
             self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
+
+    def verified_claims_of(
+        self, user_id: str, claims_request: dict[str, Any] | None, part: str
+    ) -> dict[str, Any]:
+        return verified_claims_for(self.services, user_id, claims_request, part)
 
     def is_cpu_only(self, request: OAuth2Request) -> bool:
         """True when a token request needs no database, Redis or network: client_credentials

@@ -16,7 +16,7 @@ from idp.oidc.claims import CLAIMS_SUPPORTED
 CACHE = b"public, max-age=300"
 
 
-def metadata(issuer: str) -> dict[str, Any]:
+def metadata(issuer: str, trust_framework: str = "th_dopa_ial") -> dict[str, Any]:
     auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     return {
         "issuer": issuer,
@@ -51,6 +51,18 @@ def metadata(issuer: str) -> dict[str, Any]:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [trust_framework],
+        "evidence_supported": ["electronic_record"],
+        "documents_supported": [],
+        "electronic_records_supported": ["upstream_identity_provider"],
+        "claims_in_verified_claims_supported": [
+            "national_id",
+            "name",
+            "name#en",
+            "birthdate",
+            "address",
+        ],
     }
 
 
@@ -97,7 +109,8 @@ class CachedJson:
 
 def _discovery_source(app: Any) -> tuple[Any, Callable[[], Any]]:
     issuer = app.state.ctx.issuer
-    return issuer, lambda: metadata(issuer)
+    framework = app.state.ctx.services.settings.upstream.trust_framework
+    return issuer, lambda: metadata(issuer, framework)
 
 
 def _jwks_source(app: Any) -> tuple[Any, Callable[[], Any]]:

@@ -18,7 +18,7 @@ from idp.oidc.adapter import (
     read_form,
     to_response,
 )
-from idp.oidc.claims import release
+from idp.oidc.claims import release, wants_verified_claims
 from idp.oidc.tokens import grant_is_live
 from idp.storage.models import Grant, User
 from idp.web.context import WebContext, ctx
@@ -88,13 +88,11 @@ def _userinfo_claims(c: WebContext, access_token: str) -> dict[str, Any] | None:
     user, grant = row
     if user.disabled or (checked.grant_id and not grant_is_live(grant)):
         return None
-    released = release(
-        user,
-        claims["scope"],
-        client.record.allowed_claims,
-        grant.claims_request if grant else None,
-        "userinfo",
-    )
+    claims_request = grant.claims_request if grant else None
+    allowed = client.record.allowed_claims
+    released = release(user, claims["scope"], allowed, claims_request, "userinfo")
+    if wants_verified_claims(allowed, claims_request, "userinfo"):
+        released.update(c.server.verified_claims_of(user.user_id, claims_request, "userinfo"))
     return {"sub": user.user_id, **released}
 
 

@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 from idp.cli import main as idp_cli
 from idp.oidc.acr import ACR_PUSH
 from idp.settings import Settings
+from idp.storage.models import Client
 from tests import push_support, support
 from tests.backends import Backend
 from tests.e2e.test_registration_step1 import _pdf
@@ -26,6 +27,18 @@ from tests.registration_support import (
     registration_world,
 )
 from tests.smtp import text_of
+
+VERIFIED_REQUEST = json.dumps(
+    {
+        part: {
+            "verified_claims": {
+                "verification": {"trust_framework": None},
+                "claims": {"national_id": None, "name": None},
+            }
+        }
+        for part in ("id_token", "userinfo")
+    }
+)
 
 
 def _cli_env(monkeypatch: pytest.MonkeyPatch, s: Settings) -> None:
@@ -50,6 +63,10 @@ def test_registration_steps_1_to_5(
             world.services, name_th=SOMYING["name_th"], name_en=SOMYING["name_en"]
         )
         rp = support.create_client(world.services)
+        with world.services.db.session() as session:
+            record = session.get(Client, rp.client_id)
+            assert record is not None
+            record.allowed_claims = ["verified_claims", "name", "email"]
         browser = world.browser
         page = push_support.sign_in_to(browser, "/register", user)
         csrf = support.csrf_of(page.text)
@@ -94,7 +111,9 @@ def test_registration_steps_1_to_5(
         assert "step-done" in browser.get("/register").text
         browser.cookies.clear()
         verifier, challenge = support.pkce()
-        login_url, push_page = push_support.push_page(browser, rp, user, challenge)
+        login_url, push_page = push_support.push_page(
+            browser, rp, user, challenge, claims=VERIFIED_REQUEST
+        )
         phone.approve(push_support.PIN, push_support.shown_pictures(push_page.text))
         result = push_support.finish_push(browser, login_url, push_page, rp.redirect_uri)
         tokens = support.exchange(browser, rp, result["code"], verifier).json()
@@ -102,3 +121,22 @@ def test_registration_steps_1_to_5(
             tokens["id_token"], KeySet.import_key_set(browser.get("/jwks").json())
         ).claims
         assert claims["acr"] == ACR_PUSH
+        assert "verified_claims" in claims
+        assert claims["verified_claims"]["claims"]["national_id"] == SOMYING["pid"]
+        info = browser.get(
+            "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}
+        )
+        verified = info.json()["verified_claims"]
+        assert verified["verification"]["trust_framework"] == "th_dopa_ial"
+        assert verified["verification"]["evidence"][0]["type"] == "electronic_record"
+        assert set(verified["claims"]) == {"national_id", "name"}
+        # a client not allowed verified_claims never sees the national ID, even when it asks
+        other = support.create_client(world.services)
+        verifier, challenge = support.pkce()
+        result = support.sign_in(browser, other, user, challenge, claims=VERIFIED_REQUEST)
+        tokens = support.exchange(browser, other, result["code"], verifier).json()
+        info = browser.get(
+            "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}
+        )
+        assert "verified_claims" not in info.json()
+        assert SOMYING["pid"] not in info.text
