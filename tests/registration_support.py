@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from aiosmtpd.controller import Controller
 
 from idp.settings import Settings
 from idp.web.app import create_app
@@ -30,6 +31,11 @@ class World:
     browser: httpx.Client
     settings: Settings
     context: WebContext
+    smtp: Controller
+    smtp_port: int
+
+    def restart_smtp(self) -> None:
+        self.smtp = smtp_server(self.inbox, self.smtp_port)
 
 
 @contextmanager
@@ -52,12 +58,23 @@ def registration_world(backend: Backend, tmp_path: Path) -> Iterator[World]:
     )
     app = create_app(settings)
     inbox = Inbox()
-    smtp = smtp_server(inbox, smtp_port)
+    world: World | None = None
     try:
         with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
-            yield World(base, app.state.ctx.services, inbox, browser, settings, app.state.ctx)
+            world = World(
+                base,
+                app.state.ctx.services,
+                inbox,
+                browser,
+                settings,
+                app.state.ctx,
+                smtp_server(inbox, smtp_port),
+                smtp_port,
+            )
+            yield world
     finally:
-        smtp.stop()
+        if world is not None:
+            world.smtp.stop()
 
 
 def phone_proofing(proof_link: str, pid: str, decision: str = "allow") -> httpx.Response:

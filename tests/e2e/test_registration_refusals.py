@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from sqlalchemy import select
 
+from idp.storage.models import Registration
 from idp.upstream.citizens import CITIZENS
 from idp.upstream.proofing import ProofingError
 from idp.upstream.simulated import SimulatedUpstream
@@ -149,3 +151,42 @@ def test_email_of_another_person_is_refused(world: World) -> None:
     taken = world.browser.post("/register/email", data={"csrf_token": csrf, "email": shared})
     assert taken.status_code == 400
     assert "บุคคลอื่น" in taken.text
+
+
+def test_expired_email_code_is_refused(world: World) -> None:
+    user = support.create_user(world.services, name_th=SOMYING["name_th"])
+    csrf = _to_step3(world, user)
+    email = f"{user.user_id.lower()}@mail.example.go.th"
+    world.browser.post("/register/email", data={"csrf_token": csrf, "email": email})
+    code = otp_from(world.inbox, 1)
+    store = world.context.services.store
+    key = "reg-otp:" + _registration_id(world, user.user_id)
+    pending = store.get(key)
+    assert pending is not None
+    store.put(key, pending, 1)  # let it run out
+    time.sleep(1.2)
+    expired = world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
+    assert expired.status_code == 400
+    assert "หมดอายุ" in expired.text
+
+
+def test_smtp_down_while_registering_loses_nothing(world: World) -> None:
+    user = support.create_user(world.services, name_th=SOMYING["name_th"])
+    csrf = _to_step3(world, user)
+    world.smtp.stop()  # the mail server goes away
+    email = f"{user.user_id.lower()}@mail.example.go.th"
+    assert (
+        world.browser.post("/register/email", data={"csrf_token": csrf, "email": email}).status_code
+        == 303
+    )
+    time.sleep(1.5)  # at least one failed attempt
+    assert world.inbox.messages == []
+    world.restart_smtp()
+    code = otp_from(world.inbox, 1)  # delivered once the server is back
+    verified = world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
+    assert verified.status_code == 303
+
+
+def _registration_id(world: World, user_id: str) -> str:
+    with world.services.db.read() as session:
+        return session.scalars(select(Registration.id).where(Registration.user_id == user_id)).one()
