@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from idp.domain.registration import mark_activated
+from idp.web import continuation
 from idp.web.context import WebContext, ctx
 from idp.web.sso import SsoSession
 from push_auth.errors import PushError
@@ -39,7 +40,9 @@ async def activate_page(request: Request) -> Response:
     status = await run_in_threadpool(c.push.activation_status, session.user_id)
     if status == "activated":
         await run_in_threadpool(_registration_done, c, session.user_id)
-        return c.render.page(request, "activated.html")
+        return c.render.page(
+            request, "activated.html", continue_url=continuation.url(c, session.user_id)
+        )
     try:
         activation = await run_in_threadpool(_pending_or_new, c, session.user_id)
     except PushError as exc:

@@ -55,6 +55,8 @@ class NeedConsent:
 class NeedDevice:
     """The client requires the push level and this user has no Soft Token."""
 
+    params: list[tuple[str, str]]
+
 
 Outcome = Redirect | ShowError | NeedLogin | NeedConsent | NeedDevice
 
@@ -103,7 +105,7 @@ class AuthorizationFlow:
         if not self._acr_satisfied(oreq, end_user.acr):
             if txn is not None:
                 self.transactions.finish(txn)
-            return NeedDevice()
+            return NeedDevice(oreq.params)
         client: OAuthClient = oreq.client
         if not self._has_consent(oreq, client, end_user, txn):
             if "none" in self._prompts(oreq):

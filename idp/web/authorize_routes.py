@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.domain.errors import Message
 from idp.oidc.adapter import BadRequestBody, build_request, read_form
+from idp.web import continuation
 from idp.web.authorize import (
     NeedConsent,
     NeedDevice,
@@ -84,7 +85,10 @@ def _respond(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, NeedLogin):
         return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
     if isinstance(outcome, NeedDevice):
-        return c.render.page(request, "need_device.html", status=403)
+        token = continuation.park(c, outcome.params)  # come back here after registering
+        return c.render.page(
+            request, "need_device.html", status=403, register_url=f"/register?next={token}"
+        )
     if isinstance(outcome, NeedConsent):
         return c.render.page(
             request,

@@ -21,6 +21,7 @@ from idp.domain.validation import BAD_EMAIL, EMAIL, check
 from idp.oidc.adapter import origin_of
 from idp.storage.models import Registration, User
 from idp.upstream.proofing import ProofingError
+from idp.web import continuation
 from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import WebContext, ctx
 from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf
@@ -40,7 +41,11 @@ async def wizard(
     c = ctx(request)
     session = fresh_session(c, request)
     if session is None:
-        return sign_in_first(c, "/register")
+        return sign_in_first(
+            c, "/register" + (f"?{request.url.query}" if request.url.query else "")
+        )
+    if token := request.query_params.get("next"):
+        continuation.adopt(c, session.user_id, token)
     registration, user, previous = await run_in_threadpool(_load_with_history, c, session.user_id)
     locale = c.render.locale(request)
     step = reg.current_step(registration)

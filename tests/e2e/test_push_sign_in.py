@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,6 +117,12 @@ def test_user_without_device_gets_password_acr_or_a_refusal(world: PushWorld) ->
     )
     assert refused.status_code == 403
     assert "Soft Token" in refused.text
+    register = re.search(r'href="(/register\?next=[^"]+)"', refused.text)
+    assert register
+    assert world.browser.get(register.group(1)).status_code == 200
+    back = world.services.store.get("reg-continue:" + other.user_id)
+    assert back is not None  # after activation, "Continue" returns to this request
+    assert ("client_id", world.rp.client_id) in [tuple(p) for p in back["params"]]
 
 
 def _set_expiry(world: PushWorld, when: datetime) -> None:
