@@ -128,6 +128,7 @@ class UpstreamSettings(Section):
     issuer: str = ""
     client_id: str = "gfmis-softtoken"
     client_secret: str = ""
+    auth_method: Literal["client_secret_basic", "private_key_jwt"] = "client_secret_basic"
     scopes: str = "openid pid profile address ial"
     claims: dict[str, str] = Field(default_factory=_default_claim_map)
     trust_framework: str = "th_dopa_ial"

@@ -39,14 +39,14 @@ class World:
 
 
 @contextmanager
-def registration_world(backend: Backend, tmp_path: Path) -> Iterator[World]:
+def registration_world(backend: Backend, tmp_path: Path, **upstream: str) -> Iterator[World]:
     port, smtp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = support.make_settings(
         backend,
         tmp_path,
         issuer=base,
-        upstream={"simulated": True, "client_secret": "test-upstream-secret"},
+        upstream={"simulated": True, "client_secret": "test-upstream-secret", **upstream},
         mail={
             "transport": "smtp",
             "host": "127.0.0.1",

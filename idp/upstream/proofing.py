@@ -8,6 +8,7 @@ audience, expiry, nonce) and maps its claims through configuration.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,14 +16,16 @@ from typing import Any
 
 import httpx
 from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet
 
 from idp.settings import Settings
 from idp.storage.expiring import ExpiringStore
 
 PROOF_TTL = 600
+log = logging.getLogger(__name__)
 
 
 class ProofingError(Exception):
@@ -43,13 +46,18 @@ class ProofingResult:
 
 
 class UpstreamProofing:
-    def __init__(self, settings: Settings, store: ExpiringStore) -> None:
+    def __init__(self, settings: Settings, store: ExpiringStore, client_key: ECKey) -> None:
         self._settings = settings
         self._upstream = settings.upstream
         self._store = store
         self._issuer = settings.upstream_issuer
         self._redirect_uri = settings.server.issuer + "/register/proof/callback"
         self._metadata: dict[str, Any] | None = None
+        self._client_key = client_key  # signs private_key_jwt assertions, when configured
+
+    @property
+    def client_key(self) -> ECKey:
+        return self._client_key
 
     # -- the desktop's QR code -----------------------------------------------------------
     def phone_link(self, registration_id: str) -> str:
@@ -103,6 +111,7 @@ class UpstreamProofing:
                 redirect_uri=self._redirect_uri,
             )
         except Exception as exc:  # any upstream failure: stop here, say so
+            log.warning("upstream token exchange failed: %s", exc)
             raise ProofingError("token_exchange_failed") from exc
         claims = self._validate(str(token.get("id_token", "")), str(pending["nonce"]), metadata)
         return str(pending["registration"]), self._result(claims)
@@ -136,14 +145,25 @@ class UpstreamProofing:
 
     # -- plumbing ------------------------------------------------------------------------
     def _client(self) -> OAuth2Client:
-        return OAuth2Client(
+        key_auth = self._upstream.auth_method == "private_key_jwt"
+        client = OAuth2Client(
             client_id=self._upstream.client_id,
-            client_secret=self._upstream.client_secret,
-            token_endpoint_auth_method="client_secret_basic",
+            client_secret=self._client_key if key_auth else self._upstream.client_secret,
+            token_endpoint_auth_method=self._upstream.auth_method,
             redirect_uri=self._redirect_uri,
             code_challenge_method="S256",
             timeout=self._upstream.http_timeout_seconds,
         )
+        if key_auth:
+            client.register_client_auth_method(
+                PrivateKeyJWT(
+                    self._discover()["token_endpoint"],
+                    alg="ES256",
+                    headers={"kid": self._client_key.thumbprint()},
+                    claims={"aud": self._issuer},  # the issuer, as RFC 7523bis and FAPI 2 ask
+                )
+            )
+        return client
 
     def _discover(self) -> dict[str, Any]:
         if self._metadata is None:

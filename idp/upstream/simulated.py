@@ -16,9 +16,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -27,18 +26,10 @@ from starlette.routing import Route
 from idp.domain.secrets import random_token
 from idp.storage.expiring import ExpiringStore
 from idp.upstream.citizens import CITIZENS, by_pid
+from idp.upstream.keys import derived_ec_key
 
 PATH = "/dev/upstream"
 CODE_TTL = 120
-
-
-def _key(seed: bytes) -> ECKey:
-    order = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
-    private = ec.derive_private_key(int.from_bytes(seed, "big") % (order - 1) + 1, ec.SECP256R1())
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return ECKey.import_key(pem)
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -53,14 +44,21 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 class SimulatedUpstream:
     def __init__(
-        self, issuer: str, client_id: str, client_secret: str, seed: bytes, store: ExpiringStore
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str,
+        seed: bytes,
+        store: ExpiringStore,
+        client_public_key: ECKey | None = None,
     ) -> None:
         self.issuer = issuer + PATH
         self.client_id = client_id
         self.client_secret = client_secret
-        self.key = _key(seed)
+        self.key = derived_ec_key(seed)
         self.kid = self.key.thumbprint()
         self.store = store
+        self.client_public_key = client_public_key  # private_key_jwt, when configured
 
     def routes(self) -> list[Route]:
         return [
@@ -136,9 +134,11 @@ class SimulatedUpstream:
         return RedirectResponse(f"{redirect_uri}?{query}", status_code=303)
 
     async def token(self, request: Request) -> Response:
-        if not self._client_ok(request.headers.get("authorization", "")):
-            return JSONResponse({"error": "invalid_client"}, status_code=401)
         form = {k: str(v) for k, v in (await request.form()).items()}
+        if not (
+            self._client_ok(request.headers.get("authorization", "")) or self._assertion_ok(form)
+        ):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
         grant = self.store.consume("upstream-code:" + form.get("code", ""))
         if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
@@ -171,6 +171,25 @@ class SimulatedUpstream:
         if grant.get("nonce"):
             claims["nonce"] = grant["nonce"]
         return jwt.encode({"alg": "ES256", "kid": self.kid}, claims, self.key)
+
+    def _assertion_ok(self, form: dict[str, str]) -> bool:
+        """private_key_jwt: an assertion signed by the client's key, for this token endpoint."""
+        if self.client_public_key is None or not form.get("client_assertion"):
+            return False
+        try:
+            token = jwt.decode(
+                form["client_assertion"], self.client_public_key, algorithms=["ES256"]
+            )
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": self.client_id},
+                sub={"essential": True, "value": self.client_id},
+                aud={"essential": True, "values": [self.issuer, self.issuer + "/token"]},
+                exp={"essential": True},
+                jti={"essential": True},
+            ).validate(token.claims)
+        except (JoseError, ValueError):
+            return False
+        return self.store.add("upstream-jti:" + str(token.claims["jti"]), {}, 600)
 
     def _client_ok(self, header: str) -> bool:
         scheme, _, value = header.partition(" ")

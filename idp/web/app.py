@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
+from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,6 +26,7 @@ from idp.oidc.server import IdPAuthorizationServer
 from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
+from idp.upstream.keys import derived_ec_key
 from idp.upstream.proofing import UpstreamProofing
 from idp.upstream.simulated import SimulatedUpstream
 from idp.web import (
@@ -64,6 +66,11 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
     return data
 
 
+def upstream_client_key(services: Services) -> ECKey:
+    """Our key towards the upstream (private_key_jwt), the same in every process."""
+    return derived_ec_key(services.master.derive(b"upstream-client-key"))
+
+
 def build_context(services: Services) -> WebContext:
     settings = services.settings
     secure = settings.is_https
@@ -90,7 +97,7 @@ def build_context(services: Services) -> WebContext:
         lockout=Lockout(services.store, limits),
         push=push,
         mail=Mailer(services.db, settings.mail),
-        proofing=UpstreamProofing(settings, services.store),
+        proofing=UpstreamProofing(settings, services.store, upstream_client_key(services)),
         email_codes=EmailVerification(
             services.store,
             Lockout(services.store, limits, scope="reg-otp"),
@@ -132,6 +139,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
             settings.upstream.client_secret,
             context.services.master.derive(b"simulated-upstream"),
             context.services.store,
+            upstream_client_key(context.services),
         )
         development_only.append(Mount("/dev/upstream", routes=upstream.routes()))
     return [
@@ -149,6 +157,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/register", registration.wizard),
         Route("/register/identity", registration.submit_identity, methods=["POST"]),
         Route("/register/proof/callback", registration.proof_callback),
+        Route("/upstream/jwks", registration.upstream_client_jwks),
         Route("/register/proof/status", registration.proof_status),
         Route("/register/proof/{token}", registration.proof_start),
         Route("/register/email", registration.send_code, methods=["POST"]),

@@ -20,6 +20,7 @@ from idp.domain.thai_dates import format_datetime
 from idp.domain.validation import BAD_EMAIL, EMAIL, check
 from idp.oidc.adapter import origin_of
 from idp.storage.models import Registration, User
+from idp.upstream.keys import public_jwks
 from idp.upstream.proofing import ProofingError
 from idp.web import continuation
 from idp.web.activation import fresh_session, sign_in_first
@@ -318,3 +319,11 @@ async def verify_code(request: Request) -> Response:
 
 async def confirm(request: Request) -> Response:
     return await _step3(request, _confirm)
+
+
+async def upstream_client_jwks(request: Request) -> Response:
+    """The public key that signs our private_key_jwt assertions to the upstream."""
+    return JSONResponse(
+        public_jwks(ctx(request).proofing.client_key),
+        headers={"Cache-Control": "public, max-age=3600"},
+    )

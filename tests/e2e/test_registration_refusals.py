@@ -190,3 +190,13 @@ def test_smtp_down_while_registering_loses_nothing(world: World) -> None:
 def _registration_id(world: World, user_id: str) -> str:
     with world.services.db.read() as session:
         return session.scalars(select(Registration.id).where(Registration.user_id == user_id)).one()
+
+
+def test_proofing_with_private_key_jwt(backend: Backend, tmp_path: Path) -> None:
+    with registration_world(backend, tmp_path, auth_method="private_key_jwt") as signed:
+        user = support.create_user(signed.services)
+        assert phone_proofing(_to_step2(signed, user), SOMYING["pid"]).status_code == 200
+        assert signed.browser.get("/register/proof/status").json() == {"status": "completed"}
+        jwks = signed.browser.get("/upstream/jwks").json()
+        assert jwks["keys"][0]["alg"] == "ES256"
+        assert "d" not in jwks["keys"][0]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from idp.upstream.citizens import CITIZENS
+from idp.upstream.keys import public_jwks
 from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend
@@ -39,7 +40,10 @@ def _submit(client: httpx.Client, page: httpx.Response, **fields: str) -> httpx.
     return client.post(urljoin(str(page.url), form.group(1)), data=data)
 
 
-def test_proofing_against_node_oidc_provider(backend: Backend, tmp_path: Path) -> None:
+@pytest.mark.parametrize("auth_method", ["client_secret_basic", "private_key_jwt"])
+def test_proofing_against_node_oidc_provider(
+    backend: Backend, tmp_path: Path, auth_method: str
+) -> None:
     if not (HERE / "node_modules" / "oidc-provider").exists():
         pytest.fail("oidc-provider is not installed: run `make test` (npm ci in tests/interop)")
     port, upstream_port = free_port(), free_port()
@@ -49,7 +53,18 @@ def test_proofing_against_node_oidc_provider(backend: Backend, tmp_path: Path) -
         backend,
         tmp_path,
         issuer=base,
-        upstream={"issuer": f"http://127.0.0.1:{upstream_port}", "client_secret": secret},
+        upstream={
+            "issuer": f"http://127.0.0.1:{upstream_port}",
+            "client_secret": secret,
+            "auth_method": auth_method,
+        },
+    )
+    app = create_app(settings)
+    # the upstream registers our key (its jwks_uri must be https, so by value here)
+    jwks = (
+        public_jwks(app.state.ctx.proofing.client_key)
+        if auth_method != "client_secret_basic"
+        else None
     )
     node = subprocess.Popen(
         [
@@ -61,6 +76,7 @@ def test_proofing_against_node_oidc_provider(backend: Backend, tmp_path: Path) -
                     "redirect_uri": base + "/register/proof/callback",
                     "client_id": settings.upstream.client_id,
                     "client_secret": secret,
+                    "jwks": jwks,
                     "citizens": CITIZENS,
                 }
             ),
@@ -72,7 +88,6 @@ def test_proofing_against_node_oidc_provider(backend: Backend, tmp_path: Path) -
     try:
         assert node.stdout is not None
         assert node.stdout.readline().strip() == "ready"
-        app = create_app(settings)
         user = support.create_user(app.state.ctx.services, name_th=CITIZEN["name"])
         with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
             page = push_support.sign_in_to(browser, "/register", user)
@@ -95,7 +110,9 @@ def test_proofing_against_node_oidc_provider(backend: Backend, tmp_path: Path) -
                 done = _follow(phone, _submit(phone, consent), base)
                 assert done.headers["location"].startswith(base + "/register/proof/callback")
                 result = phone.get(done.headers["location"])
-            assert result.status_code == 200, result.text[-500:]
+            if result.status_code != 200:
+                node.terminate()
+                pytest.fail("proofing failed; upstream said: " + node.communicate(timeout=10)[1])
             assert browser.get("/register/proof/status").json() == {"status": "completed"}
     finally:
         node.terminate()

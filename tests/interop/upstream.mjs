@@ -8,11 +8,13 @@ const citizens = Object.fromEntries(settings.citizens.map((c) => [c.pid, c]));
 const provider = new Provider(`http://127.0.0.1:${settings.port}`, {
   clients: [{
     client_id: settings.client_id,
-    client_secret: settings.client_secret,
     redirect_uris: [settings.redirect_uri],
     response_types: ['code'],
     grant_types: ['authorization_code'],
-    token_endpoint_auth_method: 'client_secret_basic',
+    ...(settings.jwks
+      ? { token_endpoint_auth_method: 'private_key_jwt', jwks: settings.jwks,
+          token_endpoint_auth_signing_alg: 'ES256' }
+      : { token_endpoint_auth_method: 'client_secret_basic', client_secret: settings.client_secret }),
   }],
   scopes: ['openid', 'pid', 'profile', 'address', 'ial'],
   claims: {
@@ -31,4 +33,7 @@ const provider = new Provider(`http://127.0.0.1:${settings.port}`, {
   },
 });
 provider.proxy = false;
+for (const event of ['grant.error', 'server_error']) {
+  provider.on(event, (ctx, err) => process.stderr.write(`${event}: ${err.message} ${err.error_detail || ''}\n`));
+}
 provider.listen(settings.port, '127.0.0.1', () => process.stdout.write('ready\n'));
