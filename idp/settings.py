@@ -132,6 +132,7 @@ class UpstreamSettings(Section):
     scopes: str = "openid pid profile address ial"
     claims: dict[str, str] = Field(default_factory=_default_claim_map)
     trust_framework: str = "th_dopa_ial"
+    assurance_levels: dict[str, str] = Field(default_factory=dict)
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
 
 

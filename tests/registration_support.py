@@ -39,7 +39,7 @@ class World:
 
 
 @contextmanager
-def registration_world(backend: Backend, tmp_path: Path, **upstream: str) -> Iterator[World]:
+def registration_world(backend: Backend, tmp_path: Path, **upstream: object) -> Iterator[World]:
     port, smtp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = support.make_settings(

@@ -135,6 +135,8 @@ class UpstreamProofing:
     def _result(self, claims: dict[str, Any]) -> ProofingResult:
         mapped = {ours: claims.get(theirs) for ours, theirs in self._upstream.claims.items()}
         level = mapped.get("assurance_level")
+        if level is not None:
+            level = self._upstream.assurance_levels.get(str(level), str(level))
         return ProofingResult(
             self._issuer,
             str(claims["sub"]),

@@ -58,7 +58,7 @@ def _cli_env(monkeypatch: pytest.MonkeyPatch, s: Settings) -> None:
 def test_registration_steps_1_to_5(
     backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with registration_world(backend, tmp_path) as world:
+    with registration_world(backend, tmp_path, assurance_levels={"2.3": "ial2.3"}) as world:
         user = support.create_user(
             world.services, name_th=SOMYING["name_th"], name_en=SOMYING["name_en"]
         )
@@ -128,6 +128,7 @@ def test_registration_steps_1_to_5(
         )
         verified = info.json()["verified_claims"]
         assert verified["verification"]["trust_framework"] == "th_dopa_ial"
+        assert verified["verification"]["assurance_level"] == "ial2.3"  # mapped by settings
         assert verified["verification"]["evidence"][0]["type"] == "electronic_record"
         assert set(verified["claims"]) == {"national_id", "name"}
         # a client not allowed verified_claims never sees the national ID, even when it asks
