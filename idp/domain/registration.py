@@ -89,14 +89,18 @@ def current_step(registration: Registration) -> int:
     return next((s.number for s in steps_of(registration) if s.state in ("current", "waiting")), 5)
 
 
-def open_registration(session: Session, user_id: str) -> Registration:
-    """The user's registration in progress, or a new attempt (after a rejection, say)."""
-    latest = session.scalars(
+def latest_attempt(session: Session, user_id: str) -> Registration | None:
+    return session.scalars(
         select(Registration)
         .where(Registration.user_id == user_id)
         .order_by(Registration.attempt.desc())
         .limit(1)
     ).first()
+
+
+def open_registration(session: Session, user_id: str) -> Registration:
+    """The user's registration in progress, or a new attempt (after a rejection, say)."""
+    latest = latest_attempt(session, user_id)
     if latest is not None and latest.status != "rejected":
         return latest
     now = datetime.now(UTC)
@@ -360,12 +364,7 @@ def decide(
 
 def mark_activated(session: Session, user_id: str) -> None:
     """Step 5 done: the Soft Token app is active."""
-    latest = session.scalars(
-        select(Registration)
-        .where(Registration.user_id == user_id)
-        .order_by(Registration.attempt.desc())
-        .limit(1)
-    ).first()
+    latest = latest_attempt(session, user_id)
     if latest is not None and latest.status == "approved":
         latest.status = "activated"
         latest.updated_at = datetime.now(UTC)
