@@ -38,17 +38,18 @@ class MailSender:
     def __init__(self, outbox: Outbox, settings: MailSettings) -> None:
         self._outbox = outbox
         self._settings = settings
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Safe from any thread: a message was enqueued, look now."""
-        if self._loop is not None:
+        if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()  # bound to the loop that runs the sender
         self._task = asyncio.create_task(self._run(), name="mail-sender")
 
     async def stop(self) -> None:
@@ -68,7 +69,7 @@ class MailSender:
             except Exception:
                 log.exception("mail sender loop failed; retrying")
                 batch = []
-            if not batch:
+            if not batch and self._wake is not None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)

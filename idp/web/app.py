@@ -45,6 +45,7 @@ from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
 from idp.web.csrf import Csrf
 from idp.web.i18n import Catalogs
+from idp.web.password_step import PasswordChangeStep
 from idp.web.render import TEMPLATES, Renderer
 from idp.web.security_headers import SecurityHeaders
 from idp.web.sso import SsoSessions
@@ -107,6 +108,7 @@ def build_context(services: Services) -> WebContext:
             signin.PasswordStep(),
             push_steps.RenewalRequiredStep(),
             push_steps.PushStep(),
+            PasswordChangeStep(),
             push_steps.RenewalNoticeStep(),
         ],
     )

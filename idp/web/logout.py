@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,21 +24,9 @@ BAD_LOGOUT = Message("คำขอออกจากระบบไม่ถู�
 
 def end_sso_grants(c: WebContext, ended: SsoSession, origin: Origin) -> list[LogoutNotice]:
     """Revoke the session's online grants; list the clients to notify by back-channel."""
-    notices: dict[str, LogoutNotice] = {}
     with c.services.db.session() as session:
         grants = list(session.scalars(select(Grant).where(Grant.sid == ended.sid)))
-        for grant in grants:
-            if "offline_access" not in grant.scope.split() and grant.revoked_at is None:
-                c.server.tokens.revoke_grant(session, grant.grant_id, "logout", origin)
-            client = session.get(Client, grant.client_id)
-            if client is not None and client.backchannel_logout_uri:
-                notices[client.client_id] = LogoutNotice(
-                    client.client_id,
-                    client.backchannel_logout_uri,
-                    client.id_token_signed_response_alg,
-                    ended.user_id,
-                    ended.sid,
-                )
+        notices = _revoke(c, session, grants, "logout", origin, keep_offline=True)
         audit.record(
             session,
             "logout",
@@ -46,7 +35,63 @@ def end_sso_grants(c: WebContext, ended: SsoSession, origin: Origin) -> list[Log
             origin=origin,
             sid=ended.sid,
         )
+    return notices
+
+
+def sign_out_everywhere(
+    c: WebContext, user_id: str, reason: str, origin: Origin
+) -> list[LogoutNotice]:
+    """Every SSO session of the user ends and every grant is revoked (offline ones too); the
+    relying parties to tell by back-channel are returned."""
+    c.sso.end_all(user_id)
+    with c.services.db.session() as session:
+        grants = list(
+            session.scalars(
+                select(Grant).where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
+            )
+        )
+        notices = _revoke(c, session, grants, reason, origin, keep_offline=False)
+        audit.record(
+            session,
+            "sessions.end_all",
+            actor=user_id,
+            subject=user_id,
+            origin=origin,
+            reason=reason,
+        )
+    return notices
+
+
+def _revoke(
+    c: WebContext,
+    session: Session,
+    grants: list[Grant],
+    reason: str,
+    origin: Origin,
+    keep_offline: bool,
+) -> list[LogoutNotice]:
+    notices: dict[tuple[str, str | None], LogoutNotice] = {}
+    for grant in grants:
+        offline = "offline_access" in grant.scope.split()
+        if grant.revoked_at is None and not (keep_offline and offline):
+            c.server.tokens.revoke_grant(session, grant.grant_id, reason, origin)
+        client = session.get(Client, grant.client_id)
+        if client is not None and client.backchannel_logout_uri:
+            notices[(client.client_id, grant.sid)] = LogoutNotice(
+                client.client_id,
+                client.backchannel_logout_uri,
+                client.id_token_signed_response_alg,
+                grant.user_id,
+                grant.sid,
+            )
     return list(notices.values())
+
+
+def notify_in_background(c: WebContext, response: Response, notices: list[LogoutNotice]) -> None:
+    if notices:
+        response.background = BackgroundTask(
+            deliver, c.services.keys, c.services.db, c.issuer, notices
+        )
 
 
 async def end_session(request: Request) -> Response:
@@ -74,8 +119,5 @@ async def end_session(request: Request) -> Response:
     ended = c.sso.end(request, response)
     if ended is not None:
         notices = await run_in_threadpool(end_sso_grants, c, ended, origin_of(request))
-        if notices:
-            response.background = BackgroundTask(
-                deliver, c.services.keys, c.services.db, c.issuer, notices
-            )
+        notify_in_background(c, response, notices)
     return response

@@ -21,7 +21,7 @@ class SsoSession:
     auth_time: int
     acr: str
     amr: list[str]
-    created: int
+    created: float
 
 
 class SsoSessions:
@@ -42,9 +42,9 @@ class SsoSessions:
         """A new session (and cookie value) on every authentication."""
         if previous:
             self._store.delete("sso:" + sha256_hex(previous))
-        now = int(time.time())
+        now = time.time()
         token = random_token(32)
-        session = SsoSession(random_token(16), user_id, now, acr, amr, now)
+        session = SsoSession(random_token(16), user_id, int(now), acr, amr, now)
         self._store.put("sso:" + sha256_hex(token), asdict(session), self._settings.idle_ttl)
         self._store.put(
             "sso-sid:" + session.sid, {"token_hash": sha256_hex(token)}, self._settings.absolute_ttl
@@ -63,12 +63,17 @@ class SsoSessions:
         if data is None:
             return None
         session = SsoSession(**data)
-        now = int(time.time())
-        if now - session.created > self._settings.absolute_ttl:
+        ended = self._store.get("sso-ended:" + session.user_id)
+        too_old = time.time() - session.created > self._settings.absolute_ttl
+        if too_old or (ended is not None and session.created <= float(ended["at"])):
             self._store.delete(key)
             return None
         self._store.put(key, data, self._settings.idle_ttl)  # sliding idle timeout
         return session
+
+    def end_all(self, user_id: str) -> None:
+        """Sign the user out everywhere: every session started until now stops working."""
+        self._store.put("sso-ended:" + user_id, {"at": time.time()}, self._settings.absolute_ttl)
 
     def end(self, request: Request, response: Response) -> SsoSession | None:
         session = None

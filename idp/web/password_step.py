@@ -1,0 +1,76 @@
+"""The forced password change (manual chapter 3): after the first Soft Token sign-in and after
+any reset, before a relying party gets a token. Then every session ends and the user signs in
+again with the new password."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.domain import accounts, password_policy
+from idp.domain.errors import UserFacingError
+from idp.oidc.adapter import origin_of
+from idp.storage.models import User
+from idp.web.context import WebContext, ctx
+from idp.web.logout import notify_in_background, sign_out_everywhere
+from idp.web.transactions import LoginTransaction
+
+AUTH_STEPS = ("password", "push")
+
+
+class PasswordChangeStep:
+    name = "password_change"
+
+    def pending(self, request: Request, txn: LoginTransaction) -> bool:
+        if "password" not in txn.done or self.name in txn.done or txn.user_id is None:
+            return False
+        with ctx(request).services.db.read() as session:
+            user = session.get(User, txn.user_id)
+            return user is not None and user.must_change_password
+
+    async def show(
+        self, request: Request, txn: LoginTransaction, problem: UserFacingError | None = None
+    ) -> Response:
+        c = ctx(request)
+        locale = c.render.locale(request)
+        return c.render.page(
+            request,
+            "change_password.html",
+            status=400 if problem else 200,
+            txn=txn,
+            min_length=password_policy.MIN_LENGTH,
+            problem=problem.message.text(locale) if problem else None,
+            problem_field=problem.field if problem else None,
+        )
+
+    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
+        c = ctx(request)
+        form = {k: str(v) for k, v in (await request.form(max_fields=10)).items()}
+        try:
+            await run_in_threadpool(self._change, c, txn, form, request)
+        except UserFacingError as problem:
+            return await self.show(request, txn, problem)
+        notices = await run_in_threadpool(
+            sign_out_everywhere, c, str(txn.user_id), "password_change", origin_of(request)
+        )
+        txn.user_id, txn.amr, txn.done, txn.extra = None, [], [], {}  # sign in again
+        response = c.render.page(request, "password_changed.html", txn=txn)
+        notify_in_background(c, response, notices)
+        return response
+
+    @staticmethod
+    def _change(
+        c: WebContext, txn: LoginTransaction, form: dict[str, str], request: Request
+    ) -> None:
+        with c.services.db.session() as session:
+            user = session.get(User, txn.user_id)
+            assert user is not None
+            accounts.change_password(
+                session,
+                user,
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+                form.get("confirm_password", ""),
+                origin_of(request),
+            )
