@@ -9,9 +9,7 @@ A rejected registration keeps its record and the user starts again at step 1 wit
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,12 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import audit, national_id
+from idp.domain import audit, national_id, otp
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
-from idp.domain.lockout import Lockout
 from idp.domain.names import normalise_name
-from idp.storage.expiring import ExpiringStore
+from idp.domain.otp import OneTimeCodes
 from idp.storage.models import Registration, User
 
 CONSENT_VERSION = "2569-1"
@@ -43,8 +40,6 @@ CONSENT_TEXT_EN = (
 )
 CONSENT_SHA256 = hashlib.sha256((CONSENT_TEXT_TH + "\n" + CONSENT_TEXT_EN).encode()).hexdigest()
 
-OTP_TTL = 600
-OTP_RESEND_SECONDS = 90
 STEPS = (1, 2, 3, 4, 5)
 
 
@@ -184,21 +179,13 @@ def record_declined_consent(session: Session, user_id: str, origin: Origin) -> N
 
 
 class EmailVerification:
-    """Step 3's one-time code: 6 digits, 10 minutes; 5 wrong tries lock the step for 5 minutes;
-    a new code at most every 90 s, and a new code does not reset the wrong tries."""
+    """Step 3's one-time code (rules in idp.domain.otp), and who may use an email."""
 
-    def __init__(self, store: ExpiringStore, lockout: Lockout, pepper: bytes) -> None:
-        self._store = store
-        self._lockout = lockout
-        self._pepper = pepper
-
-    def _digest(self, registration_id: str, code: str) -> str:
-        return hmac.new(self._pepper, f"{registration_id}:{code}".encode(), "sha256").hexdigest()
+    def __init__(self, codes: OneTimeCodes) -> None:
+        self.codes = codes
 
     def issue(self, session: Session, registration: Registration, email: str) -> tuple[str, int]:
         """A new code for this email; refuses an email bound to another person."""
-        if self._lockout.is_locked(registration.id):
-            raise _error("ใส่รหัสผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong codes: wait 5 minutes")
         taken = session.scalars(
             select(Registration).where(
                 Registration.email == email,
@@ -212,29 +199,13 @@ class EmailVerification:
                 "this email belongs to someone else: use your own",
                 "email",
             )
-        if not self._store.add("reg-otp-sent:" + registration.id, {}, OTP_RESEND_SECONDS):
-            raise _error("ขอรหัสใหม่ได้ทุก 90 วินาที", "a new code can be sent every 90 seconds")
-        code = f"{secrets.randbelow(10**6):06d}"
-        expires = int(time.time()) + OTP_TTL
-        self._store.put(
-            "reg-otp:" + registration.id,
-            {"digest": self._digest(registration.id, code), "email": email, "expires": expires},
-            OTP_TTL,
-        )
-        return code, expires
+        return self.codes.issue(registration.id, email=email)
 
     def verify(
         self, session: Session, registration: Registration, code: str, origin: Origin
     ) -> None:
-        reservation = self._lockout.reserve(registration.id, origin.ip)
-        if not reservation.allowed:
-            raise _error("ใส่รหัสผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong codes: wait 5 minutes")
-        pending = self._store.get("reg-otp:" + registration.id)
-        good = pending is not None and hmac.compare_digest(
-            str(pending["digest"]), self._digest(registration.id, code.strip())
-        )
-        if not good or pending is None:
-            self._lockout.failed(registration.id, origin.ip, reservation)
+        confirmed = self.codes.verify(registration.id, code, origin.ip)
+        if confirmed is None:
             audit.record(
                 session,
                 "registration.email_otp",
@@ -243,10 +214,8 @@ class EmailVerification:
                 outcome="failure",
                 origin=origin,
             )
-            raise _error("รหัส OTP ไม่ถูกต้องหรือหมดอายุ", "the code is wrong or has expired", "otp")
-        self._store.delete("reg-otp:" + registration.id)
-        self._lockout.succeeded(registration.id)
-        registration.email = str(pending["email"])
+            raise UserFacingError(otp.WRONG, "otp")
+        registration.email = str(confirmed["email"])
         registration.email_verified_at = datetime.now(UTC)
         registration.updated_at = datetime.now(UTC)
         audit.record(

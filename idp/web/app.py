@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
+from idp.domain.otp import OneTimeCodes
 from idp.domain.registration import EmailVerification
 from idp.domain.secrets import MasterKeyError
 from idp.mail.mailer import Mailer
@@ -72,6 +73,11 @@ def upstream_client_key(services: Services) -> ECKey:
     return derived_ec_key(services.master.derive(b"upstream-client-key"))
 
 
+def one_time_codes(services: Services, limits: Limits, purpose: str) -> OneTimeCodes:
+    lockout = Lockout(services.store, limits, scope="otp-" + purpose)
+    return OneTimeCodes(services.store, lockout, services.master.derive(b"otp"), purpose)
+
+
 def build_context(services: Services) -> WebContext:
     settings = services.settings
     secure = settings.is_https
@@ -99,11 +105,7 @@ def build_context(services: Services) -> WebContext:
         push=push,
         mail=Mailer(services.db, settings.mail),
         proofing=UpstreamProofing(settings, services.store, upstream_client_key(services)),
-        email_codes=EmailVerification(
-            services.store,
-            Lockout(services.store, limits, scope="reg-otp"),
-            services.master.derive(b"registration-otp"),
-        ),
+        email_codes=EmailVerification(one_time_codes(services, limits, "registration")),
         steps=[
             signin.PasswordStep(),
             push_steps.RenewalRequiredStep(),

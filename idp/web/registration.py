@@ -60,7 +60,7 @@ async def wizard(
             problem = UserFacingError(failure)
     if step == 3:
         extra["email"] = registration.email or user.email
-        extra["code_sent"] = c.services.store.get("reg-otp:" + registration.id) is not None
+        extra["code_sent"] = c.email_codes.codes.pending(registration.id)
     return c.render.page(
         request,
         "register.html",

@@ -160,7 +160,7 @@ def test_expired_email_code_is_refused(world: World) -> None:
     world.browser.post("/register/email", data={"csrf_token": csrf, "email": email})
     code = otp_from(world.inbox, 1)
     store = world.context.services.store
-    key = "reg-otp:" + _registration_id(world, user.user_id)
+    key = "otp:registration:" + _registration_id(world, user.user_id)
     pending = store.get(key)
     assert pending is not None
     store.put(key, pending, 1)  # let it run out
