@@ -13,6 +13,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECTS = {
     "email_otp": "รหัส OTP ยืนยันอีเมล / Your email verification code",
     "registration_approved": "อนุมัติการลงทะเบียน Soft Token / Soft Token registration approved",
+    "reset_otp": "รหัส OTP ขอรหัสผ่านใหม่ / Your password reset code",
+    "password_new": "รหัสผ่านใหม่ New GFMIS Thai / Your new password",
+    "password_reset_notice": "แจ้งการตั้งรหัสผ่านใหม่ / Your password was reset",
     "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
 }
 

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
+from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
 from idp.domain.secrets import MasterKeyError
 from idp.mail.mailer import Mailer
@@ -35,6 +36,7 @@ from idp.web import (
     authorize_routes,
     dev_mailbox,
     discovery,
+    forgot,
     logout,
     push_steps,
     registration,
@@ -106,6 +108,12 @@ def build_context(services: Services) -> WebContext:
         mail=Mailer(services.db, settings.mail),
         proofing=UpstreamProofing(settings, services.store, upstream_client_key(services)),
         email_codes=EmailVerification(one_time_codes(services, limits, "registration")),
+        recovery=PasswordRecovery(
+            services.store,
+            one_time_codes(services, limits, "reset"),
+            Lockout(services.store, limits, scope="forgot-user"),
+            Lockout(services.store, limits, scope="forgot-ip"),
+        ),
         steps=[
             signin.PasswordStep(),
             push_steps.RenewalRequiredStep(),
@@ -158,6 +166,11 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/login/{txn}/push", push_steps.push_status),
         Route("/login/{txn}/device", push_steps.device_status),
         Route("/activate", activation.activate_page),
+        Route("/forgot", forgot.forgot_page),
+        Route("/forgot", forgot.forgot_submit, methods=["POST"]),
+        Route("/forgot/{flow}", forgot.code_page),
+        Route("/forgot/{flow}/verify", forgot.verify, methods=["POST"]),
+        Route("/forgot/{flow}/resend", forgot.resend, methods=["POST"]),
         Route("/register", registration.wizard),
         Route("/register/identity", registration.submit_identity, methods=["POST"]),
         Route("/register/proof/callback", registration.proof_callback),

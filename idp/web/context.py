@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from idp.domain.lockout import Lockout
+from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
 from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
@@ -36,6 +37,7 @@ class WebContext:
     mail: Mailer
     proofing: UpstreamProofing
     email_codes: EmailVerification
+    recovery: PasswordRecovery
     steps: list[SignInStep] = field(default_factory=list)
 
     @property

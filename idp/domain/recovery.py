@@ -1,0 +1,139 @@
+"""Forgot password (manual chapter 4): user ID + national ID + registered email → a code by
+email → a new random password by email, to be changed at the next sign-in.
+
+The answer is the same whether or not the details match (no account enumeration); 5 wrong
+entries lock the flow for 5 minutes per user ID and per client IP, counted atomically. A reset
+never removes the push factor.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.domain import audit, national_id, otp
+from idp.domain.accounts import set_password
+from idp.domain.audit import Origin
+from idp.domain.errors import Message, UserFacingError
+from idp.domain.lockout import Lockout
+from idp.domain.otp import OneTimeCodes
+from idp.storage.expiring import ExpiringStore
+from idp.storage.models import Registration, User
+
+FLOW_TTL = otp.TTL
+SENT = Message(
+    "หากข้อมูลถูกต้อง ระบบได้ส่งรหัส OTP ไปยังอีเมลที่ลงทะเบียนไว้แล้ว",
+    "If the details match, a code has been sent to the registered email.",
+)
+LOCKED = Message("ใส่ข้อมูลผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong entries: wait 5 minutes")
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    flow_id: str
+    code: str | None  # only when the details matched: the caller emails it
+    email: str | None
+
+
+def new_password(length: int = 16) -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
+def registered_email(session: Session, user: User) -> tuple[str | None, str]:
+    """(national ID, registered email) from the user's approved registration."""
+    found = session.scalars(
+        select(Registration)
+        .where(
+            Registration.user_id == user.user_id,
+            Registration.national_id.is_not(None),
+            Registration.status.in_(("approved", "activated")),
+        )
+        .order_by(Registration.attempt.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None, user.email
+    return found.national_id, (found.email or user.email)
+
+
+class PasswordRecovery:
+    def __init__(
+        self, store: ExpiringStore, codes: OneTimeCodes, by_user: Lockout, by_ip: Lockout
+    ) -> None:
+        self._store = store
+        self._codes = codes
+        self._by_user = by_user
+        self._by_ip = by_ip
+
+    def request(
+        self, session: Session, user_id: str, raw_id: str, email: str, origin: Origin
+    ) -> ResetRequest:
+        account = user_id.strip().upper()[:32] or "-"
+        ip = origin.ip or "unknown"
+        by_user = self._by_user.reserve(account, None)
+        by_ip = self._by_ip.reserve(ip, None)
+        if not (by_user.allowed and by_ip.allowed):
+            raise UserFacingError(LOCKED)
+        user = session.get(User, account)
+        nid, registered = registered_email(session, user) if user else (None, "")
+        matches = (
+            user is not None
+            and not user.disabled
+            and nid is not None
+            and nid == national_id.normalise(raw_id)
+            and registered.casefold() == email.strip().casefold()
+        )
+        flow_id = secrets.token_urlsafe(24)
+        self._store.put(
+            "forgot:" + flow_id,
+            {"user_id": account if matches else None, "email": registered if matches else None},
+            FLOW_TTL,
+        )
+        audit.record(
+            session,
+            "password.forgot",
+            actor=account,
+            subject=account,
+            origin=origin,
+            outcome="success" if matches else "failure",
+        )
+        code, _expires = self._codes.issue(flow_id)  # the same work either way
+        if not matches:
+            self._by_user.failed(account, None, by_user)
+            self._by_ip.failed(ip, None, by_ip)
+            return ResetRequest(flow_id, None, None)  # nobody receives this code
+        self._by_user.succeeded(account)
+        return ResetRequest(flow_id, code, registered)
+
+    def resend(self, flow_id: str) -> ResetRequest:
+        flow = self._store.get("forgot:" + flow_id) if len(flow_id) < 64 else None
+        if flow is None:
+            raise UserFacingError(otp.WRONG)
+        code, _expires = self._codes.issue(flow_id)
+        matched = flow["user_id"] is not None
+        return ResetRequest(flow_id, code if matched else None, flow["email"])
+
+    def complete(
+        self, session: Session, flow_id: str, code: str, origin: Origin
+    ) -> tuple[User, str, str]:
+        """(user, new password, registered email) once the code is right."""
+        flow = self._store.get("forgot:" + flow_id) if len(flow_id) < 64 else None
+        if (
+            flow is None
+            or self._codes.verify(flow_id, code, origin.ip) is None
+            or flow["user_id"] is None
+        ):
+            raise UserFacingError(otp.WRONG, "otp")
+        self._store.delete("forgot:" + flow_id)
+        user = session.get(User, flow["user_id"])
+        assert user is not None
+        password = new_password()
+        set_password(session, user, password, must_change=True)
+        audit.record(
+            session, "password.reset", actor=user.user_id, subject=user.user_id, origin=origin
+        )
+        return user, password, str(flow["email"])
