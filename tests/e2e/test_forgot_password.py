@@ -1,0 +1,164 @@
+"""Forgot password through the hosted pages, the emails read from a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from idp.storage.models import Registration
+from tests import support
+from tests.backends import Backend
+from tests.registration_support import World, registration_world
+from tests.smtp import text_of
+
+NATIONAL_ID = "1101700203450"
+
+
+@pytest.fixture
+def world(backend: Backend, tmp_path: Path) -> Iterator[World]:
+    with registration_world(backend, tmp_path) as w:
+        yield w
+
+
+def _registered(world: World) -> tuple[support.Person, str]:
+    """A user with an approved registration: national ID and a verified email on file."""
+    user = support.create_user(world.services)
+    email = f"{user.user_id.lower()}@mail.example.go.th"
+    now = datetime.now(UTC)
+    with world.services.db.session() as session:
+        session.add(
+            Registration(
+                id=secrets.token_urlsafe(16),
+                user_id=user.user_id,
+                attempt=1,
+                status="activated",
+                national_id=NATIONAL_ID,
+                email=email,
+                email_verified_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return user, email
+
+
+def _ask(browser: httpx.Client, user_id: str, nid: str, email: str) -> httpx.Response:
+    page = browser.get("/forgot")
+    return browser.post(
+        "/forgot",
+        data={
+            "csrf_token": support.csrf_of(page.text),
+            "user_id": user_id,
+            "national_id": nid,
+            "email": email,
+        },
+    )
+
+
+def _code_of(world: World, index: int) -> str:
+    match = re.search(r"\b(\d{6})\b", text_of(world.inbox.wait_for(index + 1)[index]))
+    assert match
+    return match.group(1)
+
+
+def _verify(browser: httpx.Client, flow_url: str, code: str) -> httpx.Response:
+    page = browser.get(flow_url)
+    return browser.post(
+        flow_url + "/verify", data={"csrf_token": support.csrf_of(page.text), "otp": code}
+    )
+
+
+def test_reset_emails_a_new_password_that_must_be_changed(world: World) -> None:
+    user, email = _registered(world)
+    asked = _ask(world.browser, user.user_id, "1-1017-00203-45-0", email.upper())
+    assert asked.status_code == 303
+    done = _verify(world.browser, asked.headers["location"], _code_of(world, 0))
+    assert done.status_code == 200
+    messages = world.inbox.wait_for(3)
+    new_password = re.search(r"^([A-Za-z0-9]{16})$", text_of(messages[1]), re.M)
+    assert new_password
+    assert "ตั้งใหม่" in text_of(messages[2])  # the notice to the registered email
+    assert all(m["To"] == email for m in messages)
+    rp = support.create_client(world.services)
+    response = world.browser.get(
+        "/authorize", params=support.authorize_params(rp, support.pkce()[1])
+    )
+    signed_in = support.submit_login(
+        world.browser, response.headers["location"], user.user_id, new_password.group(1)
+    )
+    assert "current_password" in world.browser.get(signed_in.headers["location"]).text
+    reused = _verify(world.browser, asked.headers["location"], _code_of(world, 0))
+    assert reused.status_code == 400  # the code was used
+
+
+def test_wrong_details_get_the_same_answer_and_no_email(world: World) -> None:
+    user, email = _registered(world)
+    answers = [
+        _ask(world.browser, user.user_id, "3100600445635", email),  # another national ID
+        _ask(world.browser, user.user_id, NATIONAL_ID, "other@mail.example.go.th"),
+        _ask(world.browser, support.new_user_id(), NATIONAL_ID, email),  # no such user
+    ]
+    pages = [world.browser.get(a.headers["location"]) for a in answers]
+    assert {a.status_code for a in answers} == {303}
+    strip = [re.sub(r"/forgot/[^/\"]+", "/forgot/F", p.text) for p in pages]
+    strip = [re.sub(r'name="csrf_token" value="[^"]+"', "", p) for p in strip]
+    assert strip[0] == strip[1] == strip[2]
+    assert world.inbox.wait_for(1, timeout=1.5) == []
+
+
+def test_five_wrong_entries_lock_even_in_parallel(world: World) -> None:
+    user, email = _registered(world)
+    page = world.browser.get("/forgot")
+    csrf = support.csrf_of(page.text)
+    statuses: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def wrong() -> None:
+        barrier.wait()
+        response = world.browser.post(
+            "/forgot",
+            data={
+                "csrf_token": csrf,
+                "user_id": user.user_id,
+                "national_id": "3100600445635",
+                "email": email,
+            },
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=wrong) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # at most five wrong entries were checked (per user ID and per IP, atomically)
+    assert 1 <= statuses.count(303) <= 5
+    assert statuses.count(429) >= 5
+    locked = _ask(world.browser, user.user_id, NATIONAL_ID, email)
+    assert locked.status_code == 429
+    assert "5 นาที" in locked.text
+
+
+def test_resend_waits_90_seconds_and_expired_codes_fail(world: World) -> None:
+    user, email = _registered(world)
+    flow = _ask(world.browser, user.user_id, NATIONAL_ID, email).headers["location"]
+    page = world.browser.get(flow)
+    resend = world.browser.post(flow + "/resend", data={"csrf_token": support.csrf_of(page.text)})
+    assert resend.status_code == 400
+    assert "90" in resend.text
+    code = _code_of(world, 0)
+    flow_id = flow.rsplit("/", 1)[1]
+    store = world.context.services.store
+    pending = store.get("otp:reset:" + flow_id)
+    assert pending is not None
+    store.put("otp:reset:" + flow_id, pending, 1)
+    time.sleep(1.2)
+    assert _verify(world.browser, flow, code).status_code == 400
