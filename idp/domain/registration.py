@@ -96,7 +96,7 @@ def latest_attempt(session: Session, user_id: str) -> Registration | None:
 def open_registration(session: Session, user_id: str) -> Registration:
     """The user's registration in progress, or a new attempt (after a rejection, say)."""
     latest = latest_attempt(session, user_id)
-    if latest is not None and latest.status != "rejected":
+    if latest is not None and latest.status not in ("rejected", "cancelled"):
         return latest
     now = datetime.now(UTC)
     registration = Registration(
@@ -364,3 +364,12 @@ def latest_proofing(session: Session, user_id: str) -> dict[str, Any] | None:
         .limit(1)
     ).first()
     return found.proofing if found else None
+
+
+def mark_cancelled(session: Session, user_id: str, reason: str) -> None:
+    """Soft Token cancelled: the next registration (this holder or the next) starts anew."""
+    latest = latest_attempt(session, user_id)
+    if latest is not None and latest.status in ("approved", "activated"):
+        latest.status = "cancelled"
+        latest.decision_reason = reason[:500]
+        latest.updated_at = datetime.now(UTC)

@@ -16,6 +16,7 @@ SUBJECTS = {
     "reset_otp": "รหัส OTP ขอรหัสผ่านใหม่ / Your password reset code",
     "password_new": "รหัสผ่านใหม่ New GFMIS Thai / Your new password",
     "password_reset_notice": "แจ้งการตั้งรหัสผ่านใหม่ / Your password was reset",
+    "soft_token_cancelled": "ยกเลิก Soft Token แล้ว / Soft Token cancelled",
     "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
 }
 

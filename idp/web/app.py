@@ -32,6 +32,7 @@ from idp.upstream.keys import derived_ec_key
 from idp.upstream.proofing import UpstreamProofing
 from idp.upstream.simulated import SimulatedUpstream
 from idp.web import (
+    account,
     activation,
     authorize_routes,
     dev_mailbox,
@@ -166,6 +167,10 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/login/{txn}/push", push_steps.push_status),
         Route("/login/{txn}/device", push_steps.device_status),
         Route("/activate", activation.activate_page),
+        Route("/account", account.account_page),
+        Route("/account/cancel", account.cancel_soft_token, methods=["POST"]),
+        Route("/account/sign-out-everywhere", account.sign_out_all, methods=["POST"]),
+        Route("/account/language", account.set_language, methods=["POST"]),
         Route("/forgot", forgot.forgot_page),
         Route("/forgot", forgot.forgot_submit, methods=["POST"]),
         Route("/forgot/{flow}", forgot.code_page),

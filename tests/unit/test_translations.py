@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from idp.domain.clients import SCOPES
+from idp.web.account import SHOWN_EVENTS
 from idp.web.i18n import Catalogs
 from idp.web.push_steps import ENDED
 from idp.web.registration import PROOFING_REASONS
@@ -20,6 +21,8 @@ def _template_msgids() -> set[str]:
     dynamic = {f"push:{status}" for status in ENDED} | {f"step:{n}" for n in range(1, 6)}
     dynamic |= {f"state:{s}" for s in ("done", "current", "waiting", "locked", "rejected")}
     dynamic |= {f"proofing:{reason}" for reason in PROOFING_REASONS}
+    dynamic |= {f"event:{action}" for action in SHOWN_EVENTS}
+    dynamic |= {f"device:{status}" for status in ("active", "suspended", "revoked")}
     return found | dynamic | {f"scope:{scope}" for scope in SCOPES}
 
 

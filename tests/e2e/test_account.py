@@ -1,0 +1,90 @@
+"""The account page, signing out everywhere, the language, and cancelling Soft Token."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from idp.web.app import create_app
+from push_auth.errors import PushError
+from tests import push_support, support
+from tests.backends import Backend
+from tests.live import free_port, serve
+from tests.smtp import Inbox, smtp_server, text_of
+
+
+def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) -> None:
+    received: list[str] = []
+
+    async def receive(request: Request) -> PlainTextResponse:
+        received.append(str((await request.form())["logout_token"]))
+        return PlainTextResponse("ok")
+
+    port, rp_port, smtp_port = free_port(), free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(
+        support.make_settings(
+            backend,
+            tmp_path,
+            issuer=base,
+            mail={
+                "transport": "smtp",
+                "host": "127.0.0.1",
+                "port": smtp_port,
+                "security": "none",
+                "poll_seconds": 0.2,
+            },
+        )
+    )
+    services = app.state.ctx.services
+    user = support.create_user(services)
+    rp = support.create_client(services, backchannel_logout_uri=f"http://127.0.0.1:{rp_port}/bcl")
+    inbox = Inbox()
+    smtp = smtp_server(inbox, smtp_port)
+    receiver = Starlette(routes=[Route("/bcl", receive, methods=["POST"])])
+    try:
+        with (
+            serve(receiver, rp_port),
+            serve(app, port),
+            httpx.Client(base_url=base, follow_redirects=False) as browser,
+        ):
+            phone = push_support.activate(browser, user, tmp_path / "phone")
+            verifier, challenge = support.pkce()
+            code = support.sign_in(browser, rp, user, challenge)["code"]
+            assert support.exchange(browser, rp, code, verifier).status_code == 200
+            page = browser.get("/account")
+            assert page.status_code == 200
+            assert user.user_id in page.text
+            assert "Test RP" in page.text  # a signed-in application
+            assert "softtoken reference authenticator" in page.text  # the device
+            csrf = support.csrf_of(page.text)
+            english = browser.post("/account/language", data={"csrf_token": csrf, "locale": "en"})
+            assert english.cookies.get("lang") == "en"
+            forged = browser.post("/account/cancel", data={"reason": "new_phone", "confirm": "yes"})
+            assert forged.status_code == 403
+            cancelled = browser.post(
+                "/account/cancel",
+                data={"csrf_token": csrf, "reason": "new_phone", "confirm": "yes"},
+            )
+            assert cancelled.status_code == 200
+            deadline = time.monotonic() + 5
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert received  # the relying party was told by back-channel logout
+            [mail] = inbox.wait_for(1)
+            assert "ยกเลิก" in text_of(mail)
+            with pytest.raises(PushError) as refused:
+                phone.status()
+            assert refused.value.code == "device_revoked"
+            assert browser.get("/account").status_code == 303  # signed out
+            again = push_support.sign_in_to(browser, "/register", user)
+            assert again.status_code == 200  # free to register again
+    finally:
+        smtp.stop()
