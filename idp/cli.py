@@ -17,6 +17,7 @@ from idp.domain import audit, clients, keys, registration
 from idp.domain.errors import UserFacingError
 from idp.domain.secrets import MasterKeyError
 from idp.domain.users import import_users, public_record
+from idp.jobs import run_all
 from idp.logging_config import LOGGING
 from idp.mail.mailer import Mailer
 from idp.push_wiring import build_push
@@ -424,3 +425,17 @@ def registrations_approve(registration_id: str, officer: str) -> None:
 @click.option("--officer", default=CLI_ACTOR)
 def registrations_reject(registration_id: str, reason: str, officer: str) -> None:
     _decide(registration_id, False, reason, officer)
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs (also run every hour inside `idp serve`)."""
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run every job once now (certificate-expiry reminders)."""
+    with _services() as services:
+        mailer = Mailer(services.db, services.settings.mail)
+        result = run_all(services, build_push(services), mailer)
+    click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))

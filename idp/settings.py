@@ -136,6 +136,11 @@ class UpstreamSettings(Section):
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
 
 
+class JobsSettings(Section):
+    enabled: bool = True
+    interval_seconds: int = Field(3600, ge=60)
+
+
 class DevelopmentSettings(Section):
     seed_demo: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
@@ -158,6 +163,7 @@ class Settings(BaseSettings):
     push: PushSettings = Field(default_factory=PushSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod

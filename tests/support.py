@@ -32,6 +32,7 @@ def make_settings(backend: Backend, tmp: Path, issuer: str = ISSUER, **sections:
         "database": {"url": backend.database_url},
         "store": {"url": backend.store_url, "key_prefix": backend.store_prefix()},
         "security": {"master_key": MASTER_KEY},
+        "jobs": {"enabled": False},  # tests run jobs explicitly
     }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}

@@ -17,6 +17,7 @@ SUBJECTS = {
     "password_new": "รหัสผ่านใหม่ New GFMIS Thai / Your new password",
     "password_reset_notice": "แจ้งการตั้งรหัสผ่านใหม่ / Your password was reset",
     "soft_token_cancelled": "ยกเลิก Soft Token แล้ว / Soft Token cancelled",
+    "renewal_reminder": "Soft Token ใกล้หมดอายุ / Your Soft Token certificate expires soon",
     "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
 }
 

@@ -251,3 +251,13 @@ class PasswordHistory(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderSent(Base):
+    """A certificate-expiry reminder already emailed (30 or 7 days before), so it goes once."""
+
+    __tablename__ = "reminders_sent"
+
+    device_id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -23,6 +23,7 @@ from idp.domain.otp import OneTimeCodes
 from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
 from idp.domain.secrets import MasterKeyError
+from idp.jobs import Scheduler
 from idp.mail.mailer import Mailer
 from idp.oidc.server import IdPAuthorizationServer
 from idp.push_wiring import build_push
@@ -228,7 +229,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         await context.push.wakeup.start()
         await context.mail.sender.start()
+        scheduler = Scheduler(services, context.push, context.mail)
+        if settings.jobs.enabled:
+            await scheduler.start()
         yield
+        await scheduler.stop()
         await context.mail.sender.stop()
         await context.push.wakeup.stop()
         services.close()
