@@ -21,4 +21,4 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 IDP_CONF_DIR=/srv/conf \
 USER idp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
-CMD ["uvicorn", "--factory", "idp.web.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+CMD ["uvicorn", "--factory", "idp.web.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

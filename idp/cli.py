@@ -86,8 +86,7 @@ def serve(reload: bool) -> None:
         port=settings.server.port,
         workers=None if reload else settings.server.workers,
         reload=reload,
-        proxy_headers=bool(settings.server.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.server.trusted_proxies) or None,
+        proxy_headers=False,  # idp.web.proxies trusts only server.trusted_proxies
         log_level="info",
         access_log=False,  # idp.web.access_log logs requests without query strings
         log_config=LOGGING,

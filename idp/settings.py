@@ -136,6 +136,15 @@ class UpstreamSettings(Section):
     http_timeout_seconds: float = Field(10.0, gt=0, le=60)
 
 
+class TokenLoginSettings(Section):
+    """ "Login by Token" (manual chapter 0): a legacy token-key certificate, verified by a
+    reverse proxy in server.trusted_proxies that forwards it in these headers."""
+
+    enabled: bool = False
+    cert_header: str = "X-SSL-Client-Cert"
+    verify_header: str = "X-SSL-Client-Verify"
+
+
 class JobsSettings(Section):
     enabled: bool = True
     interval_seconds: int = Field(3600, ge=60)
@@ -164,6 +173,7 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    token_login: TokenLoginSettings = Field(default_factory=TokenLoginSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod
@@ -187,6 +197,8 @@ class Settings(BaseSettings):
         production = self.server.environment == "production"
         if production and not is_localhost(self.server.issuer) and not self.security.master_key:
             raise ValueError("security.master_key must be set in production")
+        if self.token_login.enabled and not self.server.trusted_proxies:
+            raise ValueError("token_login.enabled needs server.trusted_proxies (the TLS proxy)")
         if self.upstream.simulated and not is_localhost(self.server.issuer):
             raise ValueError(
                 "upstream.simulated is a development feature and server.issuer is not a "

@@ -38,7 +38,11 @@ def authenticate(
         user = session.get(User, account) if key == account else None
         stored = user.password_hash if user is not None else None
         ok = verify_password(password, stored) and user is not None and not user.disabled
-        if ok:
+        if ok and user is not None and user.single_use_password == "spent":
+            ok = False  # an initial Soft Token password works once
+        if ok and user is not None:
+            if user.single_use_password == "issued":
+                user.single_use_password = "spent"
             lockout.succeeded(key)
             audit.record(session, "login.password", actor=account, subject=account, origin=origin)
             return Result.OK, user

@@ -43,6 +43,8 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     assignment_order_on_file: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An initial Soft Token password (token-key users) works once: issued, then spent.
+    single_use_password: Mapped[str | None] = mapped_column(String(10))
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -43,6 +43,7 @@ from idp.web import (
     push_steps,
     registration,
     signin,
+    token_login,
     token_routes,
 )
 from idp.web.access_log import AccessLog
@@ -51,6 +52,7 @@ from idp.web.context import WebContext
 from idp.web.csrf import Csrf
 from idp.web.i18n import Catalogs
 from idp.web.password_step import PasswordChangeStep
+from idp.web.proxies import TrustedProxies
 from idp.web.render import TEMPLATES, Renderer
 from idp.web.security_headers import SecurityHeaders
 from idp.web.sso import SsoSessions
@@ -163,6 +165,8 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
         Route("/authorize/resume/{txn}", authorize_routes.resume),
         Route("/consent/{txn}", authorize_routes.consent_submit, methods=["POST"]),
+        Route("/login/token", token_login.token_page),
+        Route("/login/token", token_login.issue_initial_password, methods=["POST"]),
         Route("/login/{txn}", signin.login_page),
         Route("/login/{txn}", signin.login_submit, methods=["POST"]),
         Route("/login/{txn}/push", push_steps.push_status),
@@ -246,4 +250,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.ctx = context
     app.add_middleware(SecurityHeaders, https=settings.is_https)
     app.add_middleware(AccessLog)
+    app.add_middleware(TrustedProxies, trusted=settings.server.trusted_proxies)
     return app

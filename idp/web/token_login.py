@@ -1,0 +1,114 @@
+"""Login by Token (manual chapter 0): legacy GFMIS token-key users get initial Soft Token
+credentials. The TLS client certificate is verified by the reverse proxy; we believe its
+headers only from server.trusted_proxies, and the certificate must match the fingerprint on
+file. The initial password is shown once (never emailed) and works for one sign-in, which
+forces a password change and leads on to registration step 1."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import unquote
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.domain import audit
+from idp.domain.accounts import set_password
+from idp.domain.errors import Message
+from idp.domain.recovery import new_password
+from idp.oidc.adapter import origin_of
+from idp.storage.models import User
+from idp.web.context import WebContext, ctx
+from idp.web.proxies import from_trusted_proxy
+from idp.web.uploads import BAD_FORM
+
+NO_TOKEN = Message(
+    "ไม่พบใบรับรองจาก GFMIS Token Key กรุณาเสียบ Token Key แล้วลองใหม่",
+    "no GFMIS token-key certificate was presented: insert your token key and try again",
+)
+UNKNOWN_TOKEN = Message(
+    "ใบรับรองนี้ไม่ตรงกับผู้ใช้งานในระบบ กรุณาติดต่อกรมบัญชีกลาง",
+    "this certificate does not belong to a user on file: contact the Comptroller General's "
+    "Department",
+)
+
+
+def presented_fingerprint(c: WebContext, request: Request) -> str | None:
+    """SHA-256 of the client certificate the trusted proxy verified, or None."""
+    settings = c.services.settings
+    if not settings.token_login.enabled:
+        return None
+    if not from_trusted_proxy(request, settings.server.trusted_proxies):
+        return None  # the headers mean nothing from anyone else
+    if request.headers.get(settings.token_login.verify_header) != "SUCCESS":
+        return None
+    raw = request.headers.get(settings.token_login.cert_header, "")
+    try:
+        certificate = x509.load_pem_x509_certificate(unquote(raw).encode())
+    except ValueError:
+        return None
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def _user_for(c: WebContext, fingerprint: str) -> User | None:
+    with c.services.db.read() as session:
+        return session.scalars(
+            select(User).where(
+                User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False)
+            )
+        ).first()
+
+
+async def token_page(request: Request) -> Response:
+    c = ctx(request)
+    fingerprint = presented_fingerprint(c, request)
+    if fingerprint is None:
+        return c.render.error(request, NO_TOKEN, 401)
+    user = await run_in_threadpool(_user_for, c, fingerprint)
+    if user is None:
+        return c.render.error(request, UNKNOWN_TOKEN, 403)
+    return c.render.page(request, "token_login.html", user=user, password=None)
+
+
+async def issue_initial_password(request: Request) -> Response:
+    c = ctx(request)
+    form = {k: str(v) for k, v in (await request.form(max_fields=5)).items()}
+    if not c.render.csrf.valid(request, form.get("csrf_token")):
+        return c.render.error(request, BAD_FORM, 403)
+    fingerprint = presented_fingerprint(c, request)
+    if fingerprint is None:
+        return c.render.error(request, NO_TOKEN, 401)
+    issued = await run_in_threadpool(_issue, c, fingerprint, request)
+    if issued is None:
+        return c.render.error(request, UNKNOWN_TOKEN, 403)
+    user_id, password = issued
+    response = c.render.page(request, "token_login.html", user_id=user_id, password=password)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _issue(c: WebContext, fingerprint: str, request: Request) -> tuple[str, str] | None:
+    with c.services.db.session() as session:
+        user = session.scalars(
+            select(User).where(
+                User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False)
+            )
+        ).first()
+        if user is None:
+            return None
+        password = new_password()
+        set_password(session, user, password, must_change=True)
+        user.single_use_password = "issued"
+        audit.record(
+            session,
+            "password.initial_issued",
+            actor=user.user_id,
+            subject=user.user_id,
+            origin=origin_of(request),
+            via="token_key",
+        )
+        return str(user.user_id), password
