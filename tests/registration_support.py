@@ -99,8 +99,8 @@ def proof_link(page_html: str) -> str:
     return match.group(1)
 
 
-def otp_from(inbox: Inbox, count: int) -> str:
-    messages = inbox.wait_for(count)
+def otp_from(inbox: Inbox, count: int, to: str) -> str:
+    messages = inbox.wait_for(count, to=to)
     assert len(messages) >= count
     match = re.search(r"\b(\d{6})\b", text_of(messages[count - 1]))
     assert match

@@ -18,11 +18,18 @@ class Inbox:
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Message]:
+    def wait_for(self, count: int, timeout: float = 10.0, to: str | None = None) -> list[Message]:
+        """The messages (to one address, when given: the outbox is shared by every test of a
+        run, so other tests' leftovers may arrive too), once there are `count` of them."""
         deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
+        while len(self._to(to)) < count and time.monotonic() < deadline:
             time.sleep(0.05)
-        return self.messages
+        return self._to(to)
+
+    def _to(self, address: str | None) -> list[Message]:
+        if address is None:
+            return list(self.messages)
+        return [m for m in self.messages if str(m["To"]).casefold() == address.casefold()]
 
 
 def smtp_server(inbox: Inbox, port: int) -> Controller:

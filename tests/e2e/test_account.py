@@ -78,7 +78,7 @@ def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) ->
             while not received and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert received  # the relying party was told by back-channel logout
-            [mail] = inbox.wait_for(1)
+            [mail] = inbox.wait_for(1, to=f"{user.user_id.lower()}@example.go.th")
             assert "ยกเลิก" in text_of(mail)
             with pytest.raises(PushError) as refused:
                 phone.status()

@@ -88,7 +88,7 @@ def test_registration_steps_1_to_5(
             browser.post("/register/email", data={"csrf_token": csrf, "email": email}).status_code
             == 303
         )
-        code = otp_from(world.inbox, 1)
+        code = otp_from(world.inbox, 1, email)
         assert (
             browser.post(
                 "/register/email/verify", data={"csrf_token": csrf, "otp": code}
@@ -103,7 +103,7 @@ def test_registration_steps_1_to_5(
         [pending] = [r for r in json.loads(listed.output) if r["user_id"] == user.user_id]
         approved = runner.invoke(idp_cli, ["registrations", "approve", pending["id"]])
         assert approved.exit_code == 0, approved.output
-        messages = world.inbox.wait_for(2)
+        messages = world.inbox.wait_for(2, to=email)
         assert "อนุมัติ" in text_of(messages[1])
         step5 = browser.get("/register")
         assert "/activate" in step5.text

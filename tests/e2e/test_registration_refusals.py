@@ -113,7 +113,7 @@ def test_email_code_limits(world: World) -> None:
     resend = browser.post("/register/email", data={"csrf_token": csrf, "email": email})
     assert resend.status_code == 400
     assert "90" in resend.text  # a new code at most every 90 seconds
-    code = otp_from(world.inbox, 1)
+    code = otp_from(world.inbox, 1, email)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         assert (
@@ -132,7 +132,7 @@ def test_email_of_another_person_is_refused(world: World) -> None:
     csrf = _to_step3(world, first)
     shared = "shared-" + first.user_id.lower() + "@mail.example.go.th"
     world.browser.post("/register/email", data={"csrf_token": csrf, "email": shared})
-    code = otp_from(world.inbox, 1)
+    code = otp_from(world.inbox, 1, shared)
     world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
     world.browser.cookies.clear()
     second = support.create_user(world.services, name_th="นายสมชาย รักชาติ")
@@ -158,7 +158,7 @@ def test_expired_email_code_is_refused(world: World) -> None:
     csrf = _to_step3(world, user)
     email = f"{user.user_id.lower()}@mail.example.go.th"
     world.browser.post("/register/email", data={"csrf_token": csrf, "email": email})
-    code = otp_from(world.inbox, 1)
+    code = otp_from(world.inbox, 1, email)
     store = world.context.services.store
     key = "otp:registration:" + _registration_id(world, user.user_id)
     pending = store.get(key)
@@ -182,7 +182,7 @@ def test_smtp_down_while_registering_loses_nothing(world: World) -> None:
     time.sleep(1.5)  # at least one failed attempt
     assert world.inbox.messages == []
     world.restart_smtp()
-    code = otp_from(world.inbox, 1)  # delivered once the server is back
+    code = otp_from(world.inbox, 1, email)  # delivered once the server is back
     verified = world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
     assert verified.status_code == 303
 
