@@ -17,7 +17,7 @@ from idp.storage.models import Client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis")
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis", "admin")
 ID_TOKEN_ALGS = ("RS256", "ES256")
 
 

@@ -20,6 +20,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import KeySet
 
 from idp.domain.audit import Origin
+from idp.domain.clients import SCOPES
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
 from idp.oidc.claims import (
@@ -248,9 +249,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
 class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, services: Services, fetch_jwks: Any) -> None:
-        super().__init__(
-            scopes_supported=["openid", "profile", "email", "phone", "offline_access", "gfmis"]
-        )
+        super().__init__(scopes_supported=list(SCOPES))
         self.services = services
         self.tokens = TokenService(services)
         self._clients: dict[str, tuple[float, OAuthClient]] = {}

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from idp.admin_api.routes import admin_routes
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
@@ -201,6 +202,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/readyz", ready),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/push/v1", routes=device_api(context.push)),
+        Mount("/admin/api/v1", routes=admin_routes()),
     ]
 
 

@@ -1,0 +1,1 @@
+"""The officers' REST API under /admin/api/v1 (the back office works only through it)."""

@@ -1,0 +1,107 @@
+"""Who may call the admin API: an access token of ours with the `admin` scope, a user with a
+role, and — for anything that changes something — a push sign-in no older than 15 minutes
+(otherwise RFC 9470 `insufficient_user_authentication`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from idp.domain.audit import Origin
+from idp.oidc.acr import ACR_PUSH
+from idp.storage.models import User
+from idp.web.context import WebContext
+
+STEP_UP_SECONDS = 900
+READ_ROLES = {
+    "registrations": {"officer", "admin"},
+    "users": {"officer", "admin"},
+    "audit": {"auditor", "officer", "admin"},
+    "clients": {"admin"},
+    "officers": {"admin"},
+}
+WRITE_ROLES = {
+    "registrations": {"officer", "admin"},
+    "users": {"officer", "admin"},
+    "clients": {"admin"},
+    "officers": {"admin"},
+}
+
+
+@dataclass(frozen=True)
+class Officer:
+    user_id: str
+    roles: frozenset[str]
+    acr: str
+    auth_time: int
+    origin: Origin
+
+
+class Refusal(Exception):
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _error(status: int, error: str, en: str, th: str, challenge: str | None = None) -> Refusal:
+    headers = {"Cache-Control": "no-store"}
+    if challenge:
+        headers["WWW-Authenticate"] = challenge
+    return Refusal(
+        JSONResponse(
+            {"error": error, "error_description": en, "error_description_th": th},
+            status_code=status,
+            headers=headers,
+        )
+    )
+
+
+def authorise(c: WebContext, request: Request, resource: str, write: bool) -> Officer:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _error(
+            401,
+            "invalid_token",
+            "a bearer access token is required",
+            "ต้องแนบ access token",
+            'Bearer realm="admin"',
+        )
+    checked = c.server.tokens.check_access_token(token.strip())
+    if checked is None or "admin" not in str(checked.claims.get("scope", "")).split():
+        raise _error(
+            401,
+            "invalid_token",
+            "the token is not valid for the admin API",
+            "access token ไม่ถูกต้องสำหรับระบบเจ้าหน้าที่",
+            'Bearer realm="admin", error="invalid_token"',
+        )
+    claims = checked.claims
+    with c.services.db.read() as session:
+        user = session.get(User, str(claims.get("sub")))
+        roles = frozenset(user.roles) if user is not None and not user.disabled else frozenset()
+    allowed = (WRITE_ROLES if write else READ_ROLES).get(resource, set())
+    if not roles & allowed:
+        raise _error(
+            403, "forbidden", "your role does not allow this", "บทบาทของท่านไม่มีสิทธิ์ดำเนินการนี้"
+        )
+    officer = Officer(
+        str(claims["sub"]),
+        roles,
+        str(claims.get("acr", "")),
+        int(claims.get("auth_time", 0)),
+        Origin(request.client.host if request.client else None, request.headers.get("user-agent")),
+    )
+    if write and (officer.acr != ACR_PUSH or time.time() - officer.auth_time > STEP_UP_SECONDS):
+        raise _error(
+            401,
+            "insufficient_user_authentication",
+            "approve on your phone again (push sign-in within 15 minutes) to change anything",
+            "กรุณายืนยันตัวตนด้วย Soft Token อีกครั้ง (ภายใน 15 นาที) ก่อนแก้ไขข้อมูล",
+            f'Bearer error="insufficient_user_authentication", '
+            f'error_description="A push sign-in within 15 minutes is required", '
+            f'acr_values="{ACR_PUSH}", max_age={STEP_UP_SECONDS}',
+        )
+    return officer

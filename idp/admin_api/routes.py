@@ -1,0 +1,358 @@
+"""The admin API's resources: registrations, users, audit log, relying parties, officers.
+Every call is audited with the officer's user ID."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from idp.admin_api import pages
+from idp.admin_api.access import Officer, Refusal, authorise
+from idp.domain import audit, clients, registration
+from idp.domain.errors import Message, UserFacingError
+from idp.domain.users import public_record
+from idp.storage.models import AuditEvent, Registration, User
+from idp.web.context import WebContext, ctx
+from idp.web.logout import sign_out_everywhere
+
+Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def endpoint(
+    resource: str, write: bool
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Authorise, run, audit; bad input becomes a 400 with the field and a bilingual text."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            c = ctx(request)
+            try:
+                officer = await run_in_threadpool(authorise, c, request, resource, write)
+            except Refusal as refusal:
+                return refusal.response
+            try:
+                response = await handler(request, c, officer)
+                outcome = "success" if response.status_code < 400 else "failure"
+            except UserFacingError as problem:
+                response = JSONResponse(
+                    {
+                        "error": "invalid_request",
+                        "error_description": problem.message.en,
+                        "error_description_th": problem.message.th,
+                        "field": problem.field,
+                    },
+                    status_code=400,
+                    headers=NO_STORE,
+                )
+                outcome = "failure"
+            await run_in_threadpool(_audit, c, officer, request, outcome)
+            return response
+
+        return run
+
+    return wrap
+
+
+def _audit(c: WebContext, officer: Officer, request: Request, outcome: str) -> None:
+    with c.services.db.session() as session:
+        audit.record(
+            session,
+            "admin_api." + request.method.lower(),
+            actor=officer.user_id,
+            subject=request.url.path[:100],
+            outcome=outcome,
+            origin=officer.origin,
+        )
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=NO_STORE)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# -- registrations ------------------------------------------------------------------------------
+@endpoint("registrations", write=False)
+async def list_registrations(request: Request, c: WebContext, officer: Officer) -> Response:
+    status = request.query_params.get("status", "waiting_approval")
+    limit, after = (
+        pages.limit_of(request.query_params.get("limit")),
+        pages.decode(request.query_params.get("after")),
+    )
+
+    def query(session: Session) -> dict[str, Any]:
+        q = select(Registration).where(Registration.status == status)
+        if after:
+            q = q.where(Registration.id > str(after[0]))
+        rows = list(session.scalars(q.order_by(Registration.id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [registration.summary(r) for r in rows],
+            "next": pages.encode([rows[-1].id]) if more and rows else None,
+        }
+
+    with c.services.db.read() as session:
+        return _json(await run_in_threadpool(query, session))
+
+
+@endpoint("registrations", write=True)
+async def decide_registration(request: Request, c: WebContext, officer: Officer) -> Response:
+    body = await request.json()
+    approve = request.path_params["decision"] == "approve"
+
+    def decide() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            found = session.get(Registration, request.path_params["id"])
+            if found is None:
+                raise UserFacingError(Message("ไม่พบการลงทะเบียน", "no such registration"), "id")
+            registration.decide(
+                session, found, approve, str(body.get("reason") or ""), officer.user_id
+            )
+            user = session.get(User, found.user_id)
+            assert user is not None
+            c.mail.enqueue(
+                session,
+                "registration_approved" if approve else "registration_rejected",
+                found.email or user.email,
+                name_th=user.name_th,
+                name_en=user.name_en,
+                user_id=user.user_id,
+                reason=found.decision_reason or "-",
+                link=c.issuer + "/register",
+            )
+            return registration.summary(found)
+
+    result = await run_in_threadpool(decide)
+    c.mail.wake()
+    return _json(result)
+
+
+# -- users --------------------------------------------------------------------------------------
+@endpoint("users", write=False)
+async def search_users(request: Request, c: WebContext, officer: Officer) -> Response:
+    text = (request.query_params.get("q") or "").strip()
+    limit, after = (
+        pages.limit_of(request.query_params.get("limit")),
+        pages.decode(request.query_params.get("after")),
+    )
+
+    def query() -> dict[str, Any]:
+        q = select(User)
+        if text:
+            nid_users = select(Registration.user_id).where(Registration.national_id == text)
+            q = q.where(
+                or_(
+                    User.user_id == text.upper(),
+                    User.email == text.lower(),
+                    User.user_id.in_(nid_users),
+                    User.name_th.startswith(text),
+                    User.name_en.startswith(text),
+                )
+            )
+        if after:
+            q = q.where(User.user_id > str(after[0]))
+        with c.services.db.read() as session:
+            rows = list(session.scalars(q.order_by(User.user_id).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [public_record(u) for u in rows],
+            "next": pages.encode([rows[-1].user_id]) if more and rows else None,
+        }
+
+    return _json(await run_in_threadpool(query))
+
+
+@endpoint("users", write=True)
+async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -> Response:
+    disabled = request.path_params["action"] == "disable"
+
+    def change() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            user = session.get(User, request.path_params["user_id"])
+            if user is None:
+                raise UserFacingError(Message("ไม่พบผู้ใช้", "no such user"), "user_id")
+            user.disabled = disabled
+            audit.record(
+                session,
+                "user.disable" if disabled else "user.enable",
+                actor=officer.user_id,
+                subject=user.user_id,
+                origin=officer.origin,
+            )
+            return public_record(user)
+
+    record = await run_in_threadpool(change)
+    if disabled:  # a disabled user is signed out everywhere
+        await run_in_threadpool(
+            sign_out_everywhere, c, record["user_id"], "disabled", officer.origin
+        )
+    return _json(record)
+
+
+# -- audit log ----------------------------------------------------------------------------------
+def _audit_query(request: Request, after: list[Any] | None, limit: int) -> Any:
+    params = request.query_params
+    q = select(AuditEvent)
+    for name, column in (
+        ("user", AuditEvent.subject),
+        ("officer", AuditEvent.actor),
+        ("action", AuditEvent.action),
+        ("outcome", AuditEvent.outcome),
+    ):
+        if value := params.get(name):
+            q = q.where(column == value)
+    if since := params.get("since"):
+        q = q.where(AuditEvent.at >= datetime.fromisoformat(since))
+    if until := params.get("until"):
+        q = q.where(AuditEvent.at < datetime.fromisoformat(until))
+    if after:
+        q = q.where(AuditEvent.id < int(after[0]))
+    return q.order_by(AuditEvent.id.desc()).limit(limit)
+
+
+def _event(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": _iso(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "subject": e.subject,
+        "outcome": e.outcome,
+        "ip": e.ip,
+        "detail": e.detail,
+    }
+
+
+@endpoint("audit", write=False)
+async def audit_log(request: Request, c: WebContext, officer: Officer) -> Response:
+    limit = pages.limit_of(request.query_params.get("limit"))
+    after = pages.decode(request.query_params.get("after"))
+    try:
+        query = _audit_query(request, after, limit + 1)
+    except ValueError as exc:
+        raise UserFacingError(
+            Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601"), "since"
+        ) from exc
+
+    def run() -> dict[str, Any]:
+        with c.services.db.read() as session:
+            rows = list(session.scalars(query))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [_event(e) for e in rows],
+            "next": pages.encode([rows[-1].id]) if more and rows else None,
+        }
+
+    return _json(await run_in_threadpool(run))
+
+
+@endpoint("audit", write=False)
+async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Response:
+    try:
+        query = _audit_query(request, None, 100_000)
+    except ValueError as exc:
+        raise UserFacingError(
+            Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601"), "since"
+        ) from exc
+
+    def run() -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "at", "actor", "action", "subject", "outcome", "ip"])
+        with c.services.db.read() as session:
+            for e in session.scalars(query):
+                writer.writerow(
+                    [e.id, _iso(e.at), e.actor, e.action, e.subject, e.outcome, e.ip or ""]
+                )
+        return "\ufeff" + buffer.getvalue()  # a BOM, so spreadsheet programs read Thai
+
+    return Response(
+        await run_in_threadpool(run),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"', **NO_STORE},
+    )
+
+
+# -- relying parties and officers (admin) --------------------------------------------------------
+@endpoint("clients", write=False)
+async def list_clients(request: Request, c: WebContext, officer: Officer) -> Response:
+    with c.services.db.read() as session:
+        return _json({"items": [clients.describe(x) for x in clients.list_all(session)]})
+
+
+@endpoint("clients", write=True)
+async def create_client(request: Request, c: WebContext, officer: Officer) -> Response:
+    body = await request.json()
+
+    def create() -> dict[str, Any]:
+        spec = clients.ClientSpec(
+            client_id=str(body.get("client_id", "")),
+            name=str(body.get("name", "")),
+            redirect_uris=[str(u) for u in body.get("redirect_uris", [])],
+            auth_method=str(body.get("token_endpoint_auth_method", "client_secret_basic")),
+            grant_types=tuple(body.get("grant_types", ("authorization_code", "refresh_token"))),
+            scope=str(body.get("scope", "openid profile email")),
+            first_party=bool(body.get("first_party", False)),
+        )
+        with c.services.db.session() as session:
+            client, secret = clients.create(session, spec, officer.user_id)
+            return {**clients.describe(client), "client_secret": secret}
+
+    return _json(await run_in_threadpool(create), 201)
+
+
+@endpoint("officers", write=True)
+async def set_role(request: Request, c: WebContext, officer: Officer) -> Response:
+    body = await request.json()
+    role, grant = str(body.get("role", "")), request.method == "PUT"
+    if role not in ("officer", "admin", "auditor"):
+        raise UserFacingError(Message("บทบาทไม่ถูกต้อง", "unknown role"), "role")
+
+    def change() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            user = session.get(User, request.path_params["user_id"])
+            if user is None:
+                raise UserFacingError(Message("ไม่พบผู้ใช้", "no such user"), "user_id")
+            roles = set(user.roles)
+            user.roles = sorted(roles | {role} if grant else roles - {role})
+            audit.record(
+                session,
+                "officer.grant" if grant else "officer.revoke",
+                actor=officer.user_id,
+                subject=user.user_id,
+                role=role,
+                origin=officer.origin,
+            )
+            return public_record(user)
+
+    return _json(await run_in_threadpool(change))
+
+
+def admin_routes() -> list[Route]:
+    return [
+        Route("/registrations", list_registrations),
+        Route("/registrations/{id}/{decision:str}", decide_registration, methods=["POST"]),
+        Route("/users", search_users),
+        Route("/users/{user_id}/{action:str}", set_user_disabled, methods=["POST"]),
+        Route("/audit", audit_log),
+        Route("/audit.csv", audit_csv),
+        Route("/clients", list_clients),
+        Route("/clients", create_client, methods=["POST"]),
+        Route("/officers/{user_id}/roles", set_role, methods=["PUT", "DELETE"]),
+    ]

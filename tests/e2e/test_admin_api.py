@@ -1,0 +1,149 @@
+"""The admin API: every role boundary, the step-up rule for changes, bad input, audit, CSV,
+keyset pages."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
+from idp.oidc.models import OAuthClient, SignedInUser
+from idp.storage.models import AuditEvent, Client, User
+from tests import support
+
+API = "/admin/api/v1"
+
+
+def _token(
+    client: TestClient,
+    services: support.Services,
+    roles: list[str],
+    acr: str = ACR_PUSH,
+    age: int = 0,
+) -> tuple[str, str]:
+    """An access token from our own token generator, for a user with these roles."""
+    officer = support.create_user(services)
+    admin_client = support.create_client(services, scope="openid admin").client_id
+    with services.db.session() as session:
+        user = session.get(User, officer.user_id)
+        assert user is not None
+        user.roles = roles
+        record = session.get(Client, admin_client)
+        assert record is not None
+    context = client.app.state.ctx  # type: ignore[attr-defined]
+    signed_in = SignedInUser(
+        officer.user_id,
+        int(time.time()) - age,
+        acr,
+        ("pwd", "swk", "mfa") if acr == ACR_PUSH else ("pwd",),
+    )
+    token = context.server.tokens.generate(
+        "authorization_code", OAuthClient(record), signed_in, "openid admin"
+    )
+    return token["access_token"], officer.user_id
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + token}
+
+
+def test_no_token_is_401(app_client: TestClient) -> None:
+    response = app_client.get(API + "/users")
+    assert response.status_code == 401
+    assert "Bearer" in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "method", "path", "status"),
+    [
+        (["officer"], "GET", "/registrations", 200),
+        (["officer"], "GET", "/users", 200),
+        (["officer"], "GET", "/clients", 403),
+        (["officer"], "POST", "/clients", 403),
+        (["officer"], "PUT", "/officers/T00000000000000/roles", 403),
+        (["auditor"], "GET", "/audit", 200),
+        (["auditor"], "GET", "/users", 403),
+        (["auditor"], "POST", "/users/T00000000000000/disable", 403),
+        ([], "GET", "/audit", 403),
+        (["admin"], "GET", "/clients", 200),
+    ],
+)
+def test_role_boundaries(
+    app_client: TestClient,
+    services: support.Services,
+    roles: list[str],
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    token, _officer = _token(app_client, services, roles)
+    response = app_client.request(method, API + path, headers=_auth(token), json={"role": "x"})
+    assert response.status_code == status, response.text
+
+
+def test_a_stale_or_password_only_sign_in_gets_the_step_up_error(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    for acr, age in ((ACR_PASSWORD, 0), (ACR_PUSH, 16 * 60)):
+        token, _officer = _token(app_client, services, ["officer"], acr=acr, age=age)
+        response = app_client.post(f"{API}/users/{user.user_id}/disable", headers=_auth(token))
+        assert response.status_code == 401
+        assert response.json()["error"] == "insufficient_user_authentication"
+        assert ACR_PUSH in response.headers["www-authenticate"]
+        assert "max_age=900" in response.headers["www-authenticate"]
+
+
+def test_officer_disables_a_user_and_it_is_audited(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    token, officer = _token(app_client, services, ["officer"])
+    response = app_client.post(f"{API}/users/{user.user_id}/disable", headers=_auth(token))
+    assert response.status_code == 200
+    assert response.json()["disabled"] is True
+    with services.db.read() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == officer)))
+    assert {"admin_api.post", "user.disable"} <= actions
+
+
+def test_bad_input_gets_field_errors_and_changes_nothing(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["admin"])
+    response = app_client.post(
+        API + "/clients",
+        headers=_auth(token),
+        json={
+            "client_id": "bad-rp",
+            "name": "Bad",
+            "redirect_uris": ["http://rp.example.go.th/cb"],
+        },
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "redirect_uri"
+    assert body["error_description_th"]
+    with services.db.read() as session:
+        assert session.get(Client, "bad-rp") is None
+    unknown = app_client.post(API + "/users/T99999999999999/disable", headers=_auth(token))
+    assert unknown.status_code == 400
+    assert unknown.json()["field"] == "user_id"
+
+
+def test_audit_csv_and_keyset_pages(app_client: TestClient, services: support.Services) -> None:
+    token, _officer = _token(app_client, services, ["admin"])
+    csv = app_client.get(API + "/audit.csv", headers=_auth(token))
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.startswith("\ufeffid,at,actor,action")
+    for _ in range(3):
+        support.create_user(services)
+    first = app_client.get(API + "/users", params={"limit": "2"}, headers=_auth(token)).json()
+    second = app_client.get(
+        API + "/users", params={"limit": "2", "after": first["next"]}, headers=_auth(token)
+    ).json()
+    ids = [u["user_id"] for u in first["items"]] + [u["user_id"] for u in second["items"]]
+    assert len(ids) == 4
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
