@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -27,6 +28,7 @@ from idp.web.logout import sign_out_everywhere
 
 Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store"}
+OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 
 def endpoint(
@@ -344,8 +346,13 @@ async def set_role(request: Request, c: WebContext, officer: Officer) -> Respons
     return _json(await run_in_threadpool(change))
 
 
+async def openapi(request: Request) -> Response:
+    return Response(OPENAPI.read_bytes(), media_type="application/json")
+
+
 def admin_routes() -> list[Route]:
     return [
+        Route("/openapi.json", openapi),
         Route("/registrations", list_registrations),
         Route("/registrations/{id}/{decision:str}", decide_registration, methods=["POST"]),
         Route("/users", search_users),

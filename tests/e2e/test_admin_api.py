@@ -147,3 +147,9 @@ def test_audit_csv_and_keyset_pages(app_client: TestClient, services: support.Se
     assert len(ids) == 4
     assert ids == sorted(ids)
     assert len(set(ids)) == 4
+
+
+def test_openapi_document_is_served(app_client: TestClient) -> None:
+    spec = app_client.get(API + "/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert "/audit.csv" in spec["paths"]
