@@ -19,9 +19,10 @@ from starlette.routing import Route
 
 from idp.admin_api import pages
 from idp.admin_api.access import Officer, Refusal, authorise
-from idp.domain import audit, clients, registration
+from idp.domain import audit, clients, national_id, registration
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.users import public_record
+from idp.domain.validation import USER_ID
 from idp.storage.models import AuditEvent, Registration, User
 from idp.web.context import WebContext, ctx
 from idp.web.logout import sign_out_everywhere
@@ -143,6 +144,21 @@ async def decide_registration(request: Request, c: WebContext, officer: Officer)
     return _json(result)
 
 
+def _matches(text: str) -> Any:
+    """One indexed condition for the kind of text typed: a user ID, a national ID, an email, or
+    else the start of a Thai or English name."""
+    if USER_ID.fullmatch(text.upper()):
+        return User.user_id == text.upper()
+    digits = national_id.normalise(text)
+    if digits.isdigit() and len(digits) == 13:
+        return User.user_id.in_(
+            select(Registration.user_id).where(Registration.national_id == digits)
+        )
+    if "@" in text:
+        return User.email == text.lower()
+    return or_(User.name_th.startswith(text), User.name_en.startswith(text))
+
+
 # -- users --------------------------------------------------------------------------------------
 @endpoint("users", write=False)
 async def search_users(request: Request, c: WebContext, officer: Officer) -> Response:
@@ -153,18 +169,7 @@ async def search_users(request: Request, c: WebContext, officer: Officer) -> Res
     )
 
     def query() -> dict[str, Any]:
-        q = select(User)
-        if text:
-            nid_users = select(Registration.user_id).where(Registration.national_id == text)
-            q = q.where(
-                or_(
-                    User.user_id == text.upper(),
-                    User.email == text.lower(),
-                    User.user_id.in_(nid_users),
-                    User.name_th.startswith(text),
-                    User.name_en.startswith(text),
-                )
-            )
+        q = select(User).where(_matches(text)) if text else select(User)
         if after:
             q = q.where(User.user_id > str(after[0]))
         with c.services.db.read() as session:

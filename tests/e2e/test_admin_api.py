@@ -153,3 +153,19 @@ def test_openapi_document_is_served(app_client: TestClient) -> None:
     spec = app_client.get(API + "/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/audit.csv" in spec["paths"]
+
+
+def test_search_by_user_id_national_id_email_and_name(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["officer"])
+    person = support.create_user(services, name_th="นายค้นหา ทดสอบ", name_en="Mr Search Test")
+    nid = "3100600445635"
+    with services.db.session() as session:
+        session.add(Registration(id=secrets.token_urlsafe(12), user_id=person.user_id, attempt=1,
+                                 status="activated", national_id=nid,
+                                 created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
+    for text in (person.user_id, nid, "3-1006-00445-63-5", f"{person.user_id.lower()}@example.go.th",
+                 "นายค้นหา", "Mr Search"):
+        found = app_client.get(API + "/users", params={"q": text}, headers=_auth(token)).json()
+        assert person.user_id in [u["user_id"] for u in found["items"]], text
