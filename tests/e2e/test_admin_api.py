@@ -3,7 +3,9 @@ keyset pages."""
 
 from __future__ import annotations
 
+import secrets
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from starlette.testclient import TestClient
 
 from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
 from idp.oidc.models import OAuthClient, SignedInUser
-from idp.storage.models import AuditEvent, Client, User
+from idp.storage.models import AuditEvent, Client, Registration, User
 from tests import support
 
 API = "/admin/api/v1"
@@ -162,10 +164,24 @@ def test_search_by_user_id_national_id_email_and_name(
     person = support.create_user(services, name_th="นายค้นหา ทดสอบ", name_en="Mr Search Test")
     nid = "3100600445635"
     with services.db.session() as session:
-        session.add(Registration(id=secrets.token_urlsafe(12), user_id=person.user_id, attempt=1,
-                                 status="activated", national_id=nid,
-                                 created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
-    for text in (person.user_id, nid, "3-1006-00445-63-5", f"{person.user_id.lower()}@example.go.th",
-                 "นายค้นหา", "Mr Search"):
+        session.add(
+            Registration(
+                id=secrets.token_urlsafe(12),
+                user_id=person.user_id,
+                attempt=1,
+                status="activated",
+                national_id=nid,
+                created_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    for text in (
+        person.user_id,
+        nid,
+        "3-1006-00445-63-5",
+        f"{person.user_id.lower()}@example.go.th",
+        "นายค้นหา",
+        "Mr Search",
+    ):
         found = app_client.get(API + "/users", params={"q": text}, headers=_auth(token)).json()
         assert person.user_id in [u["user_id"] for u in found["items"]], text
