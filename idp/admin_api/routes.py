@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,77 +13,22 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from idp.admin_api import pages
-from idp.admin_api.access import Officer, Refusal, authorise
+from idp.admin_api import service_requests as requests
+from idp.admin_api.access import Officer
+from idp.admin_api.endpoint import NO_STORE, endpoint, iso, json_response
 from idp.domain import audit, clients, national_id, registration
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.users import public_record
 from idp.domain.validation import USER_ID
 from idp.storage.models import AuditEvent, Registration, User
-from idp.web.context import WebContext, ctx
+from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
 
-Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
-NO_STORE = {"Cache-Control": "no-store"}
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
-
-
-def endpoint(
-    resource: str, write: bool
-) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authorise, run, audit; bad input becomes a 400 with the field and a bilingual text."""
-
-    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            c = ctx(request)
-            try:
-                officer = await run_in_threadpool(authorise, c, request, resource, write)
-            except Refusal as refusal:
-                return refusal.response
-            try:
-                response = await handler(request, c, officer)
-                outcome = "success" if response.status_code < 400 else "failure"
-            except UserFacingError as problem:
-                response = JSONResponse(
-                    {
-                        "error": "invalid_request",
-                        "error_description": problem.message.en,
-                        "error_description_th": problem.message.th,
-                        "field": problem.field,
-                    },
-                    status_code=400,
-                    headers=NO_STORE,
-                )
-                outcome = "failure"
-            await run_in_threadpool(_audit, c, officer, request, outcome)
-            return response
-
-        return run
-
-    return wrap
-
-
-def _audit(c: WebContext, officer: Officer, request: Request, outcome: str) -> None:
-    with c.services.db.session() as session:
-        audit.record(
-            session,
-            "admin_api." + request.method.lower(),
-            actor=officer.user_id,
-            subject=request.url.path[:100],
-            outcome=outcome,
-            origin=officer.origin,
-        )
-
-
-def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=NO_STORE)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 # -- registrations ------------------------------------------------------------------------------
@@ -109,7 +53,7 @@ async def list_registrations(request: Request, c: WebContext, officer: Officer) 
         }
 
     with c.services.db.read() as session:
-        return _json(await run_in_threadpool(query, session))
+        return json_response(await run_in_threadpool(query, session))
 
 
 @endpoint("registrations", write=True)
@@ -141,7 +85,7 @@ async def decide_registration(request: Request, c: WebContext, officer: Officer)
 
     result = await run_in_threadpool(decide)
     c.mail.wake()
-    return _json(result)
+    return json_response(result)
 
 
 def _matches(text: str) -> Any:
@@ -181,7 +125,7 @@ async def search_users(request: Request, c: WebContext, officer: Officer) -> Res
             "next": pages.encode([rows[-1].user_id]) if more and rows else None,
         }
 
-    return _json(await run_in_threadpool(query))
+    return json_response(await run_in_threadpool(query))
 
 
 @endpoint("users", write=True)
@@ -208,7 +152,7 @@ async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -
         await run_in_threadpool(
             sign_out_everywhere, c, record["user_id"], "disabled", officer.origin
         )
-    return _json(record)
+    return json_response(record)
 
 
 # -- audit log ----------------------------------------------------------------------------------
@@ -235,7 +179,7 @@ def _audit_query(request: Request, after: list[Any] | None, limit: int) -> Any:
 def _event(e: AuditEvent) -> dict[str, Any]:
     return {
         "id": e.id,
-        "at": _iso(e.at),
+        "at": iso(e.at),
         "actor": e.actor,
         "action": e.action,
         "subject": e.subject,
@@ -266,7 +210,7 @@ async def audit_log(request: Request, c: WebContext, officer: Officer) -> Respon
             "next": pages.encode([rows[-1].id]) if more and rows else None,
         }
 
-    return _json(await run_in_threadpool(run))
+    return json_response(await run_in_threadpool(run))
 
 
 @endpoint("audit", write=False)
@@ -285,7 +229,7 @@ async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Respon
         with c.services.db.read() as session:
             for e in session.scalars(query):
                 writer.writerow(
-                    [e.id, _iso(e.at), e.actor, e.action, e.subject, e.outcome, e.ip or ""]
+                    [e.id, iso(e.at), e.actor, e.action, e.subject, e.outcome, e.ip or ""]
                 )
         return "\ufeff" + buffer.getvalue()  # a BOM, so spreadsheet programs read Thai
 
@@ -300,7 +244,7 @@ async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Respon
 @endpoint("clients", write=False)
 async def list_clients(request: Request, c: WebContext, officer: Officer) -> Response:
     with c.services.db.read() as session:
-        return _json({"items": [clients.describe(x) for x in clients.list_all(session)]})
+        return json_response({"items": [clients.describe(x) for x in clients.list_all(session)]})
 
 
 @endpoint("clients", write=True)
@@ -321,7 +265,7 @@ async def create_client(request: Request, c: WebContext, officer: Officer) -> Re
             client, secret = clients.create(session, spec, officer.user_id)
             return {**clients.describe(client), "client_secret": secret}
 
-    return _json(await run_in_threadpool(create), 201)
+    return json_response(await run_in_threadpool(create), 201)
 
 
 @endpoint("officers", write=True)
@@ -348,7 +292,7 @@ async def set_role(request: Request, c: WebContext, officer: Officer) -> Respons
             )
             return public_record(user)
 
-    return _json(await run_in_threadpool(change))
+    return json_response(await run_in_threadpool(change))
 
 
 async def openapi(request: Request) -> Response:
@@ -367,4 +311,7 @@ def admin_routes() -> list[Route]:
         Route("/clients", list_clients),
         Route("/clients", create_client, methods=["POST"]),
         Route("/officers/{user_id}/roles", set_role, methods=["PUT", "DELETE"]),
+        Route("/service-requests", requests.list_requests),
+        Route("/service-requests", requests.record_request, methods=["POST"]),
+        Route("/service-requests/{id}/process", requests.process_request, methods=["POST"]),
     ]

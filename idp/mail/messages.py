@@ -18,6 +18,9 @@ SUBJECTS = {
     "password_reset_notice": "แจ้งการตั้งรหัสผ่านใหม่ / Your password was reset",
     "soft_token_cancelled": "ยกเลิก Soft Token แล้ว / Soft Token cancelled",
     "renewal_reminder": "Soft Token ใกล้หมดอายุ / Your Soft Token certificate expires soon",
+    "service_request_result": "ผลการดำเนินการคำร้อง Soft Token / Your Soft Token request",
+    "email_change_link": "ยืนยันอีเมลใหม่ / Confirm your new email",
+    "holder_initial_password": "รหัสผ่านเริ่มต้น New GFMIS Thai / Your initial password",
     "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
 }
 

@@ -263,3 +263,34 @@ class ReminderSent(Base):
     device_id: Mapped[str] = mapped_column(String(43), primary_key=True)
     days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRequest(Base):
+    """The Soft Token service request form (manual chapter 7), and section 4: the officer's
+    processing and result."""
+
+    __tablename__ = "service_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    unit_code: Mapped[str] = mapped_column(String(10))
+    unit_name: Mapped[str] = mapped_column(String(300))
+    requester_name: Mapped[str] = mapped_column(String(200))
+    registered_email: Mapped[str] = mapped_column(String(254))
+    mobile: Mapped[str] = mapped_column(String(10))
+    division: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str] = mapped_column(String(300))
+    ministry: Mapped[str] = mapped_column(String(300))
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    other_text: Mapped[str | None] = mapped_column(String(500))
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    new_holder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    email_new_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    new_password_email: Mapped[str | None] = mapped_column(String(254))
+    form_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # received | done | rejected
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    processed_by: Mapped[str | None] = mapped_column(String(100))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,147 @@
+"""Service requests in the admin API: record the form, list, process (manual chapter 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.admin_api import pages
+from idp.admin_api.access import Officer
+from idp.admin_api.endpoint import endpoint, json_response
+from idp.domain import registration, service_requests
+from idp.domain.accounts import set_password
+from idp.domain.errors import Message, UserFacingError
+from idp.domain.recovery import new_password, registered_email
+from idp.domain.secrets import random_token
+from idp.storage.models import ServiceRequest, User
+from idp.web.context import WebContext
+from idp.web.logout import sign_out_everywhere
+
+EMAIL_CHANGE_TTL = 86_400
+RESULTS = {
+    "reset_device": (
+        "ยกเลิก Soft Token เครื่องเดิมแล้ว สามารถลงทะเบียนเครื่องใหม่ได้",
+        "the old device was revoked; a new one can be activated",
+    ),
+    "change_holder": (
+        "เปลี่ยนผู้รับผิดชอบแล้ว ผู้รับผิดชอบคนใหม่ต้องลงทะเบียน Soft Token",
+        "the holder was changed; the new holder must register Soft Token",
+    ),
+    "change_email": ("ส่งลิงก์ยืนยันไปยังอีเมลใหม่แล้ว", "a confirmation link was sent to the new email"),
+}
+
+
+@endpoint("registrations", write=True)
+async def record_request(request: Request, c: WebContext, officer: Officer) -> Response:
+    body = await request.json()
+    fields = {k: body.get(k) for k in service_requests.RequestForm.__dataclass_fields__}
+    try:
+        form = service_requests.RequestForm(**{k: v for k, v in fields.items() if v is not None})
+    except TypeError as exc:
+        raise UserFacingError(Message("ข้อมูลแบบคำร้องไม่ครบ", "the form is incomplete")) from exc
+
+    def save() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            return service_requests.describe(
+                service_requests.record(session, form, officer.user_id, officer.origin)
+            )
+
+    return json_response(await run_in_threadpool(save), 201)
+
+
+@endpoint("registrations", write=False)
+async def list_requests(request: Request, c: WebContext, officer: Officer) -> Response:
+    status = request.query_params.get("status", "received")
+    limit = pages.limit_of(request.query_params.get("limit"))
+    after = pages.decode(request.query_params.get("after"))
+
+    def query() -> dict[str, Any]:
+        q = select(ServiceRequest).where(ServiceRequest.status == status)
+        if after:
+            q = q.where(ServiceRequest.id > str(after[0]))
+        with c.services.db.read() as session:
+            rows = list(session.scalars(q.order_by(ServiceRequest.id).limit(limit + 1)))
+        more, rows = len(rows) > limit, rows[:limit]
+        return {
+            "items": [service_requests.describe(r) for r in rows],
+            "next": pages.encode([rows[-1].id]) if more and rows else None,
+        }
+
+    return json_response(await run_in_threadpool(query))
+
+
+@endpoint("registrations", write=True)
+async def process_request(request: Request, c: WebContext, officer: Officer) -> Response:
+    request_id = request.path_params["id"]
+    actions, user_id = await run_in_threadpool(_process, c, request_id, officer)
+    if "reset_device" in actions:
+        await run_in_threadpool(sign_out_everywhere, c, user_id, "service_request", officer.origin)
+    c.mail.wake()
+    with c.services.db.read() as session:
+        found = session.get(ServiceRequest, request_id)
+        assert found is not None
+        return json_response(service_requests.describe(found))
+
+
+def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str], str]:
+    with c.services.db.session() as session:
+        found = session.get(ServiceRequest, request_id)
+        if found is None or found.status != "received":
+            raise UserFacingError(Message("ไม่พบคำร้องที่รอดำเนินการ", "no such request waiting"), "id")
+        user = session.get(User, found.user_id)
+        assert user is not None
+        actions = service_requests.actions_for(found)
+        old_email = registered_email(session, user)[1]
+        if "reset_device" in actions:
+            c.push.revoke(
+                user.user_id, "service_request:" + ",".join(found.reasons), actor=officer.user_id
+            )
+        if "change_holder" in actions and found.new_holder:
+            service_requests.replace_holder(session, user, found.new_holder)
+            registration.mark_cancelled(session, user.user_id, "holder changed")
+            if found.email_new_password:
+                password = new_password()
+                set_password(session, user, password, must_change=True)
+                user.single_use_password = "issued"
+                c.mail.enqueue(
+                    session,
+                    "holder_initial_password",
+                    found.new_password_email or found.new_holder["email"],
+                    user_id=user.user_id,
+                    password=password,
+                    link=c.issuer + "/register",
+                )
+        if "change_email" in actions and found.new_email:
+            token = random_token(24)
+            c.services.store.put(
+                "email-change:" + token,
+                {"user_id": user.user_id, "email": found.new_email},
+                EMAIL_CHANGE_TTL,
+            )
+            c.mail.enqueue(
+                session,
+                "email_change_link",
+                found.new_email,
+                user_id=user.user_id,
+                link=f"{c.issuer}/verify-email/{token}",
+            )
+        result_th = " ".join(RESULTS[a][0] for a in actions) or "บันทึกคำร้องแล้ว"
+        result_en = " ".join(RESULTS[a][1] for a in actions) or "the request was recorded"
+        service_requests.mark_done(found, officer.user_id, result_en)
+        new_address = found.new_email or (found.new_holder or {}).get("email")
+        for address in {old_email, found.registered_email, new_address} - {None, ""}:
+            c.mail.enqueue(
+                session,
+                "service_request_result",
+                str(address),
+                user_id=user.user_id,
+                result_th=result_th,
+                result_en=result_en,
+                register="change_holder" in actions or "reset_device" in actions,
+                link=c.issuer + "/register",
+            )
+        return actions, user.user_id
