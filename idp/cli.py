@@ -398,15 +398,8 @@ def _decide(registration_id: str, approve: bool, reason: str, officer: str) -> N
             raise click.ClickException(str(exc.message)) from exc
         user = session.get(User, found.user_id)
         assert user is not None
-        Mailer(services.db, services.settings.mail).enqueue(
-            session,
-            "registration_approved" if approve else "registration_rejected",
-            found.email or user.email,
-            name_th=user.name_th,
-            name_en=user.name_en,
-            user_id=user.user_id,
-            reason=found.decision_reason or "-",
-            link=services.settings.server.issuer + "/register",
+        Mailer(services.db, services.settings.mail).registration_decided(
+            session, found, user, services.settings.server.issuer
         )
     click.echo(("approved " if approve else "rejected ") + registration_id)
 

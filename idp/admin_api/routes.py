@@ -71,16 +71,7 @@ async def decide_registration(request: Request, c: WebContext, officer: Officer)
             )
             user = session.get(User, found.user_id)
             assert user is not None
-            c.mail.enqueue(
-                session,
-                "registration_approved" if approve else "registration_rejected",
-                found.email or user.email,
-                name_th=user.name_th,
-                name_en=user.name_en,
-                user_id=user.user_id,
-                reason=found.decision_reason or "-",
-                link=c.issuer + "/register",
-            )
+            c.mail.registration_decided(session, found, user, c.issuer)
             return registration.summary(found)
 
     result = await run_in_threadpool(decide)

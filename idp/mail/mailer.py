@@ -10,7 +10,7 @@ from idp.mail.outbox import Outbox, enqueue
 from idp.mail.sender import MailSender
 from idp.settings import MailSettings
 from idp.storage.db import Database
-from idp.storage.models import OutboxMessage
+from idp.storage.models import OutboxMessage, Registration, User
 
 
 class Mailer:
@@ -24,6 +24,22 @@ class Mailer:
     def enqueue(self, session: Session, kind: str, to_address: str, **values: object) -> None:
         """Add a message to the caller's transaction; call `wake` after it commits."""
         enqueue(session, self.renderer, kind, to_address, **values)
+
+    def registration_decided(
+        self, session: Session, registration: Registration, user: User, issuer: str
+    ) -> None:
+        """The approval or rejection email, to the verified address (or the record's)."""
+        approved = registration.status in ("approved", "activated")
+        self.enqueue(
+            session,
+            "registration_approved" if approved else "registration_rejected",
+            registration.email or user.email,
+            name_th=user.name_th,
+            name_en=user.name_en,
+            user_id=user.user_id,
+            reason=registration.decision_reason or "-",
+            link=issuer + "/register",
+        )
 
     def wake(self) -> None:
         self.sender.wake()

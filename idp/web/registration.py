@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import segno
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -286,27 +285,8 @@ def _confirm(c: WebContext, user_id: str, request: Request, form: dict[str, str]
         assert user is not None
         status = reg.confirm(session, registration, user, origin_of(request))
         if status == "approved":
-            notify_decision(c, session, registration, user)
+            c.mail.registration_decided(session, registration, user, c.issuer)
     c.mail.wake()
-
-
-def notify_decision(
-    c: WebContext, session: Session, registration: Registration, user: User
-) -> None:
-    """The approval or rejection email, to the verified address (or the record's)."""
-    kind = (
-        "registration_approved" if registration.status == "approved" else ("registration_rejected")
-    )
-    c.mail.enqueue(
-        session,
-        kind,
-        registration.email or user.email,
-        name_th=user.name_th,
-        name_en=user.name_en,
-        user_id=user.user_id,
-        reason=registration.decision_reason or "-",
-        link=c.services.settings.server.issuer + "/register",
-    )
 
 
 async def send_code(request: Request) -> Response:
