@@ -104,8 +104,9 @@ def device_api(push: PushAuth) -> list[Route]:
                 if remaining <= 0:
                     return Response(status_code=204, headers=NO_STORE)
                 woken.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), min(remaining, 5.0))
+                with contextlib.suppress(TimeoutError):  # not wait_for: it can lose a cancel
+                    async with asyncio.timeout(min(remaining, 5.0)):
+                        await woken.wait()
 
     @_errors
     async def answer(request: Request) -> Response:

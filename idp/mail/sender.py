@@ -41,6 +41,7 @@ class MailSender:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """Safe from any thread: a message was enqueued, look now."""
@@ -53,13 +54,15 @@ class MailSender:
         self._task = asyncio.create_task(self._run(), name="mail-sender")
 
     async def stop(self) -> None:
+        self._stopping = True  # ends the loop even if a cancellation were lost
+        self.wake()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 batch = await run_in_threadpool(self._outbox.claim)
                 for message in batch:
@@ -71,8 +74,11 @@ class MailSender:
                 batch = []
             if not batch and self._wake is not None:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the event is set, and the sender would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+                    async with asyncio.timeout(self._settings.poll_seconds):
+                        await self._wake.wait()
 
     async def _deliver(self, message: Claimed) -> None:
         try:

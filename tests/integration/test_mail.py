@@ -131,3 +131,28 @@ def test_each_message_is_claimed_once_by_competing_senders(settings: Settings) -
     everything = [i for ids in claimed for i in ids]
     assert len(everything) == 30
     assert len(set(everything)) == 30
+
+
+def test_the_sender_stops_promptly_even_when_woken_as_it_is_cancelled(settings: Settings) -> None:
+    """On Python 3.11 asyncio.wait_for could swallow a cancel that raced a wake-up; the
+    sender then never stopped and shutdown hung (seen as 120 s test teardowns)."""
+    import asyncio
+
+    from idp.mail.sender import MailSender
+
+    services = build_services(settings)
+
+    async def start_and_stop() -> float:
+        sender = MailSender(Outbox(services.db, 3, 1), settings.mail)
+        await sender.start()
+        await asyncio.sleep(0.05)  # the loop is now waiting for a wake-up
+        sender.wake()
+        began = time.monotonic()
+        await asyncio.wait_for(sender.stop(), 10)
+        return time.monotonic() - began
+
+    try:
+        for _ in range(20):
+            assert asyncio.run(start_and_stop()) < 2
+    finally:
+        services.close()
