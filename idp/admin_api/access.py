@@ -20,6 +20,7 @@ READ_ROLES = {
     "registrations": {"officer", "admin"},
     "users": {"officer", "admin"},
     "audit": {"auditor", "officer", "admin"},
+    "dashboard": {"auditor", "officer", "admin"},
     "clients": {"admin"},
     "officers": {"admin"},
 }

@@ -1,7 +1,9 @@
-"""The admin API's handler wrapper: authorise, run, audit; bad input as a 400 with the field."""
+"""The admin API's handler wrapper: authorise, run, audit; bad input as a 400 with the field,
+a missing thing as a 404."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -12,11 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from idp.admin_api.access import Officer, Refusal, authorise
 from idp.domain import audit
-from idp.domain.errors import UserFacingError
+from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.web.context import WebContext, ctx
 
 Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store"}
+NO_USER = Message("ไม่พบผู้ใช้", "no such user")
 
 
 def endpoint(
@@ -35,14 +38,15 @@ def endpoint(
                 response = await handler(request, c, officer)
                 outcome = "success" if response.status_code < 400 else "failure"
             except UserFacingError as problem:
+                missing = isinstance(problem, NotFound)
                 response = JSONResponse(
                     {
-                        "error": "invalid_request",
+                        "error": "not_found" if missing else "invalid_request",
                         "error_description": problem.message.en,
                         "error_description_th": problem.message.th,
                         "field": problem.field,
                     },
-                    status_code=400,
+                    status_code=404 if missing else 400,
                     headers=NO_STORE,
                 )
                 outcome = "failure"
@@ -64,6 +68,22 @@ def _audit(c: WebContext, officer: Officer, request: Request, outcome: str) -> N
             outcome=outcome,
             origin=officer.origin,
         )
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; an empty body is an empty object."""
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise UserFacingError(
+            Message("ข้อมูลต้องเป็น JSON object", "the body must be a JSON object"), "body"
+        )
+    return data
 
 
 def json_response(data: Any, status: int = 200) -> JSONResponse:

@@ -16,18 +16,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from idp.admin_api import pages
+from idp.admin_api import manage, pages
 from idp.admin_api import service_requests as requests
 from idp.admin_api.access import Officer
-from idp.admin_api.endpoint import NO_STORE, endpoint, iso, json_response
+from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
 from idp.domain import audit, clients, national_id, registration
-from idp.domain.errors import Message, UserFacingError
+from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.users import public_record
 from idp.domain.validation import USER_ID
 from idp.storage.models import AuditEvent, Registration, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
 
+NOT_FOUND = Message("ไม่พบรายการที่ขอ", "no such action")
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 
@@ -58,14 +59,17 @@ async def list_registrations(request: Request, c: WebContext, officer: Officer) 
 
 @endpoint("registrations", write=True)
 async def decide_registration(request: Request, c: WebContext, officer: Officer) -> Response:
-    body = await request.json()
-    approve = request.path_params["decision"] == "approve"
+    decision = request.path_params["decision"]
+    if decision not in ("approve", "reject"):
+        raise NotFound(NOT_FOUND, "decision")
+    body = await json_object(request)
+    approve = decision == "approve"
 
     def decide() -> dict[str, Any]:
         with c.services.db.session() as session:
             found = session.get(Registration, request.path_params["id"])
             if found is None:
-                raise UserFacingError(Message("ไม่พบการลงทะเบียน", "no such registration"), "id")
+                raise NotFound(Message("ไม่พบการลงทะเบียน", "no such registration"), "id")
             registration.decide(
                 session, found, approve, str(body.get("reason") or ""), officer.user_id
             )
@@ -121,13 +125,16 @@ async def search_users(request: Request, c: WebContext, officer: Officer) -> Res
 
 @endpoint("users", write=True)
 async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -> Response:
-    disabled = request.path_params["action"] == "disable"
+    action = request.path_params["action"]
+    if action not in ("disable", "enable"):
+        raise NotFound(NOT_FOUND, "action")
+    disabled = action == "disable"
 
     def change() -> dict[str, Any]:
         with c.services.db.session() as session:
             user = session.get(User, request.path_params["user_id"])
             if user is None:
-                raise UserFacingError(Message("ไม่พบผู้ใช้", "no such user"), "user_id")
+                raise NotFound(NO_USER, "user_id")
             user.disabled = disabled
             audit.record(
                 session,
@@ -240,7 +247,7 @@ async def list_clients(request: Request, c: WebContext, officer: Officer) -> Res
 
 @endpoint("clients", write=True)
 async def create_client(request: Request, c: WebContext, officer: Officer) -> Response:
-    body = await request.json()
+    body = await json_object(request)
 
     def create() -> dict[str, Any]:
         spec = clients.ClientSpec(
@@ -261,7 +268,7 @@ async def create_client(request: Request, c: WebContext, officer: Officer) -> Re
 
 @endpoint("officers", write=True)
 async def set_role(request: Request, c: WebContext, officer: Officer) -> Response:
-    body = await request.json()
+    body = await json_object(request)
     role, grant = str(body.get("role", "")), request.method == "PUT"
     if role not in ("officer", "admin", "auditor"):
         raise UserFacingError(Message("บทบาทไม่ถูกต้อง", "unknown role"), "role")
@@ -270,7 +277,7 @@ async def set_role(request: Request, c: WebContext, officer: Officer) -> Respons
         with c.services.db.session() as session:
             user = session.get(User, request.path_params["user_id"])
             if user is None:
-                raise UserFacingError(Message("ไม่พบผู้ใช้", "no such user"), "user_id")
+                raise NotFound(NO_USER, "user_id")
             roles = set(user.roles)
             user.roles = sorted(roles | {role} if grant else roles - {role})
             audit.record(
@@ -293,6 +300,15 @@ async def openapi(request: Request) -> Response:
 def admin_routes() -> list[Route]:
     return [
         Route("/openapi.json", openapi),
+        # fixed paths before the {user_id}/{action} and {id}/{decision} patterns
+        Route("/dashboard", manage.dashboard),
+        Route("/registrations/{id}/assignment-order", manage.assignment_order),
+        Route("/users/import", manage.import_csv, methods=["POST"]),
+        Route("/users/{user_id}", manage.user_detail),
+        Route("/users/{user_id}/reset-password", manage.force_password_reset, methods=["POST"]),
+        Route("/clients/{id}", manage.edit_client, methods=["PATCH"]),
+        Route("/clients/{id}", manage.delete_client, methods=["DELETE"]),
+        Route("/clients/{id}/rotate-secret", manage.rotate_client_secret, methods=["POST"]),
         Route("/registrations", list_registrations),
         Route("/registrations/{id}/{decision:str}", decide_registration, methods=["POST"]),
         Route("/users", search_users),

@@ -11,10 +11,10 @@ from starlette.responses import Response
 
 from idp.admin_api import pages
 from idp.admin_api.access import Officer
-from idp.admin_api.endpoint import endpoint, json_response
+from idp.admin_api.endpoint import endpoint, json_object, json_response
 from idp.domain import registration, service_requests
 from idp.domain.accounts import set_password
-from idp.domain.errors import Message, UserFacingError
+from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.recovery import new_password, registered_email
 from idp.domain.secrets import random_token
 from idp.storage.models import ServiceRequest, User
@@ -37,7 +37,7 @@ RESULTS = {
 
 @endpoint("registrations", write=True)
 async def record_request(request: Request, c: WebContext, officer: Officer) -> Response:
-    body = await request.json()
+    body = await json_object(request)
     fields = {k: body.get(k) for k in service_requests.RequestForm.__dataclass_fields__}
     try:
         form = service_requests.RequestForm(**{k: v for k, v in fields.items() if v is not None})
@@ -91,7 +91,7 @@ def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str
     with c.services.db.session() as session:
         found = session.get(ServiceRequest, request_id)
         if found is None or found.status != "received":
-            raise UserFacingError(Message("ไม่พบคำร้องที่รอดำเนินการ", "no such request waiting"), "id")
+            raise NotFound(Message("ไม่พบคำร้องที่รอดำเนินการ", "no such request waiting"), "id")
         user = session.get(User, found.user_id)
         assert user is not None
         actions = service_requests.actions_for(found)

@@ -24,3 +24,7 @@ class UserFacingError(Exception):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+class NotFound(UserFacingError):
+    """The thing asked for does not exist (an HTTP 404 where there is HTTP)."""

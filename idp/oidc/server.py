@@ -282,6 +282,11 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
 
+    def forget_client(self, client_id: str) -> None:
+        """Drop this process's cached copy at once after an edit; other processes follow
+        within CLIENT_CACHE_SECONDS."""
+        self._clients.pop(client_id, None)
+
     def verified_claims_of(
         self, user_id: str, claims_request: dict[str, Any] | None, part: str
     ) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Security headers on every response (pure ASGI middleware, no per-request allocation)."""
+"""Security headers on every response (pure ASGI middleware); a header that the response
+sets itself (a download's sandbox CSP) is left as it is."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class SecurityHeaders:
                 html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
                 if html and not any(k == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers + self.headers
+                own = {k.lower() for k, _ in headers}  # a response's own stricter policy stays
+                message["headers"] = headers + [h for h in self.headers if h[0] not in own]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

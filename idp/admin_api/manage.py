@@ -1,0 +1,243 @@
+"""More of the admin API: relying parties' edits, a user's whole record, forced password resets,
+user import with a preview, the uploaded assignment order, and the dashboard's numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.admin_api.access import Officer
+from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
+from idp.domain import accounts, audit, clients, registration
+from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.recovery import new_password, registered_email
+from idp.domain.users import import_users, public_record
+from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
+from idp.web.context import WebContext
+from idp.web.logout import sign_out_everywhere
+
+IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
+
+
+@endpoint("clients", write=True)
+async def edit_client(request: Request, c: WebContext, officer: Officer) -> Response:
+    changes = await json_object(request)
+
+    def edit() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            return clients.describe(
+                clients.update(session, request.path_params["id"], dict(changes), officer.user_id)
+            )
+
+    result = await run_in_threadpool(edit)
+    c.server.forget_client(request.path_params["id"])
+    return json_response(result)
+
+
+@endpoint("clients", write=True)
+async def rotate_client_secret(request: Request, c: WebContext, officer: Officer) -> Response:
+    def rotate() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            secret = clients.rotate_secret(session, request.path_params["id"], officer.user_id)
+        return {"client_id": request.path_params["id"], "client_secret": secret}
+
+    result = await run_in_threadpool(rotate)
+    c.server.forget_client(request.path_params["id"])
+    return json_response(result)
+
+
+@endpoint("clients", write=True)
+async def delete_client(request: Request, c: WebContext, officer: Officer) -> Response:
+    def remove() -> None:
+        with c.services.db.session() as session:
+            clients.delete(session, request.path_params["id"], officer.user_id)
+
+    await run_in_threadpool(remove)
+    c.server.forget_client(request.path_params["id"])
+    return Response(status_code=204, headers=NO_STORE)
+
+
+@endpoint("users", write=False)
+async def user_detail(request: Request, c: WebContext, officer: Officer) -> Response:
+    """The record, registration history, device, signed-in applications and audit trail."""
+
+    def load() -> dict[str, Any]:
+        user_id = request.path_params["user_id"]
+        with c.services.db.read() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound(NO_USER, "user_id")
+            history = session.scalars(
+                select(Registration)
+                .where(Registration.user_id == user_id)
+                .order_by(Registration.attempt.desc())
+            )
+            grants = session.scalars(
+                select(Grant).where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
+            )
+            trail = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.subject == user_id)
+                .order_by(AuditEvent.id.desc())
+                .limit(50)
+            )
+            data: dict[str, Any] = {
+                "user": public_record(user),
+                "registrations": [registration.summary(r) for r in history],
+                "applications": [
+                    {"client_id": g.client_id, "since": iso(g.created_at), "acr": g.acr}
+                    for g in grants
+                ],
+                "audit": [
+                    {
+                        "at": iso(e.at),
+                        "action": e.action,
+                        "actor": e.actor,
+                        "outcome": e.outcome,
+                        "ip": e.ip,
+                    }
+                    for e in trail
+                ],
+            }
+        device = c.push.devices.active_for(user_id)
+        data["device"] = (
+            None
+            if device is None
+            else {
+                "device_id": device.device_id,
+                "status": device.status,
+                "model": device.model,
+                "activated": iso(device.created_at),
+                "not_after": iso(device.not_after),
+            }
+        )
+        return data
+
+    return json_response(await run_in_threadpool(load))
+
+
+@endpoint("users", write=True)
+async def force_password_reset(request: Request, c: WebContext, officer: Officer) -> Response:
+    """A new random password, emailed to the registered address; the officer never sees it
+    (ASVS 6.4.6); the user must change it and is signed out everywhere."""
+
+    def reset() -> str:
+        with c.services.db.session() as session:
+            user = session.get(User, request.path_params["user_id"])
+            if user is None:
+                raise NotFound(NO_USER, "user_id")
+            password = new_password()
+            accounts.set_password(session, user, password, must_change=True)
+            email = registered_email(session, user)[1]
+            c.mail.enqueue(session, "password_new", email, user_id=user.user_id, password=password)
+            audit.record(
+                session,
+                "password.reset",
+                actor=officer.user_id,
+                subject=user.user_id,
+                origin=officer.origin,
+                by="officer",
+            )
+            return str(user.user_id)
+
+    user_id = await run_in_threadpool(reset)
+    await run_in_threadpool(sign_out_everywhere, c, user_id, "password_reset", officer.origin)
+    c.mail.wake()
+    return json_response({"user_id": user_id, "emailed": True})
+
+
+@endpoint("users", write=True)
+async def import_csv(request: Request, c: WebContext, officer: Officer) -> Response:
+    """CSV text in the body; `?preview=1` checks every row and changes nothing."""
+    body = await request.body()
+    if len(body) > IMPORT_LIMIT:
+        raise UserFacingError(Message("ไฟล์ใหญ่เกิน 10 MB", "the file is larger than 10 MB"), "file")
+    text = body.decode("utf-8-sig", errors="replace")
+    preview = request.query_params.get("preview") in ("1", "true")
+
+    def run() -> dict[str, Any]:
+        with c.services.db.session() as session:
+            result = import_users(session, text, officer.user_id)
+            errors = [
+                {"line": e.line, "column": e.column, "th": e.message.th, "en": e.message.en}
+                for e in result.errors
+            ]
+            if preview or errors:
+                session.rollback()
+                return {"imported": [], "would_import": len(result.imported), "errors": errors}
+            return {"imported": result.imported, "errors": []}
+
+    result = await run_in_threadpool(run)
+    return json_response(result, 400 if result["errors"] else 200)
+
+
+@endpoint("registrations", write=False)
+async def assignment_order(request: Request, c: WebContext, officer: Officer) -> Response:
+    """The uploaded PDF, as a download that the browser never runs as a page."""
+    with c.services.db.read() as session:
+        found = session.get(Registration, request.path_params["id"])
+        digest = found.upload_sha256 if found else None
+    path = c.services.settings.var_path / "uploads" / f"{digest}.pdf"
+    if not digest or not path.exists():
+        raise NotFound(Message("ไม่มีไฟล์แนบ", "no assignment order on file"), "id")
+    return Response(
+        path.read_bytes(),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="assignment-order-{digest[:12]}.pdf"',
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
+            **NO_STORE,
+        },
+    )
+
+
+@endpoint("dashboard", write=False)
+async def dashboard(request: Request, c: WebContext, officer: Officer) -> Response:
+    """Pending work, registrations and sign-ins per day over 30 days, certificates expiring."""
+
+    def numbers() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        since = now - timedelta(days=30)
+        with c.services.db.read() as session:
+            pending = session.scalar(
+                select(func.count())
+                .select_from(Registration)
+                .where(Registration.status == "waiting_approval")
+            )
+            requests = session.scalar(
+                select(func.count())
+                .select_from(ServiceRequest)
+                .where(ServiceRequest.status == "received")
+            )
+            registered = _per_day(session, Registration.created_at, since)
+            sign_ins = _per_day(
+                session,
+                AuditEvent.at,
+                since,
+                AuditEvent.action == "login.password",
+                AuditEvent.outcome == "success",
+            )
+        expiring = len(c.push.devices.expiring_between(now, now + timedelta(days=30)))
+        return {
+            "pending_registrations": pending,
+            "pending_service_requests": requests,
+            "registrations_per_day": registered,
+            "sign_ins_per_day": sign_ins,
+            "certificates_expiring_30_days": expiring,
+        }
+
+    return json_response(await run_in_threadpool(numbers))
+
+
+def _per_day(session: Any, column: Any, since: datetime, *where: Any) -> dict[str, int]:
+    day = func.date(column)
+    rows = session.execute(
+        select(day, func.count()).where(column >= since, *where).group_by(day).order_by(day)
+    )
+    return {str(d): int(n) for d, n in rows}

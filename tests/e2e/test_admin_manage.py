@@ -1,0 +1,265 @@
+"""The admin API's management calls: edit, rotate and delete relying parties; a user's whole
+record; forced password reset; CSV import with a preview; the assignment order download; the
+dashboard's numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from idp.domain.passwords import verify_password
+from idp.oidc.acr import ACR_PASSWORD
+from idp.storage.models import AuditEvent, Client, OutboxMessage, Registration, User
+from tests import support
+from tests.e2e.test_admin_api import API, _auth, _token
+from tests.integration.test_user_import import HEADER, _row
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _registration(services: support.Services, user_id: str, upload: bytes | None) -> str:
+    now = datetime.now(UTC)
+    digest = hashlib.sha256(upload).hexdigest() if upload else None
+    if upload:
+        folder = services.settings.var_path / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{digest}.pdf").write_bytes(upload)
+    registration_id = secrets.token_urlsafe(16)
+    with services.db.session() as session:
+        session.add(
+            Registration(
+                id=registration_id,
+                user_id=user_id,
+                attempt=1,
+                status="waiting_approval",
+                upload_sha256=digest,
+                upload_size=len(upload) if upload else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return registration_id
+
+
+def _secret_works(app_client: TestClient, client_id: str, secret: str) -> bool:
+    response = app_client.post(
+        "/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
+    return response.status_code == 200
+
+
+def test_edit_rotate_and_delete_a_relying_party(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _admin = _token(app_client, services, ["admin"])
+    rp = support.create_client(services, grant_types=("client_credentials",), redirect_uris=[])
+    assert rp.secret
+    assert _secret_works(app_client, rp.client_id, rp.secret)
+
+    edited = app_client.patch(
+        f"{API}/clients/{rp.client_id}",
+        headers=_auth(token),
+        json={"name": "กรมบัญชีกลาง portal", "redirect_uris": ["https://rp.example.go.th/cb"]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["name"] == "กรมบัญชีกลาง portal"
+
+    for bad, field in (
+        ({"redirect_uris": ["http://rp.example.go.th/cb"]}, "redirect_uri"),
+        ({"token_endpoint_auth_method": "none"}, "token_endpoint_auth_method"),
+        ({"name": 7}, "name"),
+    ):
+        refused = app_client.patch(f"{API}/clients/{rp.client_id}", headers=_auth(token), json=bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["field"] == field
+        assert refused.json()["error_description_th"]
+    for junk in ("not json", "[1, 2]"):
+        broken = app_client.patch(
+            f"{API}/clients/{rp.client_id}",
+            headers={**_auth(token), "Content-Type": "application/json"},
+            content=junk,
+        )
+        assert broken.status_code == 400
+        assert broken.json()["field"] == "body"
+    with services.db.read() as session:
+        stored = session.get(Client, rp.client_id)
+        assert stored is not None
+        assert stored.redirect_uris == ["https://rp.example.go.th/cb"]
+        assert stored.token_endpoint_auth_method != "none"
+
+    rotated = app_client.post(f"{API}/clients/{rp.client_id}/rotate-secret", headers=_auth(token))
+    assert rotated.status_code == 200
+    new_secret = rotated.json()["client_secret"]
+    assert not _secret_works(app_client, rp.client_id, rp.secret)
+    assert _secret_works(app_client, rp.client_id, new_secret)
+
+    deleted = app_client.delete(f"{API}/clients/{rp.client_id}", headers=_auth(token))
+    assert deleted.status_code == 204
+    assert not _secret_works(app_client, rp.client_id, new_secret)
+    again = app_client.delete(f"{API}/clients/{rp.client_id}", headers=_auth(token))
+    assert again.status_code == 404
+    assert again.json()["error"] == "not_found"
+    with services.db.read() as session:
+        actions = set(
+            session.scalars(select(AuditEvent.action).where(AuditEvent.subject == rp.client_id))
+        )
+    assert {"client.update", "client.rotate_secret", "client.delete"} <= actions
+
+
+def test_officer_cannot_touch_relying_parties(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["officer"])
+    rp = support.create_client(services)
+    for method, path in (
+        ("PATCH", f"/clients/{rp.client_id}"),
+        ("POST", f"/clients/{rp.client_id}/rotate-secret"),
+        ("DELETE", f"/clients/{rp.client_id}"),
+    ):
+        response = app_client.request(method, API + path, headers=_auth(token), json={})
+        assert response.status_code == 403, path
+
+
+def test_user_detail_has_registrations_applications_and_trail(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["officer"])
+    person = support.create_user(services)
+    registration_id = _registration(services, person.user_id, None)
+    app_client.post(f"{API}/users/{person.user_id}/disable", headers=_auth(token))
+
+    response = app_client.get(f"{API}/users/{person.user_id}", headers=_auth(token))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["user_id"] == person.user_id
+    assert body["user"]["disabled"] is True
+    assert "password_hash" not in body["user"]
+    assert [r["id"] for r in body["registrations"]] == [registration_id]
+    assert body["device"] is None
+    assert body["applications"] == []
+    assert "user.disable" in [e["action"] for e in body["audit"]]
+
+    missing = app_client.get(f"{API}/users/T99999999999999", headers=_auth(token))
+    assert missing.status_code == 404
+    unknown = app_client.post(f"{API}/users/{person.user_id}/explode", headers=_auth(token))
+    assert unknown.status_code == 404
+
+
+def test_forced_password_reset_emails_a_password_the_officer_never_sees(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, officer = _token(app_client, services, ["officer"])
+    person = support.create_user(services)
+    response = app_client.post(f"{API}/users/{person.user_id}/reset-password", headers=_auth(token))
+    assert response.status_code == 200
+    assert response.json() == {"user_id": person.user_id, "emailed": True}
+    with services.db.read() as session:
+        user = session.get(User, person.user_id)
+        assert user is not None
+        assert user.password_hash
+        assert user.must_change_password
+        assert not verify_password(user.password_hash, person.password)
+        kinds = list(
+            session.scalars(
+                select(OutboxMessage.kind).where(OutboxMessage.to_address == user.email)
+            )
+        )
+        event = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "password.reset", AuditEvent.subject == person.user_id
+            )
+        ).one()
+    assert kinds == ["password_new"]
+    assert event.actor == officer
+
+    auditor, _ = _token(app_client, services, ["auditor"])
+    refused = app_client.post(
+        f"{API}/users/{person.user_id}/reset-password", headers=_auth(auditor)
+    )
+    assert refused.status_code == 403
+    password_only, _ = _token(app_client, services, ["officer"], acr=ACR_PASSWORD)
+    step_up = app_client.post(
+        f"{API}/users/{person.user_id}/reset-password", headers=_auth(password_only)
+    )
+    assert step_up.status_code == 401
+    assert "insufficient_user_authentication" in step_up.headers["www-authenticate"]
+
+
+def test_import_previews_then_imports_all_or_nothing(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["officer"])
+    ids = [support.new_user_id(), support.new_user_id()]
+    good = "\n".join([HEADER, _row(ids[0]), _row(ids[1])])
+    headers = {**_auth(token), "Content-Type": "text/csv"}
+
+    preview = app_client.post(f"{API}/users/import?preview=1", headers=headers, content=good)
+    assert preview.status_code == 200
+    assert preview.json() == {"imported": [], "would_import": 2, "errors": []}
+    with services.db.read() as session:
+        assert session.scalars(select(User).where(User.user_id.in_(ids))).first() is None
+
+    bad = "\n".join([HEADER, _row(ids[0]), _row(support.new_user_id(), mobile="1")])
+    refused = app_client.post(f"{API}/users/import", headers=headers, content=bad)
+    assert refused.status_code == 400
+    errors = refused.json()["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(3, "mobile")]
+    assert errors[0]["th"]
+    assert errors[0]["en"]
+    with services.db.read() as session:
+        assert session.get(User, ids[0]) is None
+
+    done = app_client.post(f"{API}/users/import", headers=headers, content=good)
+    assert done.status_code == 200
+    assert done.json() == {"imported": ids, "errors": []}
+    with services.db.read() as session:
+        assert len(list(session.scalars(select(User).where(User.user_id.in_(ids))))) == 2
+
+
+def test_assignment_order_downloads_as_an_inert_attachment(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["officer"])
+    person = support.create_user(services)
+    with_file = _registration(services, person.user_id, PDF)
+    without = _registration(services, support.create_user(services).user_id, None)
+
+    response = app_client.get(
+        f"{API}/registrations/{with_file}/assignment-order", headers=_auth(token)
+    )
+    assert response.status_code == 200
+    assert response.content == PDF
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    missing = app_client.get(
+        f"{API}/registrations/{without}/assignment-order", headers=_auth(token)
+    )
+    assert missing.status_code == 404
+    unknown = app_client.post(f"{API}/registrations/{with_file}/shrug", headers=_auth(token))
+    assert unknown.status_code == 404
+
+
+def test_dashboard_counts_pending_work_and_days(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["auditor"])
+    before = app_client.get(API + "/dashboard", headers=_auth(token)).json()
+    _registration(services, support.create_user(services).user_id, None)
+    after = app_client.get(API + "/dashboard", headers=_auth(token))
+    assert after.status_code == 200
+    body = after.json()
+    assert body["pending_registrations"] == before["pending_registrations"] + 1
+    assert sum(body["registrations_per_day"].values()) >= 1
+    assert set(body) == {
+        "pending_registrations",
+        "pending_service_requests",
+        "registrations_per_day",
+        "sign_ins_per_day",
+        "certificates_expiring_30_days",
+    }
