@@ -21,6 +21,7 @@ READ_ROLES = {
     "users": {"officer", "admin"},
     "audit": {"auditor", "officer", "admin"},
     "dashboard": {"auditor", "officer", "admin"},
+    "me": {"auditor", "officer", "admin"},
     "clients": {"admin"},
     "officers": {"admin"},
 }

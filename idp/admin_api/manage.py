@@ -11,17 +11,40 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.admin_api.access import Officer
+from idp.admin_api.access import STEP_UP_SECONDS, Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
 from idp.domain import accounts, audit, clients, registration
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.names import normalise_name
 from idp.domain.recovery import new_password, registered_email
 from idp.domain.users import import_users, public_record
+from idp.oidc.acr import ACR_PUSH
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
 
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
+
+
+@endpoint("me", write=False)
+async def me(request: Request, c: WebContext, officer: Officer) -> Response:
+    """Who is calling: the back office shows only what these roles may use."""
+    with c.services.db.read() as session:
+        user = session.get(User, officer.user_id)
+        assert user is not None  # authorise() found the user
+        return json_response(
+            {
+                "user_id": officer.user_id,
+                "name_th": user.name_th,
+                "name_en": user.name_en,
+                "roles": sorted(officer.roles),
+                "acr": officer.acr,
+                "auth_time": officer.auth_time,
+                "changes_allowed_until": officer.auth_time + STEP_UP_SECONDS
+                if officer.acr == ACR_PUSH
+                else 0,
+            }
+        )
 
 
 @endpoint("clients", write=True)
@@ -174,6 +197,60 @@ async def import_csv(request: Request, c: WebContext, officer: Officer) -> Respo
 
     result = await run_in_threadpool(run)
     return json_response(result, 400 if result["errors"] else 200)
+
+
+@endpoint("registrations", write=False)
+async def registration_detail(request: Request, c: WebContext, officer: Officer) -> Response:
+    """One registration beside the user record and the proofing result, differences marked."""
+    with c.services.db.read() as session:
+        found = session.get(Registration, request.path_params["id"])
+        if found is None:
+            raise NotFound(Message("ไม่พบการลงทะเบียน", "no such registration"), "id")
+        user = session.get(User, found.user_id)
+        assert user is not None
+        proofing = found.proofing or {}
+        claims = proofing.get("claims") or {}
+        return json_response(
+            {
+                "registration": {
+                    **registration.summary(found),
+                    "created_at": iso(found.created_at),
+                    "consent_version": found.consent_version,
+                    "email_verified_at": iso(found.email_verified_at),
+                    "upload_size": found.upload_size,
+                    "address": found.address,
+                    "decision_reason": found.decision_reason,
+                    "decided_by": found.decided_by,
+                    "decided_at": iso(found.decided_at),
+                },
+                "user": public_record(user),
+                "proofing": {
+                    "issuer": proofing.get("issuer"),
+                    "assurance_level": proofing.get("assurance_level"),
+                    "claims": claims,
+                },
+                "comparison": _compare(found, user, claims),
+            }
+        )
+
+
+def _compare(found: Registration, user: User, claims: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's value and the proofed value of each field that both have."""
+    rows = [
+        ("national_id", found.national_id, claims.get("national_id")),
+        ("name_th", user.name_th, claims.get("name_th")),
+        ("name_en", user.name_en, claims.get("name_en")),
+    ]
+    return [
+        {
+            "field": name,
+            "record": ours,
+            "proofed": theirs,
+            "same": theirs is None
+            or normalise_name(str(ours or "")) == normalise_name(str(theirs)),
+        }
+        for name, ours, theirs in rows
+    ]
 
 
 @endpoint("registrations", write=False)

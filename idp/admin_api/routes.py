@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -43,6 +43,13 @@ async def list_registrations(request: Request, c: WebContext, officer: Officer) 
 
     def query(session: Session) -> dict[str, Any]:
         q = select(Registration).where(Registration.status == status)
+        if text := request.query_params.get("q", "").strip():  # a user ID or a national ID
+            q = q.where(
+                or_(
+                    Registration.user_id == text.upper(),
+                    Registration.national_id == national_id.normalise(text),
+                )
+            )
         if after:
             q = q.where(Registration.id > str(after[0]))
         rows = list(session.scalars(q.order_by(Registration.id).limit(limit + 1)))
@@ -253,17 +260,54 @@ async def create_client(request: Request, c: WebContext, officer: Officer) -> Re
         spec = clients.ClientSpec(
             client_id=str(body.get("client_id", "")),
             name=str(body.get("name", "")),
-            redirect_uris=[str(u) for u in body.get("redirect_uris", [])],
+            redirect_uris=_strings(body, "redirect_uris", []),
             auth_method=str(body.get("token_endpoint_auth_method", "client_secret_basic")),
-            grant_types=tuple(body.get("grant_types", ("authorization_code", "refresh_token"))),
+            grant_types=tuple(
+                _strings(body, "grant_types", ["authorization_code", "refresh_token"])
+            ),
             scope=str(body.get("scope", "openid profile email")),
+            post_logout_redirect_uris=tuple(_strings(body, "post_logout_redirect_uris", [])),
+            backchannel_logout_uri=str(body.get("backchannel_logout_uri") or "") or None,
             first_party=bool(body.get("first_party", False)),
+            require_pkce=bool(body.get("require_pkce", True)),
+            id_token_alg=str(body.get("id_token_signed_response_alg", "RS256")),
         )
         with c.services.db.session() as session:
             client, secret = clients.create(session, spec, officer.user_id)
+            client.allowed_claims = _strings(body, "allowed_claims", [])
             return {**clients.describe(client), "client_secret": secret}
 
     return json_response(await run_in_threadpool(create), 201)
+
+
+def _strings(body: dict[str, Any], name: str, default: list[str]) -> list[str]:
+    value = body.get(name, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UserFacingError(
+            Message("ต้องเป็นรายการข้อความ", f"{name} must be a list of strings"), name
+        )
+    return list(value)
+
+
+@endpoint("officers", write=False)
+async def list_officers(request: Request, c: WebContext, officer: Officer) -> Response:
+    """Everyone with a back-office role, by user ID."""
+    limit, after = (
+        pages.limit_of(request.query_params.get("limit")),
+        pages.decode(request.query_params.get("after")),
+    )
+    q = select(User).where(func.length(cast(User.roles, String)) > 2)  # not "[]"
+    if after:
+        q = q.where(User.user_id > str(after[0]))
+    with c.services.db.read() as session:
+        rows = list(session.scalars(q.order_by(User.user_id).limit(limit + 1)))
+        more, rows = len(rows) > limit, rows[:limit]
+        return json_response(
+            {
+                "items": [public_record(u) for u in rows],
+                "next": pages.encode([rows[-1].user_id]) if more and rows else None,
+            }
+        )
 
 
 @endpoint("officers", write=True)
@@ -301,8 +345,10 @@ def admin_routes() -> list[Route]:
     return [
         Route("/openapi.json", openapi),
         # fixed paths before the {user_id}/{action} and {id}/{decision} patterns
+        Route("/me", manage.me),
         Route("/dashboard", manage.dashboard),
         Route("/registrations/{id}/assignment-order", manage.assignment_order),
+        Route("/registrations/{id}", manage.registration_detail),
         Route("/users/import", manage.import_csv, methods=["POST"]),
         Route("/users/{user_id}", manage.user_detail),
         Route("/users/{user_id}/reset-password", manage.force_password_reset, methods=["POST"]),
@@ -317,6 +363,7 @@ def admin_routes() -> list[Route]:
         Route("/audit.csv", audit_csv),
         Route("/clients", list_clients),
         Route("/clients", create_client, methods=["POST"]),
+        Route("/officers", list_officers),
         Route("/officers/{user_id}/roles", set_role, methods=["PUT", "DELETE"]),
         Route("/service-requests", requests.list_requests),
         Route("/service-requests", requests.record_request, methods=["POST"]),

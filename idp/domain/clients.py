@@ -143,6 +143,7 @@ def describe(client: Client) -> dict[str, Any]:
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "grant_types": client.grant_types,
         "scope": client.scope,
+        "allowed_claims": client.allowed_claims,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "require_pkce": client.require_pkce,
         "first_party": client.first_party,
@@ -175,7 +176,7 @@ def update(session: Session, client_id: str, changes: dict[str, Any], actor: str
     for name, kind in EDITABLE.items():
         if name in changes and changes[name] is not None and not isinstance(changes[name], kind):
             raise _invalid("รูปแบบข้อมูลไม่ถูกต้อง", f"{name} must be a {kind.__name__}", name)
-    merged = {**describe(client), "allowed_claims": client.allowed_claims, **changes}
+    merged = {**describe(client), **changes}
     spec = ClientSpec(
         client_id=client.client_id,
         name=str(merged["name"]),

@@ -263,3 +263,69 @@ def test_dashboard_counts_pending_work_and_days(
         "sign_ins_per_day",
         "certificates_expiring_30_days",
     }
+
+
+def test_me_officers_and_a_registration_beside_its_proofing(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, admin = _token(app_client, services, ["admin"])
+    me = app_client.get(API + "/me", headers=_auth(token)).json()
+    assert me["user_id"] == admin
+    assert me["roles"] == ["admin"]
+    assert me["changes_allowed_until"] > datetime.now(UTC).timestamp()
+    officers = app_client.get(API + "/officers?limit=200", headers=_auth(token)).json()
+    listed = [o["user_id"] for o in officers["items"]]
+    assert admin in listed
+    assert all(o["roles"] for o in officers["items"])
+
+    person = support.create_user(services, name_th="นางสาวทดสอบ ระบบ")
+    registration_id = _registration(services, person.user_id, None)
+    with services.db.session() as session:
+        found = session.get(Registration, registration_id)
+        assert found is not None
+        found.national_id = "1101700203451"
+        found.proofing = {
+            "issuer": "https://upstream.example",
+            "claims": {"national_id": "1101700203451", "name_th": "นางสาวทดสอบ ระบบงาน"},
+        }
+    detail = app_client.get(f"{API}/registrations/{registration_id}", headers=_auth(token))
+    assert detail.status_code == 200
+    compared = {row["field"]: row["same"] for row in detail.json()["comparison"]}
+    assert compared == {"national_id": True, "name_th": False, "name_en": True}
+    found_by_id = app_client.get(
+        API + "/registrations", params={"q": "1-1017-00203-45-1"}, headers=_auth(token)
+    ).json()
+    assert [r["id"] for r in found_by_id["items"]] == [registration_id]
+
+
+def test_create_client_takes_every_setting(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _admin = _token(app_client, services, ["admin"])
+    client_id = "rp-" + secrets.token_hex(4)
+    created = app_client.post(
+        API + "/clients",
+        headers=_auth(token),
+        json={
+            "client_id": client_id,
+            "name": "Budget portal",
+            "redirect_uris": ["https://budget.example.go.th/cb"],
+            "post_logout_redirect_uris": ["https://budget.example.go.th/"],
+            "backchannel_logout_uri": "https://budget.example.go.th/bcl",
+            "allowed_claims": ["verified_claims"],
+            "id_token_signed_response_alg": "ES256",
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["client_secret"]
+    assert body["allowed_claims"] == ["verified_claims"]
+    assert body["backchannel_logout_uri"] == "https://budget.example.go.th/bcl"
+    assert body["id_token_signed_response_alg"] == "ES256"
+    bad = app_client.post(
+        API + "/clients",
+        headers=_auth(token),
+        json={"client_id": "x-" + client_id, "name": "x", "redirect_uris": "https://a/cb"},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "redirect_uris"
