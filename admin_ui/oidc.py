@@ -28,11 +28,17 @@ class SignInFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    expires_at: int
+    refresh_token: str
+
+
+@dataclass(frozen=True)
 class SignedIn:
     user_id: str
     name: str
-    access_token: str
-    expires_at: int
+    tokens: Tokens
     auth_time: int
     acr: str
 
@@ -40,6 +46,14 @@ class SignedIn:
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _tokens(body: dict[str, Any], previous_refresh: str) -> Tokens:
+    return Tokens(
+        access_token=str(body["access_token"]),
+        expires_at=int(time.time()) + int(body.get("expires_in", 300)) - 30,
+        refresh_token=str(body.get("refresh_token") or previous_refresh),
+    )
 
 
 class RelyingParty:
@@ -113,16 +127,29 @@ class RelyingParty:
         )
         if response.status_code != 200:
             raise SignInFailed(f"token endpoint said {response.status_code}")
-        tokens = response.json()
-        claims = await self._id_token_claims(str(tokens.get("id_token", "")), login["nonce"])
+        body = response.json()
+        claims = await self._id_token_claims(str(body.get("id_token", "")), login["nonce"])
         return SignedIn(
             user_id=str(claims["sub"]),
             name=str(claims.get("name") or claims["sub"]),
-            access_token=str(tokens["access_token"]),
-            expires_at=int(time.time()) + int(tokens.get("expires_in", 300)),
+            tokens=_tokens(body, ""),
             auth_time=int(claims.get("auth_time", 0)),
             acr=str(claims.get("acr", "")),
         )
+
+    async def refresh(self, refresh_token: str) -> Tokens | None:
+        """A fresh access token for the same sign-in (same acr and auth_time), or None when
+        the IdP has ended it (signed out everywhere, disabled, expired)."""
+        if not refresh_token:
+            return None
+        response = await self.http.post(
+            (await self.metadata())["token_endpoint"],
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(self.settings.client_id, self.settings.client_secret),
+        )
+        if response.status_code != 200:
+            return None
+        return _tokens(response.json(), refresh_token)
 
     async def _id_token_claims(self, token: str, nonce: str) -> dict[str, Any]:
         try:
@@ -153,12 +180,8 @@ class RelyingParty:
     async def logout_url(self) -> str:
         """RP-initiated logout: idp ends its session and comes back to our front page."""
         endpoint = (await self.metadata()).get("end_session_endpoint")
+        after = self.settings.public_url + "/signed-out"
         if not endpoint:
-            return self.settings.public_url + "/"
-        query = urlencode(
-            {
-                "client_id": self.settings.client_id,
-                "post_logout_redirect_uri": self.settings.public_url + "/",
-            }
-        )
+            return after
+        query = urlencode({"client_id": self.settings.client_id, "post_logout_redirect_uri": after})
         return f"{endpoint}?{query}"

@@ -150,6 +150,15 @@ class JobsSettings(Section):
     interval_seconds: int = Field(3600, ge=60)
 
 
+class AdminUIMountSettings(Section):
+    """The back office (admin_ui) mounted at /admin of this IdP, its client provisioned here.
+    Turn it off to deploy admin_ui alone on another host (see admin_ui/settings.py)."""
+
+    enabled: bool = True
+    client_id: str = "admin-ui"
+    session_hours: float = Field(8.0, gt=0, le=24)
+
+
 class DevelopmentSettings(Section):
     seed_demo: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
@@ -174,6 +183,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     token_login: TokenLoginSettings = Field(default_factory=TokenLoginSettings)
+    admin_ui: AdminUIMountSettings = Field(default_factory=AdminUIMountSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
     @classmethod

@@ -3,7 +3,9 @@ user import with a preview, the uploaded assignment order, and the dashboard's n
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,7 +24,9 @@ from idp.oidc.acr import ACR_PUSH
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
+from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep
 
+SHA256 = re.compile(r"[0-9a-f]{64}")
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
 
 
@@ -253,15 +257,44 @@ def _compare(found: Registration, user: User, claims: dict[str, Any]) -> list[di
     ]
 
 
+@endpoint("registrations", write=True)
+async def upload_pdf(request: Request, c: WebContext, officer: Officer) -> Response:
+    """A signed service-request form (PDF, at most 10 MB) in the body; its SHA-256 back."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_PDF_BYTES:
+        raise UserFacingError(TOO_LARGE, "form_pdf")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_PDF_BYTES:
+            raise UserFacingError(TOO_LARGE, "form_pdf")
+    stored = await run_in_threadpool(check_and_keep, bytes(body), _uploads(c))
+    return json_response({"sha256": stored.sha256, "size": stored.size}, 201)
+
+
+@endpoint("registrations", write=False)
+async def uploaded_pdf(request: Request, c: WebContext, officer: Officer) -> Response:
+    """A stored PDF by its SHA-256 (a service request's signed form)."""
+    return _pdf(c, str(request.path_params["sha256"]))
+
+
 @endpoint("registrations", write=False)
 async def assignment_order(request: Request, c: WebContext, officer: Officer) -> Response:
-    """The uploaded PDF, as a download that the browser never runs as a page."""
+    """The uploaded assignment order, as a download that the browser never runs as a page."""
     with c.services.db.read() as session:
         found = session.get(Registration, request.path_params["id"])
         digest = found.upload_sha256 if found else None
-    path = c.services.settings.var_path / "uploads" / f"{digest}.pdf"
-    if not digest or not path.exists():
-        raise NotFound(Message("ไม่มีไฟล์แนบ", "no assignment order on file"), "id")
+    return _pdf(c, digest or "")
+
+
+def _uploads(c: WebContext) -> Path:
+    return c.services.settings.var_path / "uploads"
+
+
+def _pdf(c: WebContext, digest: str) -> Response:
+    path = _uploads(c) / f"{digest}.pdf"
+    if not SHA256.fullmatch(digest) or not path.exists():
+        raise NotFound(Message("ไม่มีไฟล์แนบ", "no such file on record"), "id")
     return Response(
         path.read_bytes(),
         media_type="application/pdf",

@@ -346,6 +346,8 @@ def admin_routes() -> list[Route]:
         Route("/openapi.json", openapi),
         # fixed paths before the {user_id}/{action} and {id}/{decision} patterns
         Route("/me", manage.me),
+        Route("/uploads", manage.upload_pdf, methods=["POST"]),
+        Route("/uploads/{sha256}", manage.uploaded_pdf),
         Route("/dashboard", manage.dashboard),
         Route("/registrations/{id}/assignment-order", manage.assignment_order),
         Route("/registrations/{id}", manage.registration_detail),
@@ -367,5 +369,6 @@ def admin_routes() -> list[Route]:
         Route("/officers/{user_id}/roles", set_role, methods=["PUT", "DELETE"]),
         Route("/service-requests", requests.list_requests),
         Route("/service-requests", requests.record_request, methods=["POST"]),
+        Route("/service-requests/{id}", requests.show_request),
         Route("/service-requests/{id}/process", requests.process_request, methods=["POST"]),
     ]

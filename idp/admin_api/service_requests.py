@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -44,6 +45,17 @@ async def record_request(request: Request, c: WebContext, officer: Officer) -> R
     except TypeError as exc:
         raise UserFacingError(Message("ข้อมูลแบบคำร้องไม่ครบ", "the form is incomplete")) from exc
 
+    digest = form.form_pdf_sha256
+    uploads = c.services.settings.var_path / "uploads"
+    if digest and (
+        not isinstance(digest, str)
+        or not re.fullmatch(r"[0-9a-f]{64}", digest)
+        or not (uploads / f"{digest}.pdf").is_file()
+    ):
+        raise UserFacingError(
+            Message("ไม่พบไฟล์แบบคำร้องที่อัปโหลด", "upload the signed form first"), "form_pdf"
+        )
+
     def save() -> dict[str, Any]:
         with c.services.db.session() as session:
             return service_requests.describe(
@@ -72,6 +84,15 @@ async def list_requests(request: Request, c: WebContext, officer: Officer) -> Re
         }
 
     return json_response(await run_in_threadpool(query))
+
+
+@endpoint("registrations", write=False)
+async def show_request(request: Request, c: WebContext, officer: Officer) -> Response:
+    with c.services.db.read() as session:
+        found = session.get(ServiceRequest, request.path_params["id"])
+        if found is None:
+            raise NotFound(Message("ไม่พบคำร้อง", "no such request"), "id")
+        return json_response(service_requests.describe(found))
 
 
 @endpoint("registrations", write=True)

@@ -13,11 +13,12 @@ from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from idp.admin_api.routes import admin_routes
+from idp.admin_ui_wiring import MOUNT, mount_admin_ui
 from idp.domain.errors import Message
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
@@ -218,7 +219,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    context: WebContext = request.app.state.ctx
+    context: WebContext | None = getattr(request.app.state, "ctx", None)
+    if context is None:  # raised inside a mounted app (the back office), which answered
+        return PlainTextResponse(str(SERVER_ERROR), status_code=500)
     return context.render.error(request, SERVER_ERROR, status=500)
 
 
@@ -252,6 +255,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={404: not_found, 405: not_found, 500: server_error},
     )
     app.state.ctx = context
+    if settings.admin_ui.enabled:  # after the admin API's mount, so that one matches first
+        app.router.routes.append(Mount(MOUNT, app=mount_admin_ui(services, app)))
     app.add_middleware(SecurityHeaders, https=settings.is_https)
     app.add_middleware(AccessLog)
     app.add_middleware(TrustedProxies, trusted=settings.server.trusted_proxies)

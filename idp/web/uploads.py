@@ -62,10 +62,11 @@ async def read_multipart(
 
 async def store_pdf(upload: UploadFile, folder: Path) -> StoredUpload:
     data = await upload.read(MAX_PDF_BYTES + 1)
-    return await run_in_threadpool(_check_and_keep, data, folder)
+    return await run_in_threadpool(check_and_keep, data, folder)
 
 
-def _check_and_keep(data: bytes, folder: Path) -> StoredUpload:
+def check_and_keep(data: bytes, folder: Path) -> StoredUpload:
+    """Refuse anything but a real PDF of at most 10 MB; keep it by its SHA-256."""
     if len(data) > MAX_PDF_BYTES:
         raise UserFacingError(TOO_LARGE, "assignment_order")
     if not data:

@@ -1,0 +1,127 @@
+"""The back office as a Starlette app: mounted at /admin inside idp by default, or run alone
+on another host (`uvicorn --factory admin_ui.app:standalone`) with ADMIN_UI_… settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from admin_ui import signin
+from admin_ui.api import AdminApi
+from admin_ui.desk import BackOffice, Desk, office_of, page_headers
+from admin_ui.oidc import RelyingParty
+from admin_ui.screens import audit, clients, dashboard, officers, registrations, users
+from admin_ui.screens import service_requests as requests
+from admin_ui.session import CookieSessions, decode_key
+from admin_ui.settings import AdminUISettings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+POST = ["POST"]
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/", dashboard.dashboard),
+        Route("/login", signin.login),
+        Route("/callback", signin.callback),
+        Route("/logout", signin.logout, methods=POST),
+        Route("/signed-out", signin.signed_out),
+        Route("/language/{locale}", signin.language),
+        Route("/registrations", registrations.queue),
+        Route("/registrations/{id}", registrations.one),
+        Route("/registrations/{id}/assignment-order.pdf", registrations.assignment_order),
+        Route("/registrations/{id}/{decision:str}", registrations.decide, methods=POST),
+        Route("/service-requests", requests.listing),
+        Route("/service-requests/new", requests.blank),
+        Route("/service-requests/new", requests.record, methods=POST),
+        Route("/service-requests/{id}", requests.one),
+        Route("/service-requests/{id}/form.pdf", requests.signed_form),
+        Route("/service-requests/{id}/process", requests.process, methods=POST),
+        Route("/users", users.search),
+        Route("/users/import", users.import_form),
+        Route("/users/import", users.import_csv, methods=POST),
+        Route("/users/{user_id}", users.one),
+        Route("/users/{user_id}/{action:str}", users.act, methods=POST),
+        Route("/clients", clients.listing),
+        Route("/clients/new", clients.blank),
+        Route("/clients/new", clients.create, methods=POST),
+        Route("/clients/{id}", clients.edit_form),
+        Route("/clients/{id}", clients.edit, methods=POST),
+        Route("/clients/{id}/rotate-secret", clients.rotate, methods=POST),
+        Route("/clients/{id}/delete", clients.delete, methods=POST),
+        Route("/audit", audit.log),
+        Route("/audit.csv", audit.export),
+        Route("/officers", officers.listing),
+        Route("/officers/{change:str}", officers.change, methods=POST),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+def create_app(
+    settings: AdminUISettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """`transport` lets idp hand its own ASGI app in when the back office is mounted inside it,
+    so that the back office's calls to idp never leave the process."""
+    http = httpx.AsyncClient(transport=transport, timeout=15.0, follow_redirects=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await http.aclose()
+
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
+    )
+    app.state.office = BackOffice(
+        settings=settings,
+        sessions=CookieSessions(
+            decode_key(settings.session_key),
+            int(settings.session_hours * 3600),
+            settings.cookie_path,
+            settings.secure_cookies,
+        ),
+        rp=RelyingParty(settings, http),
+        api=AdminApi(settings.api, http),
+        templates=templates,
+        headers=page_headers(settings.issuer),
+    )
+    return app
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    desk = Desk(office_of(request), request, office_of(request).sessions.read(request))
+    return desk.render("error.html", 404, message=desk.t("error.not_found"))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("back office error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        desk = Desk(office_of(request), request, office_of(request).sessions.read(request))
+        return desk.render("error.html", 500, message=desk.t("error.server"))
+    except Exception:  # the error page itself failed: say it plainly, never a stack trace
+        log.exception("back office error page failed")
+        return PlainTextResponse("ระบบขัดข้อง / Something went wrong", status_code=500)
+
+
+def standalone() -> Starlette:
+    """Deployed alone: settings from the environment."""
+    return create_app(AdminUISettings())

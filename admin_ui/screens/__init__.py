@@ -1,0 +1,1 @@
+"""The back office's screens, one module per area."""
