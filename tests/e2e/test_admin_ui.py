@@ -3,13 +3,18 @@ CSRF, the step-up after 15 minutes, and pages that only talk to the admin API.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from sqlalchemy import select
+from starlette.responses import Response
 
+from idp.storage.models import Grant, User
 from idp.web.app import create_app
 from tests import admin_ui_support, support
 from tests.backends import Backend
@@ -47,3 +52,139 @@ def test_sign_in_with_push_lands_on_the_dashboard(office: Office) -> None:
     assert dashboard.status_code == 200
     assert "<svg" in dashboard.text
     assert dashboard.headers["content-security-policy"].count("script-src 'none'") == 1
+
+
+def _registration_with_pdf(services: support.Services) -> str:
+    from tests.e2e.test_admin_manage import PDF, _registration
+
+    return _registration(services, support.create_user(services).user_id, PDF)
+
+
+def test_every_screen_renders_in_both_languages(office: Office) -> None:
+    with office.services.db.session() as session:
+        user = session.get(User, office.officer.person.user_id)
+        assert user is not None
+        user.roles = ["officer", "admin", "auditor"]
+    registration_id = _registration_with_pdf(office.services)
+    rp = support.create_client(office.services)
+    admin_ui_support.sign_in(office.browser, office.officer)
+    pages = [
+        "/admin/",
+        "/admin/registrations",
+        "/admin/registrations?status=approved&q=T0",
+        f"/admin/registrations/{registration_id}",
+        "/admin/service-requests",
+        "/admin/service-requests/new",
+        "/admin/users",
+        f"/admin/users?q={office.officer.person.user_id}",
+        f"/admin/users/{office.officer.person.user_id}",
+        "/admin/users/import",
+        "/admin/clients",
+        "/admin/clients/new",
+        f"/admin/clients/{rp.client_id}",
+        "/admin/audit",
+        "/admin/audit?outcome=success&action=admin_api.get",
+        "/admin/officers",
+    ]
+    for locale in ("en", "th"):
+        office.browser.get(f"/admin/language/{locale}")
+        for path in pages:
+            page = office.browser.get(path)
+            assert page.status_code == 200, (path, page.text[:3000])
+            assert f'<html lang="{locale}">' in page.text
+            assert "Traceback" not in page.text
+            unknown = re.findall(
+                r">\s*((?:nav|list|field|status|sr|users|clients)\.[a-z_.]+)", page.text
+            )
+            assert not unknown, (path, unknown)
+    pdf = office.browser.get(f"/admin/registrations/{registration_id}/assignment-order.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "frame-ancestors 'self'" in pdf.headers["content-security-policy"]
+    csv = office.browser.get("/admin/audit.csv?action=admin_api.get")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "admin_api.get" in csv.text
+    missing = office.browser.get("/admin/users/T99999999999999")
+    assert missing.status_code == 404
+    assert "no such user" in missing.text or "ไม่พบผู้ใช้" in missing.text
+
+
+def test_an_auditor_sees_the_audit_log_and_nothing_else(office: Office) -> None:
+    with office.services.db.session() as session:
+        user = session.get(User, office.officer.person.user_id)
+        assert user is not None
+        user.roles = ["auditor"]
+    dashboard = admin_ui_support.sign_in(office.browser, office.officer)
+    assert dashboard.status_code == 200
+    assert "/admin/registrations" not in dashboard.text
+    assert office.browser.get("/admin/audit").status_code == 200
+    refused = office.browser.get("/admin/users")
+    assert refused.status_code == 403
+
+
+def test_forms_need_the_session_csrf_token(office: Office) -> None:
+    target = support.create_user(office.services)
+    admin_ui_support.sign_in(office.browser, office.officer)
+    forged = office.browser.post(
+        f"/admin/users/{target.user_id}/disable", data={"csrf_token": "forged"}
+    )
+    assert forged.status_code == 400
+    with office.services.db.read() as session:
+        user = session.get(User, target.user_id)
+        assert user is not None
+        assert not user.disabled
+    page = office.browser.get(f"/admin/users/{target.user_id}")
+    done = office.browser.post(
+        f"/admin/users/{target.user_id}/disable",
+        data={"csrf_token": support.csrf_of(page.text), "return_to": "/admin/users"},
+    )
+    assert done.status_code == 303
+    with office.services.db.read() as session:
+        user = session.get(User, target.user_id)
+        assert user is not None
+        assert user.disabled
+
+
+def test_a_change_after_15_minutes_asks_for_the_phone_again(office: Office) -> None:
+    """The API's RFC 9470 answer becomes a new push sign-in that comes back to the form."""
+    target = support.create_user(office.services)
+    admin_ui_support.sign_in(office.browser, office.officer)
+    page = office.browser.get(f"/admin/users/{target.user_id}")
+    csrf = support.csrf_of(page.text)
+    with office.services.db.session() as session:  # the sign-in was 20 minutes ago
+        for grant in session.scalars(
+            select(Grant).where(Grant.user_id == office.officer.person.user_id)
+        ):
+            grant.auth_time -= 1200
+    expire_access_token(office)
+    asked = office.browser.post(
+        f"/admin/users/{target.user_id}/disable",
+        data={"csrf_token": csrf, "return_to": f"/admin/users/{target.user_id}"},
+    )
+    assert asked.status_code == 303
+    assert asked.headers["location"].startswith("/admin/login?")
+    assert "max_age=900" in asked.headers["location"]
+    with office.services.db.read() as session:
+        user = session.get(User, target.user_id)
+        assert user is not None
+        assert not user.disabled
+    back = admin_ui_support.sign_in(office.browser, office.officer, asked.headers["location"])
+    assert back.status_code == 200
+    assert target.user_id in back.text  # the form's page again, with a note to repeat it
+
+
+def expire_access_token(office: Office) -> None:
+    """Make the back office renew its access token (by the refresh token) on the next page."""
+    from admin_ui.session import COOKIE, CookieSessions, decode_key
+    from idp.admin_ui_wiring import admin_ui_settings
+
+    ui = admin_ui_settings(office.services)
+    sessions = CookieSessions(decode_key(ui.session_key), 3600, "/admin", False)
+
+    carrier = SimpleNamespace(cookies={COOKIE: office.browser.cookies.get(COOKIE, path="/admin")})
+    data = sessions.read(carrier)  # type: ignore[arg-type]
+    data["expires_at"] = 0
+    response = Response()
+    sessions.write(response, data)
+    value = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    domain = next(c.domain for c in office.browser.cookies.jar if c.name == COOKIE)
+    office.browser.cookies.set(COOKIE, value, domain=domain, path="/admin")
