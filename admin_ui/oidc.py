@@ -41,6 +41,7 @@ class SignedIn:
     tokens: Tokens
     auth_time: int
     acr: str
+    id_token: str
 
 
 def _s256(verifier: str) -> str:
@@ -135,6 +136,7 @@ class RelyingParty:
             tokens=_tokens(body, ""),
             auth_time=int(claims.get("auth_time", 0)),
             acr=str(claims.get("acr", "")),
+            id_token=str(body["id_token"]),
         )
 
     async def refresh(self, refresh_token: str) -> Tokens | None:
@@ -177,11 +179,15 @@ class RelyingParty:
             raise SignInFailed("the back office needs a push sign-in")
         return dict(claims)
 
-    async def logout_url(self) -> str:
-        """RP-initiated logout: idp ends its session and comes back to our front page."""
+    async def logout_url(self, id_token: str) -> str:
+        """RP-initiated logout: idp ends its session (no question asked when the ID token
+        names it) and comes back to our signed-out page."""
         endpoint = (await self.metadata()).get("end_session_endpoint")
         after = self.settings.public_url + "/signed-out"
         if not endpoint:
             return after
-        query = urlencode({"client_id": self.settings.client_id, "post_logout_redirect_uri": after})
+        params = {"client_id": self.settings.client_id, "post_logout_redirect_uri": after}
+        if id_token:
+            params["id_token_hint"] = id_token
+        query = urlencode(params)
         return f"{endpoint}?{query}"

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 COOKIE = "softtoken_admin"
+MAX_COOKIE = 4000  # browsers keep at most 4096 bytes per cookie, name and attributes included
 
 
 def decode_key(encoded: str) -> bytes:
@@ -54,6 +55,8 @@ class CookieSessions:
         nonce = os.urandom(12)
         plain = json.dumps(data, separators=(",", ":")).encode()
         blob = nonce + self._aead.encrypt(nonce, plain, COOKIE.encode())
+        if len(blob) * 4 // 3 > MAX_COOKIE:
+            raise ValueError("the session is too large for a cookie")
         response.set_cookie(
             COOKIE,
             base64.urlsafe_b64encode(blob).rstrip(b"=").decode(),

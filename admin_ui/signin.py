@@ -55,6 +55,7 @@ async def callback(request: Request) -> Response:
             "token": signed_in.tokens.access_token,
             "expires_at": signed_in.tokens.expires_at,
             "refresh": signed_in.tokens.refresh_token,
+            "id_token": signed_in.id_token,
             "user_id": signed_in.user_id,
             "name": me["name_th"] if (locale or "th") == "th" else me["name_en"],
             "roles": me["roles"],
@@ -76,7 +77,9 @@ async def logout(request: Request) -> Response:
         str(form.get("csrf_token", "")), str(desk.session.get("csrf", ""))
     ):
         return desk.render("error.html", 400, message=desk.t("error.csrf"))
-    response = RedirectResponse(await desk.office.rp.logout_url(), status_code=303)
+    response = RedirectResponse(
+        await desk.office.rp.logout_url(str(desk.session.get("id_token", ""))), status_code=303
+    )
     desk.office.sessions.clear(response)
     return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from pypdf import PdfWriter
 
 from idp.domain import clients
 from idp.domain.passwords import hash_password
@@ -103,6 +105,15 @@ def create_client(services: Services, **spec: Any) -> RelyingParty:
     return RelyingParty(
         client_id, secret, spec["redirect_uris"][0] if spec["redirect_uris"] else ""
     )
+
+
+def pdf_bytes() -> bytes:
+    """A real one-page PDF (blank A4), as an officer would upload."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def pkce() -> tuple[str, str]:

@@ -18,7 +18,7 @@ from tests import support
 from tests.e2e.test_admin_api import API, _auth, _token
 from tests.integration.test_user_import import HEADER, _row
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = support.pdf_bytes()
 
 
 def _registration(services: support.Services, user_id: str, upload: bytes | None) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from pathlib import Path
 
 import httpx
-from pypdf import PdfWriter
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -19,14 +17,6 @@ from tests.backends import Backend
 from tests.live import free_port, serve
 
 VALID_ID = national_id.with_check_digit("110170020345")
-
-
-def _pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def _wizard(client: TestClient, user: support.Person) -> str:
@@ -43,7 +33,13 @@ def _submit(
     pdf: bytes | None = None,
     name: str = "order.pdf",
 ) -> httpx.Response:
-    files = {"assignment_order": (name, pdf if pdf is not None else _pdf(), "application/pdf")}
+    files = {
+        "assignment_order": (
+            name,
+            pdf if pdf is not None else support.pdf_bytes(),
+            "application/pdf",
+        )
+    }
     return client.post(
         "/register/identity",
         files=files,
@@ -60,7 +56,7 @@ def test_step1_records_identity_consent_and_the_pdf(
     app_client: TestClient, user: support.Person, services: support.Services
 ) -> None:
     csrf = _wizard(app_client, user)
-    pdf = _pdf()
+    pdf = support.pdf_bytes()
     response = _submit(app_client, csrf, nid="1-1017-00203-45-" + VALID_ID[-1], pdf=pdf)
     assert response.status_code == 303
     registration = _registration(services, user.user_id)
