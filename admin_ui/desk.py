@@ -137,6 +137,16 @@ class Desk:
         )
         return self.finish(HTMLResponse(body, status_code=code, headers=self.office.headers))
 
+    def form_page(self, template: str, error: ApiError | None, **context: Any) -> Response:
+        """A form again, with the API's refusal (in the officer's language) and its field."""
+        return self.render(
+            template,
+            400 if error else 200,
+            error=self.message(error) if error else "",
+            error_field=(error.field or "") if error else "",
+            **context,
+        )
+
     def redirect(self, path: str, flash: str | None = None, **query: str) -> Response:
         if flash:
             self.session["flash"] = flash

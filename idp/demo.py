@@ -1,4 +1,5 @@
-"""Development demo: two users and the demo portal client (refused outside localhost)."""
+"""Development demo: two users (the first also a back-office officer and admin) and the demo
+portal client (refused outside localhost)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ DEMO_CSV = "\n".join(
     ]
 )
 PORTAL_ID = "demo-portal"
+OFFICER = "T05005000000201"
 
 
 def seed_demo(settings: Settings) -> dict[str, Any]:
@@ -36,6 +38,10 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
         with services.db.session() as session:
             if session.get(User, "T05005000000201") is None:
                 import_users(session, DEMO_CSV, "demo")
+                session.flush()
+                officer = session.get(User, OFFICER)
+                assert officer is not None
+                officer.roles = ["officer", "admin"]  # to try the back office at /admin
             secret = None
             if session.get(Client, PORTAL_ID) is None:
                 spec = clients.ClientSpec(

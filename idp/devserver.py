@@ -40,9 +40,12 @@ def main() -> int:
     )
     print(
         f"\n  Soft Token IdP     {settings.server.issuer}\n"
-        f"  Demo portal (RP)   {portal}\n\n"
+        f"  Demo portal (RP)   {portal}\n"
+        f"  Back office        {settings.server.issuer}/admin/\n\n"
         f"  Open {portal} and sign in as T05005000000201 (or T05005000000202)\n"
-        f"  with the password {DEMO_PASSWORD}\n",
+        f"  with the password {DEMO_PASSWORD}\n"
+        f"  T05005000000201 is also an officer and admin: after pairing softtoken at\n"
+        f"  /activate it can sign in to the back office with push.\n",
         flush=True,
     )
     try:

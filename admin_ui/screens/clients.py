@@ -36,17 +36,15 @@ def _settings(form: FormData) -> dict[str, Any]:
 
 
 def _form(desk: Desk, client: dict[str, Any], new: bool, error: ApiError | None) -> Response:
-    return desk.render(
+    return desk.form_page(
         "client_form.html",
-        400 if error else 200,
+        error,
         client=client,
         new=new,
         grants=GRANTS,
         scopes=SCOPES,
         claims=CLAIMS,
         auth_methods=AUTH_METHODS,
-        error=desk.message(error) if error else "",
-        error_field=(error.field or "") if error else "",
     )
 
 

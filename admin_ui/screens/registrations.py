@@ -33,13 +33,7 @@ async def one(desk: Desk) -> Response:
 async def _show(desk: Desk, error: ApiError | None = None, reason: str = "") -> Response:
     registration_id = desk.request.path_params["id"]
     detail = await desk.get(f"/registrations/{registration_id}")
-    return desk.render(
-        "registration.html",
-        400 if error else 200,
-        detail=detail,
-        error=desk.message(error) if error else "",
-        reason=reason,
-    )
+    return desk.form_page("registration.html", error, detail=detail, reason=reason)
 
 
 @screen

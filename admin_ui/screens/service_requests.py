@@ -48,15 +48,13 @@ async def blank(desk: Desk) -> Response:
 
 
 def _form(desk: Desk, values: dict[str, Any], error: ApiError | None) -> Response:
-    return desk.render(
+    return desk.form_page(
         "service_request_new.html",
-        400 if error else 200,
+        error,
         values=values,
         groups=REASON_GROUPS,
         fields=FIELDS,
         holder_fields=HOLDER,
-        error=desk.message(error) if error else "",
-        error_field=(error.field or "") if error else "",
     )
 
 

@@ -1,4 +1,7 @@
-"""Real headless Chromium (the Debian package) driven by Playwright, one browser per run."""
+"""Real headless Chromium (the Debian package) driven by Playwright, one browser per module.
+
+Not per session: Playwright's sync API keeps an event loop running in the main thread while it
+is open, and later tests that call asyncio.run() must not find it."""
 
 from __future__ import annotations
 
@@ -12,13 +15,13 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing (Debian package chromium)"

@@ -18,7 +18,6 @@ from idp.settings import Settings
 from idp.storage.models import Client
 from tests import push_support, support
 from tests.backends import Backend
-from tests.e2e.test_registration_step1 import _pdf
 from tests.registration_support import (
     SOMYING,
     otp_from,
@@ -73,7 +72,7 @@ def test_registration_steps_1_to_5(
         step1 = browser.post(
             "/register/identity",
             data={"csrf_token": csrf, "national_id": SOMYING["pid"], "consent": "yes"},
-            files={"assignment_order": ("order.pdf", _pdf(), "application/pdf")},
+            files={"assignment_order": ("order.pdf", support.pdf_bytes(), "application/pdf")},
         )
         assert step1.status_code == 303, step1.text
         step2 = browser.get("/register")

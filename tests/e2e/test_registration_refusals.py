@@ -18,7 +18,6 @@ from idp.upstream.proofing import ProofingError
 from idp.upstream.simulated import SimulatedUpstream
 from tests import push_support, support
 from tests.backends import Backend
-from tests.e2e.test_registration_step1 import _pdf
 from tests.registration_support import (
     SOMYING,
     World,
@@ -34,7 +33,7 @@ def _to_step2(world: World, user: support.Person, pid: str = SOMYING["pid"]) -> 
     response = world.browser.post(
         "/register/identity",
         data={"csrf_token": support.csrf_of(page.text), "national_id": pid, "consent": "yes"},
-        files={"assignment_order": ("o.pdf", _pdf(), "application/pdf")},
+        files={"assignment_order": ("o.pdf", support.pdf_bytes(), "application/pdf")},
     )
     assert response.status_code == 303
     return proof_link(world.browser.get("/register").text)
@@ -144,7 +143,7 @@ def test_email_of_another_person_is_refused(world: World) -> None:
             "national_id": CITIZENS[1]["pid"],
             "consent": "yes",
         },
-        files={"assignment_order": ("o.pdf", _pdf(), "application/pdf")},
+        files={"assignment_order": ("o.pdf", support.pdf_bytes(), "application/pdf")},
     )
     phone_proofing(proof_link(world.browser.get("/register").text), CITIZENS[1]["pid"])
     csrf = support.csrf_of(world.browser.get("/register").text)

@@ -16,7 +16,6 @@ from idp.upstream.keys import public_jwks
 from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend
-from tests.e2e.test_registration_step1 import _pdf
 from tests.live import free_port, serve
 from tests.registration_support import proof_link
 
@@ -98,7 +97,7 @@ def test_proofing_against_node_oidc_provider(
                     "national_id": CITIZEN["pid"],
                     "consent": "yes",
                 },
-                files={"assignment_order": ("o.pdf", _pdf(), "application/pdf")},
+                files={"assignment_order": ("o.pdf", support.pdf_bytes(), "application/pdf")},
             )
             link = proof_link(browser.get("/register").text)
             with httpx.Client(follow_redirects=False) as phone:
