@@ -116,7 +116,7 @@ def main() -> int:
     }
     os.environ.update(env)
     try:
-        from idp.oidc.acr import ACR_PUSH
+        from idp.domain.acr import ACR_PUSH
         from idp.oidc.models import OAuthClient, SignedInUser
         from idp.oidc.tokens import TokenService
         from idp.services import build_services

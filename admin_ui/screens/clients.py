@@ -13,11 +13,19 @@ from admin_ui.desk import Desk, screen
 GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis", "admin")
 CLAIMS = ("verified_claims", "name", "email", "phone_number", "unit_code", "ministry")
+LIFETIMES = ("access_token_ttl", "id_token_ttl", "refresh_token_ttl")
+ACR_PUSH = "urn:th:go:cgd:idp:aal2-push"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _seconds(form: FormData, name: str) -> int | str | None:
+    """Empty means the deployment's lifetime; anything else goes to the API to be checked."""
+    text = str(form.get(name, "")).strip()
+    return None if not text else int(text) if text.isdigit() else text
 
 
 def _settings(form: FormData) -> dict[str, Any]:
@@ -32,6 +40,8 @@ def _settings(form: FormData) -> dict[str, Any]:
         "first_party": form.get("first_party") == "on",
         "require_pkce": form.get("require_pkce") == "on",
         "id_token_signed_response_alg": str(form.get("id_token_signed_response_alg", "RS256")),
+        "min_acr": str(form.get("min_acr", "")) or None,
+        **{name: _seconds(form, name) for name in LIFETIMES},
     }
 
 
@@ -45,6 +55,8 @@ def _form(desk: Desk, client: dict[str, Any], new: bool, error: ApiError | None)
         scopes=SCOPES,
         claims=CLAIMS,
         auth_methods=AUTH_METHODS,
+        lifetimes=LIFETIMES,
+        acr_push=ACR_PUSH,
     )
 
 
@@ -82,13 +94,17 @@ async def create(desk: Desk) -> Response:
     return desk.render("client_secret.html", client=created, secret=created.get("client_secret"))
 
 
+async def _current(desk: Desk, client_id: str) -> dict[str, Any] | None:
+    found = [c for c in (await desk.get("/clients"))["items"] if c["client_id"] == client_id]
+    return found[0] if found else None
+
+
 @screen
 async def edit_form(desk: Desk) -> Response:
-    client_id = desk.request.path_params["id"]
-    found = [c for c in (await desk.get("/clients"))["items"] if c["client_id"] == client_id]
-    if not found:
+    client = await _current(desk, desk.request.path_params["id"])
+    if client is None:
         return desk.render("error.html", 404, message=desk.t("error.not_found"))
-    return _form(desk, found[0], False, None)
+    return _form(desk, client, False, None)
 
 
 @screen
@@ -98,9 +114,10 @@ async def edit(desk: Desk) -> Response:
     try:
         await desk.send("PATCH", f"/clients/{client_id}", body)
     except ApiError as error:
-        if error.status != 400:
+        current = await _current(desk, client_id)
+        if error.status != 400 or current is None:
             raise
-        return _form(desk, {**body, "client_id": client_id}, False, error)
+        return _form(desk, {**current, **body}, False, error)  # what was typed, kept
     return desk.redirect("/clients", "flash.client_saved")
 
 

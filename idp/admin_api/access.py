@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
-from idp.oidc.acr import ACR_PUSH
 from idp.storage.models import User
 from idp.web.context import WebContext
 

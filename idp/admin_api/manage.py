@@ -16,11 +16,11 @@ from starlette.responses import Response
 from idp.admin_api.access import STEP_UP_SECONDS, Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
 from idp.domain import accounts, audit, clients, registration
+from idp.domain.acr import ACR_PUSH
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.names import normalise_name
 from idp.domain.recovery import new_password, registered_email
 from idp.domain.users import import_users, public_record
-from idp.oidc.acr import ACR_PUSH
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
@@ -28,6 +28,12 @@ from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
+
+
+def ceiling(c: WebContext) -> clients.Lifetimes:
+    """The deployment's token lifetimes, which a client's own may only shorten."""
+    tokens = c.services.settings.tokens
+    return clients.Lifetimes(tokens.access_token_ttl, tokens.id_token_ttl, tokens.refresh_token_ttl)
 
 
 @endpoint("me", write=False)
@@ -58,7 +64,9 @@ async def edit_client(request: Request, c: WebContext, officer: Officer) -> Resp
     def edit() -> dict[str, Any]:
         with c.services.db.session() as session:
             return clients.describe(
-                clients.update(session, request.path_params["id"], dict(changes), officer.user_id)
+                clients.update(
+                    session, request.path_params["id"], dict(changes), officer.user_id, ceiling(c)
+                )
             )
 
     result = await run_in_threadpool(edit)

@@ -271,13 +271,26 @@ async def create_client(request: Request, c: WebContext, officer: Officer) -> Re
             first_party=bool(body.get("first_party", False)),
             require_pkce=bool(body.get("require_pkce", True)),
             id_token_alg=str(body.get("id_token_signed_response_alg", "RS256")),
+            min_acr=str(body.get("min_acr") or "") or None,
+            access_token_ttl=_seconds(body, "access_token_ttl"),
+            id_token_ttl=_seconds(body, "id_token_ttl"),
+            refresh_token_ttl=_seconds(body, "refresh_token_ttl"),
         )
         with c.services.db.session() as session:
-            client, secret = clients.create(session, spec, officer.user_id)
+            client, secret = clients.create(session, spec, officer.user_id, manage.ceiling(c))
             client.allowed_claims = _strings(body, "allowed_claims", [])
             return {**clients.describe(client), "client_secret": secret}
 
     return json_response(await run_in_threadpool(create), 201)
+
+
+def _seconds(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UserFacingError(Message("ต้องเป็นจำนวนวินาที", f"{name} must be whole seconds"), name)
+    return value
 
 
 def _strings(body: dict[str, Any], name: str, default: list[str]) -> list[str]:

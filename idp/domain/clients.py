@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import audit
+from idp.domain import acr, audit
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.secrets import random_token, sha256_hex
 from idp.storage.models import Client
@@ -36,6 +36,20 @@ class ClientSpec:
     id_token_alg: str = "RS256"
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
+    min_acr: str | None = None
+    access_token_ttl: int | None = None
+    id_token_ttl: int | None = None
+    refresh_token_ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """The deployment's token lifetimes (seconds): a client may shorten them, never lengthen
+    them (a revoked grant's marker outlives the longest access token only so)."""
+
+    access_token: int
+    id_token: int
+    refresh_token: int
 
 
 def _invalid(th: str, en: str, field: str) -> UserFacingError:
@@ -51,7 +65,7 @@ def _check_uri(uri: str, field: str) -> None:
         raise _invalid("ต้องใช้ https: " + uri, "must use https: " + uri, field)
 
 
-def validate(spec: ClientSpec) -> None:
+def validate(spec: ClientSpec, ceiling: Lifetimes | None = None) -> None:
     if not spec.client_id or len(spec.client_id) > 100 or not spec.client_id.isascii():
         raise _invalid("client_id ไม่ถูกต้อง", "client_id must be 1-100 ASCII characters", "id")
     if spec.auth_method not in AUTH_METHODS:
@@ -76,11 +90,24 @@ def validate(spec: ClientSpec) -> None:
         _check_uri(uri, "redirect_uri")
     if spec.backchannel_logout_uri:
         _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
+    if spec.min_acr is not None and spec.min_acr not in acr.SUPPORTED:
+        raise _invalid("ระดับการยืนยันตัวตนไม่รองรับ", "unsupported min_acr", "min_acr")
+    for name, floor in (("access_token", 30), ("id_token", 30), ("refresh_token", 60)):
+        value = getattr(spec, name + "_ttl")
+        most = getattr(ceiling, name) if ceiling else None
+        if value is not None and (value < floor or (most is not None and value > most)):
+            raise _invalid(
+                f"อายุ token ต้องอยู่ระหว่าง {floor} ถึง {most or 'ค่าของระบบ'} วินาที",
+                f"{name}_ttl must be {floor} to {most or 'the deployment'} seconds",
+                name + "_ttl",
+            )
 
 
-def create(session: Session, spec: ClientSpec, actor: str) -> tuple[Client, str | None]:
+def create(
+    session: Session, spec: ClientSpec, actor: str, ceiling: Lifetimes | None = None
+) -> tuple[Client, str | None]:
     """Register a client; return it with its secret (shown once, stored only as a digest)."""
-    validate(spec)
+    validate(spec, ceiling)
     if session.get(Client, spec.client_id) is not None:
         raise _invalid("มี client นี้อยู่แล้ว", "a client with this ID already exists", "id")
     secret = random_token(32) if spec.auth_method.startswith("client_secret") else None
@@ -100,6 +127,10 @@ def create(session: Session, spec: ClientSpec, actor: str) -> tuple[Client, str 
         id_token_signed_response_alg=spec.id_token_alg,
         require_pkce=spec.require_pkce or spec.auth_method == "none",
         first_party=spec.first_party,
+        min_acr=spec.min_acr,
+        access_token_ttl=spec.access_token_ttl,
+        id_token_ttl=spec.id_token_ttl,
+        refresh_token_ttl=spec.refresh_token_ttl,
         created_at=datetime.now(UTC),
     )
     session.add(client)
@@ -148,6 +179,10 @@ def describe(client: Client) -> dict[str, Any]:
         "require_pkce": client.require_pkce,
         "first_party": client.first_party,
         "jwks_uri": client.jwks_uri,
+        "min_acr": client.min_acr,
+        "access_token_ttl": client.access_token_ttl,
+        "id_token_ttl": client.id_token_ttl,
+        "refresh_token_ttl": client.refresh_token_ttl,
     }
 
 
@@ -162,10 +197,20 @@ EDITABLE = {
     "first_party": bool,
     "require_pkce": bool,
     "id_token_signed_response_alg": str,
+    "min_acr": str,
+    "access_token_ttl": int,
+    "id_token_ttl": int,
+    "refresh_token_ttl": int,
 }
 
 
-def update(session: Session, client_id: str, changes: dict[str, Any], actor: str) -> Client:
+def update(
+    session: Session,
+    client_id: str,
+    changes: dict[str, Any],
+    actor: str,
+    ceiling: Lifetimes | None = None,
+) -> Client:
     """Change a client's settings; the same rules as at creation, nothing half-written."""
     client = get(session, client_id)
     unknown = set(changes) - set(EDITABLE)
@@ -174,7 +219,10 @@ def update(session: Session, client_id: str, changes: dict[str, Any], actor: str
             "แก้ไขค่านี้ไม่ได้", f"not editable: {', '.join(sorted(unknown))}", sorted(unknown)[0]
         )
     for name, kind in EDITABLE.items():
-        if name in changes and changes[name] is not None and not isinstance(changes[name], kind):
+        value = changes.get(name)
+        if value is not None and (
+            not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
+        ):
             raise _invalid("รูปแบบข้อมูลไม่ถูกต้อง", f"{name} must be a {kind.__name__}", name)
     merged = {**describe(client), **changes}
     spec = ClientSpec(
@@ -191,8 +239,12 @@ def update(session: Session, client_id: str, changes: dict[str, Any], actor: str
         id_token_alg=str(merged["id_token_signed_response_alg"]),
         jwks=client.jwks,
         jwks_uri=client.jwks_uri,
+        min_acr=merged["min_acr"] or None,
+        access_token_ttl=merged["access_token_ttl"],
+        id_token_ttl=merged["id_token_ttl"],
+        refresh_token_ttl=merged["refresh_token_ttl"],
     )
-    validate(spec)
+    validate(spec, ceiling)
     client.name, client.redirect_uris = spec.name, list(spec.redirect_uris)
     client.post_logout_redirect_uris = list(spec.post_logout_redirect_uris)
     client.backchannel_logout_uri = spec.backchannel_logout_uri
@@ -200,5 +252,8 @@ def update(session: Session, client_id: str, changes: dict[str, Any], actor: str
     client.allowed_claims = [str(c) for c in merged["allowed_claims"]]
     client.first_party, client.require_pkce = spec.first_party, spec.require_pkce
     client.id_token_signed_response_alg = spec.id_token_alg
+    client.min_acr = spec.min_acr
+    client.access_token_ttl, client.id_token_ttl = spec.access_token_ttl, spec.id_token_ttl
+    client.refresh_token_ttl = spec.refresh_token_ttl
     audit.record(session, "client.update", actor=actor, subject=client_id, fields=sorted(changes))
     return client

@@ -106,7 +106,7 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
             "iss": self._s.settings.server.issuer,
             "aud": [client.get_client_id()],
             "iat": now,
-            "exp": now + self._s.settings.tokens.id_token_ttl,
+            "exp": now + (client.record.id_token_ttl or self._s.settings.tokens.id_token_ttl),
         }
 
     def get_authorization_code_claims(

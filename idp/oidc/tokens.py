@@ -54,7 +54,7 @@ class TokenService:
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         """Authlib's token generator: an access token, and a refresh token where allowed."""
-        ttl = expires_in or self._tokens.access_token_ttl
+        ttl = expires_in or client.record.access_token_ttl or self._tokens.access_token_ttl
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -140,9 +140,12 @@ class TokenService:
                     user_id=user.user_id,
                     scope=scope,
                     issued_at=now,
-                    expires_at=now + timedelta(seconds=self._tokens.refresh_token_ttl),
+                    expires_at=now + timedelta(seconds=self._refresh_ttl(client)),
                 )
             )
+
+    def _refresh_ttl(self, client: OAuthClient) -> int:
+        return client.record.refresh_token_ttl or self._tokens.refresh_token_ttl
 
     # -- refresh tokens ------------------------------------------------------------------
     def use_refresh_token(

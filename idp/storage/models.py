@@ -68,6 +68,11 @@ class Client(Base):
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="RS256")
     require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Stricter than the deployment for this client: a minimum acr, shorter token lifetimes.
+    min_acr: Mapped[str | None] = mapped_column(String(100))
+    access_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    id_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    refresh_token_ttl: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from sqlalchemy.orm import Session
 
-from idp.oidc import acr
+from idp.domain import acr
 from idp.oidc.adapter import StarletteOAuth2Request
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
@@ -164,12 +164,22 @@ class AuthorizationFlow:
             return [str(v) for v in essential.get("values") or [essential.get("value")] if v]
         return []
 
+    def _client_minimum(self, oreq: StarletteOAuth2Request) -> str | None:
+        client = self.server.query_client(oreq.payload.client_id or "")
+        return client.record.min_acr if client is not None else None
+
     def _wants_push(self, oreq: StarletteOAuth2Request) -> bool:
         asked = (oreq.payload.data.get("acr_values") or "").split() + self._essential_acr(oreq)
-        return acr.ACR_PUSH in asked
+        minimum = self._client_minimum(oreq)  # a client that needs more than a password
+        needs_more = minimum is not None and not acr.satisfies(acr.ACR_PASSWORD, minimum)
+        return acr.ACR_PUSH in asked or needs_more
 
     def _acr_satisfied(self, oreq: StarletteOAuth2Request, achieved: str) -> bool:
-        """Only an essential `acr` (claims parameter) refuses; acr_values are voluntary."""
+        """An essential `acr` (claims parameter) and the client's minimum refuse; acr_values
+        are voluntary."""
+        minimum = self._client_minimum(oreq)
+        if minimum is not None and not acr.satisfies(achieved, minimum):
+            return False
         wanted = self._essential_acr(oreq)
         return not wanted or any(acr.satisfies(achieved, value) for value in wanted)
 

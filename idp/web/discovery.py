@@ -9,8 +9,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from idp.domain import acr
 from idp.domain.clients import SCOPES
-from idp.oidc import acr
 from idp.oidc.claims import CLAIMS_SUPPORTED
 
 CACHE = b"public, max-age=300"

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idp.domain import acr
 from idp.domain.thai_dates import format_datetime
-from idp.oidc import acr
 from idp.web.context import WebContext, ctx
 from idp.web.signin import EXPIRED
 from idp.web.transactions import LoginTransaction

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from idp.domain import acr
 from idp.domain.authn import Result, authenticate
 from idp.domain.errors import Message
-from idp.oidc import acr
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
 from idp.web.transactions import LoginTransaction

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from idp.domain.acr import ACR_PUSH
 from idp.storage.models import Client, Registration, ServiceRequest, User
 from tests import admin_ui_support, push_support, support
 from tests.backends import Backend
@@ -246,6 +247,19 @@ def test_creating_a_relying_party_shows_its_secret_once(desk: Desk) -> None:
         assert "gfmis" in client.scope.split()
     desk.go("/clients")
     expect(page.locator(f"text={client_id}")).to_be_visible()
+
+    desk.go(f"/clients/{client_id}")  # stricter: always push, shorter access tokens
+    page.select_option("select[name=min_acr]", ACR_PUSH)
+    page.fill("input[name=access_token_ttl]", "999999")
+    page.click("button:has-text('บันทึก')")
+    expect(page.locator("input[name=access_token_ttl]")).to_have_attribute("aria-invalid", "true")
+    page.fill("input[name=access_token_ttl]", "300")
+    page.click("button:has-text('บันทึก')")
+    expect(page.locator(".flash")).to_contain_text("บันทึกการตั้งค่าแล้ว")
+    with desk.world.services.db.read() as session:
+        client = session.get(Client, client_id)
+        assert client is not None
+        assert (client.min_acr, client.access_token_ttl) == (ACR_PUSH, 300)
 
 
 def test_exporting_the_audit_log(desk: Desk) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
+from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.storage.models import AuditEvent, Client, Registration, User
 from tests import support

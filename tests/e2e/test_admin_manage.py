@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.domain.passwords import verify_password
-from idp.oidc.acr import ACR_PASSWORD
 from idp.storage.models import AuditEvent, Client, OutboxMessage, Registration, User
 from tests import support
 from tests.e2e.test_admin_api import API, _auth, _token
@@ -322,6 +322,20 @@ def test_create_client_takes_every_setting(
     assert body["allowed_claims"] == ["verified_claims"]
     assert body["backchannel_logout_uri"] == "https://budget.example.go.th/bcl"
     assert body["id_token_signed_response_alg"] == "ES256"
+    too_long = app_client.patch(
+        f"{API}/clients/{client_id}",
+        headers=_auth(token),
+        json={"min_acr": ACR_PUSH, "access_token_ttl": 10**6},
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["field"] == "access_token_ttl"
+    stricter = app_client.patch(
+        f"{API}/clients/{client_id}",
+        headers=_auth(token),
+        json={"min_acr": ACR_PUSH, "access_token_ttl": 120},
+    )
+    assert stricter.json()["min_acr"] == ACR_PUSH
+    assert stricter.json()["access_token_ttl"] == 120
     bad = app_client.post(
         API + "/clients",
         headers=_auth(token),

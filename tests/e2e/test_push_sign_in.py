@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from idp.oidc.acr import ACR_PASSWORD, ACR_PUSH
+from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.storage.models import DeviceRecord
 from idp.web.app import create_app
 from push_auth.authenticator.client import Authenticator
@@ -195,3 +195,27 @@ def test_acr_values_step_up_from_a_password_session(backend: Backend, tmp_path: 
         tokens = support.exchange(browser, rp, result["code"], verifier).json()
         keys = KeySet.import_key_set(browser.get("/jwks").json())
         assert jwt.decode(tokens["id_token"], keys).claims["acr"] == ACR_PUSH
+
+
+def test_a_client_minimum_acr_makes_push_necessary(world: PushWorld) -> None:
+    strict = support.create_client(world.services, min_acr=ACR_PUSH)
+    verifier, challenge = support.pkce()
+    login_url, page = push_support.push_page(world.browser, strict, world.user, challenge)
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    result = push_support.finish_push(world.browser, login_url, page, strict.redirect_uri)
+    tokens = support.exchange(world.browser, strict, result["code"], verifier).json()
+    keys = KeySet.import_key_set(world.browser.get("/jwks").json())
+    assert jwt.decode(tokens["id_token"], keys).claims["acr"] == ACR_PUSH
+
+    world.browser.cookies.clear()
+    other = support.create_user(world.services)  # no Soft Token: a password is not enough
+    response = world.browser.get(
+        "/authorize", params=support.authorize_params(strict, support.pkce()[1])
+    )
+    response = support.submit_login(
+        world.browser, response.headers["location"], other.user_id, other.password
+    )
+    while response.status_code in (302, 303):
+        response = world.browser.get(response.headers["location"])
+    assert response.status_code == 403
+    assert "/register?next=" in response.text

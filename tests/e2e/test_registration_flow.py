@@ -13,7 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.cli import main as idp_cli
-from idp.oidc.acr import ACR_PUSH
+from idp.domain.acr import ACR_PUSH
 from idp.settings import Settings
 from idp.storage.models import Client
 from tests import push_support, support

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.domain import clients
+from idp.domain.errors import UserFacingError
+from idp.storage.models import RefreshToken
 from tests import support
 from tests.support import Person, RelyingParty, exchange, pkce, sign_in
 
@@ -136,3 +143,53 @@ def test_malformed_token_requests_get_oauth_errors_not_500(
         response = app_client.post("/token", content=body, headers=headers, auth=rp.basic)
         assert 400 <= response.status_code < 500, (body, response.status_code)
         assert "error" in response.json()
+
+
+def test_a_client_can_have_shorter_token_lifetimes(
+    app_client: TestClient, services: support.Services, user: Person
+) -> None:
+    rp = support.create_client(
+        services, access_token_ttl=120, id_token_ttl=90, refresh_token_ttl=600
+    )
+    code, verifier = _code(app_client, rp, user)
+    tokens = exchange(app_client, rp, code, verifier).json()
+    assert tokens["expires_in"] == 120
+    access = jwt.decode(
+        tokens["access_token"], KeySet.import_key_set(app_client.get("/jwks").json())
+    )
+    assert access.claims["exp"] - access.claims["iat"] == 120
+    id_token = jwt.decode(tokens["id_token"], KeySet.import_key_set(app_client.get("/jwks").json()))
+    assert id_token.claims["exp"] - id_token.claims["iat"] == 90
+    with services.db.read() as session:
+        row = session.scalars(
+            select(RefreshToken).where(RefreshToken.client_id == rp.client_id)
+        ).one()
+        lifetime = (row.expires_at - row.issued_at).total_seconds()
+    assert lifetime == 600
+
+
+def test_client_lifetimes_can_only_be_shorter_than_the_deployments(
+    services: support.Services,
+) -> None:
+    ceiling = clients.Lifetimes(access_token=600, id_token=600, refresh_token=86400)
+    for field, value in (
+        ("access_token_ttl", 601),
+        ("id_token_ttl", 10),
+        ("refresh_token_ttl", 86401),
+    ):
+        spec = clients.ClientSpec(
+            client_id="rp-" + support.new_user_id().lower(),
+            name="x",
+            redirect_uris=[support.REDIRECT],
+            **{field: value},
+        )
+        with pytest.raises(UserFacingError) as refused:
+            clients.validate(spec, ceiling)
+        assert refused.value.field == field
+    with pytest.raises(UserFacingError):
+        clients.validate(
+            clients.ClientSpec(
+                client_id="x", name="x", redirect_uris=[support.REDIRECT], min_acr="gold"
+            ),
+            ceiling,
+        )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from idp.oidc.acr import ACR_PUSH
+from idp.domain.acr import ACR_PUSH
 from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend

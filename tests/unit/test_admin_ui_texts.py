@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from admin_ui.screens.clients import SCOPES
+from admin_ui.screens.clients import LIFETIMES, SCOPES
 from admin_ui.screens.officers import ROLES
 from admin_ui.screens.registrations import STATUSES
 from admin_ui.screens.service_requests import HOLDER, REASON_GROUPS
@@ -38,6 +38,7 @@ def test_every_dynamic_key_is_translated() -> None:
         *(f"proofing.{p}" for p in ("none", "completed", "id_mismatch")),
         *(f"flash.user_{a}" for a in ("disable", "enable", "reset_password")),
         *(f"dashboard.{k}" for k in ("registrations_per_day", "sign_ins_per_day")),
+        *(f"clients.{name}" for name in LIFETIMES),
     ]
     assert sorted(k for k in dynamic if k not in TEXTS) == []
     assert SCOPES
