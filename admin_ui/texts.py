@@ -27,6 +27,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "list.edit": ("แก้ไข", "Edit"),
     # messages after an action
     "flash.approved": ("อนุมัติการลงทะเบียนแล้ว และแจ้งทางอีเมล", "Approved; the user has been emailed"),
+    "flash.approved_first": (
+        "บันทึกการอนุมัติแล้ว รอเจ้าหน้าที่อีกคนยืนยัน",
+        "Approval recorded; a second officer must confirm it",
+    ),
     "flash.rejected": (
         "ไม่อนุมัติการลงทะเบียน และแจ้งเหตุผลทางอีเมลแล้ว",
         "Rejected; the user has been emailed the reason",
@@ -140,6 +144,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "registration.open_pdf": ("เปิดไฟล์ PDF", "Open the PDF"),
     "registration.no_order": ("ไม่มีไฟล์แนบ", "No file attached"),
     "registration.approve": ("อนุมัติ", "Approve"),
+    "registration.first_approval": (
+        "อนุมัติครั้งแรกแล้ว รอเจ้าหน้าที่อีกคนยืนยัน โดย",
+        "First approval, waiting for a second officer, by",
+    ),
+    "registration.confirm_approval": (
+        "ยืนยันการอนุมัติ (คนที่สอง)",
+        "Confirm the approval (second officer)",
+    ),
     "registration.reject": ("ไม่อนุมัติ", "Reject"),
     "registration.reason": (
         "เหตุผลที่ไม่อนุมัติ (แจ้งผู้ใช้ทางอีเมล)",

@@ -393,7 +393,9 @@ def _decide(registration_id: str, approve: bool, reason: str, officer: str) -> N
     with _services() as services, services.db.session() as session:
         found = _registration(session, registration_id)
         try:
-            registration.decide(session, found, approve, reason, officer)
+            status = registration.decide(
+                session, found, approve, reason, officer, services.settings.registration.four_eyes
+            )
         except UserFacingError as exc:
             raise click.ClickException(str(exc.message)) from exc
         user = session.get(User, found.user_id)
@@ -401,7 +403,8 @@ def _decide(registration_id: str, approve: bool, reason: str, officer: str) -> N
         Mailer(services.db, services.settings.mail).registration_decided(
             session, found, user, services.settings.server.issuer
         )
-    click.echo(("approved " if approve else "rejected ") + registration_id)
+    waiting = status == "waiting_approval"
+    click.echo(("first approval of " if waiting else status + " ") + registration_id)
 
 
 @registrations.command("approve")

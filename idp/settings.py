@@ -150,6 +150,11 @@ class JobsSettings(Section):
     interval_seconds: int = Field(3600, ge=60)
 
 
+class RegistrationSettings(Section):
+    # Four eyes: an officer's approval at step 4 waits for a second, different officer.
+    four_eyes: bool = False
+
+
 class AdminUIMountSettings(Section):
     """The back office (admin_ui) mounted at /admin of this IdP, its client provisioned here.
     Turn it off to deploy admin_ui alone on another host (see admin_ui/settings.py)."""
@@ -183,6 +188,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     token_login: TokenLoginSettings = Field(default_factory=TokenLoginSettings)
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     admin_ui: AdminUIMountSettings = Field(default_factory=AdminUIMountSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 

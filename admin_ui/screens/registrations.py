@@ -42,12 +42,17 @@ async def decide(desk: Desk) -> Response:
     decision = desk.request.path_params["decision"]
     reason = str((await desk.request.form()).get("reason", "")).strip()
     try:
-        await desk.send("POST", f"/registrations/{registration_id}/{decision}", {"reason": reason})
+        after = await desk.send(
+            "POST", f"/registrations/{registration_id}/{decision}", {"reason": reason}
+        )
     except ApiError as error:
         if error.status != 400:
             raise
         return await _show(desk, error, reason)
-    flash = "flash.approved" if decision == "approve" else "flash.rejected"
+    flash = {"approved": "flash.approved", "rejected": "flash.rejected"}.get(
+        after["status"],
+        "flash.approved_first",  # four eyes: waiting for a second officer
+    )
     return desk.redirect("/registrations", flash)
 
 

@@ -78,7 +78,12 @@ async def decide_registration(request: Request, c: WebContext, officer: Officer)
             if found is None:
                 raise NotFound(Message("ไม่พบการลงทะเบียน", "no such registration"), "id")
             registration.decide(
-                session, found, approve, str(body.get("reason") or ""), officer.user_id
+                session,
+                found,
+                approve,
+                str(body.get("reason") or ""),
+                officer.user_id,
+                c.services.settings.registration.four_eyes,
             )
             user = session.get(User, found.user_id)
             assert user is not None

@@ -238,6 +238,7 @@ def summary(registration: Registration) -> dict[str, Any]:
         "email": registration.email,
         "proofing_status": registration.proofing_status,
         "upload_sha256": registration.upload_sha256,
+        "first_approval_by": registration.first_approval_by,
     }
 
 
@@ -311,14 +312,34 @@ def confirm(session: Session, registration: Registration, user: User, origin: Or
 
 
 def decide(
-    session: Session, registration: Registration, approve: bool, reason: str, officer: str
-) -> None:
-    """An officer's decision at step 4 (a reason is required to reject)."""
+    session: Session,
+    registration: Registration,
+    approve: bool,
+    reason: str,
+    officer: str,
+    four_eyes: bool = False,
+) -> str:
+    """An officer's decision at step 4 (a reason is required to reject). With four eyes, the
+    first approval waits for a second, different officer; a rejection is always final.
+    Returns the registration's status afterwards."""
     if registration.status != "waiting_approval":
         raise _error("การลงทะเบียนนี้ไม่ได้รออนุมัติ", "this registration is not waiting for approval")
     if not approve and not reason.strip():
         raise _error("ต้องระบุเหตุผลที่ไม่อนุมัติ", "a reason is required to reject", "reason")
     now = datetime.now(UTC)
+    if approve and four_eyes and registration.first_approval_by is None:
+        registration.first_approval_by, registration.first_approval_at = officer, now
+        registration.updated_at = now
+        audit.record(
+            session, "registration.approve_first", actor=officer, subject=registration.user_id
+        )
+        return str(registration.status)
+    if approve and four_eyes and registration.first_approval_by == officer:
+        raise _error(
+            "ต้องให้เจ้าหน้าที่อีกคนยืนยันการอนุมัติ",
+            "another officer must confirm this approval (four eyes)",
+            "officer",
+        )
     registration.status = "approved" if approve else "rejected"
     registration.decision_reason = reason.strip()[:500] or None
     registration.decided_by, registration.decided_at, registration.updated_at = officer, now, now
@@ -328,7 +349,9 @@ def decide(
         actor=officer,
         subject=registration.user_id,
         reason=registration.decision_reason,
+        first_approval_by=registration.first_approval_by,
     )
+    return str(registration.status)
 
 
 def mark_activated(session: Session, user_id: str) -> None:

@@ -28,7 +28,10 @@ class Mailer:
     def registration_decided(
         self, session: Session, registration: Registration, user: User, issuer: str
     ) -> None:
-        """The approval or rejection email, to the verified address (or the record's)."""
+        """The approval or rejection email, to the verified address (or the record's); nothing
+        while the registration still waits (a first approval under four eyes)."""
+        if registration.status == "waiting_approval":
+            return
         approved = registration.status in ("approved", "activated")
         self.enqueue(
             session,

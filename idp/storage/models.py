@@ -243,6 +243,8 @@ class Registration(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     decision_reason: Mapped[str | None] = mapped_column(String(500))
+    first_approval_by: Mapped[str | None] = mapped_column(String(100))  # four eyes
+    first_approval_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -15,6 +16,7 @@ from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.domain.passwords import verify_password
 from idp.storage.models import AuditEvent, Client, OutboxMessage, Registration, User
 from tests import support
+from tests.backends import Backend
 from tests.e2e.test_admin_api import API, _auth, _token
 from tests.integration.test_user_import import HEADER, _row
 
@@ -343,3 +345,45 @@ def test_create_client_takes_every_setting(
     )
     assert bad.status_code == 400
     assert bad.json()["field"] == "redirect_uris"
+
+
+def test_four_eyes_an_approval_waits_for_a_second_officer(backend: Backend, tmp_path: Path) -> None:
+    from idp.web.app import create_app
+
+    settings = support.make_settings(backend, tmp_path, registration={"four_eyes": True})
+    with TestClient(create_app(settings), base_url=support.ISSUER) as client:
+        services = client.app.state.ctx.services  # type: ignore[attr-defined]
+        first, first_id = _token(client, services, ["officer"])
+        second, _second_id = _token(client, services, ["officer"])
+        person = support.create_user(services)
+        email = f"{person.user_id.lower()}@example.go.th"
+        registration_id = _registration(services, person.user_id, None)
+        approve = f"{API}/registrations/{registration_id}/approve"
+
+        once = client.post(approve, headers=_auth(first), json={})
+        assert once.status_code == 200
+        assert once.json()["status"] == "waiting_approval"
+        assert once.json()["first_approval_by"] == first_id
+        again = client.post(approve, headers=_auth(first), json={})
+        assert again.status_code == 400
+        assert again.json()["field"] == "officer"
+        with services.db.read() as session:
+            mails = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.to_address == email)
+            ).all()
+        assert mails == []  # nobody is told anything yet
+
+        confirmed = client.post(approve, headers=_auth(second), json={})
+        assert confirmed.json()["status"] == "approved"
+        with services.db.read() as session:
+            kinds = list(
+                session.scalars(select(OutboxMessage.kind).where(OutboxMessage.to_address == email))
+            )
+            actions = list(
+                session.scalars(
+                    select(AuditEvent.action).where(AuditEvent.subject == person.user_id)
+                )
+            )
+        assert kinds == ["registration_approved"]
+        assert "registration.approve_first" in actions
+        assert "registration.approve" in actions
