@@ -100,7 +100,7 @@ def open_registration(session: Session, user_id: str) -> Registration:
         return latest
     now = datetime.now(UTC)
     registration = Registration(
-        id=secrets.token_urlsafe(24),
+        id=secrets.token_hex(16),  # never starts with "-", which a command line takes for an option
         user_id=user_id,
         attempt=(latest.attempt + 1) if latest else 1,
         status="in_progress",
