@@ -20,7 +20,7 @@ from admin_ui import signin
 from admin_ui.api import AdminApi
 from admin_ui.desk import BackOffice, Desk, office_of, page_headers
 from admin_ui.oidc import RelyingParty
-from admin_ui.screens import audit, clients, dashboard, officers, registrations, users
+from admin_ui.screens import audit, clients, dashboard, keys, officers, registrations, users
 from admin_ui.screens import service_requests as requests
 from admin_ui.session import CookieSessions, decode_key
 from admin_ui.settings import AdminUISettings
@@ -52,6 +52,7 @@ def routes() -> list[Route | Mount]:
         Route("/users/import", users.import_form),
         Route("/users/import", users.import_csv, methods=POST),
         Route("/users/{user_id}", users.one),
+        Route("/users/{user_id}/device/revoke", users.revoke_device, methods=POST),
         Route("/users/{user_id}/{action:str}", users.act, methods=POST),
         Route("/clients", clients.listing),
         Route("/clients/new", clients.blank),
@@ -62,6 +63,8 @@ def routes() -> list[Route | Mount]:
         Route("/clients/{id}/delete", clients.delete, methods=POST),
         Route("/audit", audit.log),
         Route("/audit.csv", audit.export),
+        Route("/keys", keys.listing),
+        Route("/keys/rotate", keys.rotate, methods=POST),
         Route("/officers", officers.listing),
         Route("/officers/{change:str}", officers.change, methods=POST),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

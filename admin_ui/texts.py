@@ -16,6 +16,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.users": ("ผู้ใช้งาน", "Users"),
     "nav.clients": ("ระบบที่เชื่อมต่อ", "Relying parties"),
     "nav.officers": ("เจ้าหน้าที่", "Officers"),
+    "nav.keys": ("กุญแจลงนาม", "Signing keys"),
     "nav.audit": ("บันทึกการใช้งาน", "Audit log"),
     "nav.sign_out": ("ออกจากระบบ", "Sign out"),
     # lists
@@ -56,6 +57,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "พิมพ์ client_id ให้ตรงเพื่อยืนยันการลบ",
         "Type the client_id exactly to confirm deleting it",
     ),
+    "flash.keys_rotated": ("หมุนเวียนกุญแจแล้ว", "The signing keys are rotated"),
+    "flash.device_revoked": (
+        "ยกเลิกอุปกรณ์แล้ว ผู้ใช้ออกจากระบบทุกที่ และเปิดใช้งานใหม่ได้",
+        "The device is revoked; the user is signed out everywhere and may activate again",
+    ),
+    "flash.reason_needed": ("ต้องระบุเหตุผล", "A reason is required"),
     "flash.role_granted": ("มอบบทบาทแล้ว", "The role is granted"),
     "flash.role_revoked": ("ถอนบทบาทแล้ว", "The role is revoked"),
     "flash.step_up": (
@@ -233,6 +240,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.device_status": ("สถานะ", "Status"),
     "users.activated": ("เปิดใช้งานเมื่อ", "Activated"),
     "users.certificate_until": ("ใบรับรองหมดอายุ", "Certificate valid until"),
+    "users.revoke_device": ("ยกเลิกอุปกรณ์นี้", "Revoke this device"),
+    "users.revoke_reason": ("เหตุผล", "Reason"),
     "users.no_device": ("ยังไม่ได้เปิดใช้งานแอป", "No activated app"),
     "users.registrations": ("ประวัติการลงทะเบียน", "Registration history"),
     "users.applications": ("ระบบที่เข้าใช้งานอยู่", "Signed-in applications"),
@@ -307,6 +316,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "audit.actor": ("ผู้กระทำ", "Actor"),
     "audit.subject": ("เรื่อง", "Subject"),
     "audit.export": ("ส่งออกเป็น CSV", "Export as CSV"),
+    # signing keys
+    "keys.help": (
+        "กุญแจ next เผยแพร่ล่วงหน้าใน JWKS การหมุนเวียนทำให้ next เป็น active และ active เป็น retired "
+        "ซึ่งยังเผยแพร่จนกว่า token สุดท้ายจะหมดอายุ",
+        "Next keys are published ahead in the JWKS. Rotating makes next keys active and active "
+        "ones retired; those stay published until their last token expires.",
+    ),
+    "keys.state": ("สถานะ", "State"),
+    "keys.created": ("สร้างเมื่อ", "Created"),
+    "keys.published_until": ("เผยแพร่ถึง", "Published until"),
+    "keys.state.next": ("ถัดไป", "next"),
+    "keys.state.active": ("ใช้งาน", "active"),
+    "keys.state.retired": ("เลิกใช้", "retired"),
+    "keys.rotate": ("หมุนเวียนกุญแจ", "Rotate the keys"),
     # officers
     "officers.role": ("บทบาท", "Role"),
     "officers.roles": ("บทบาท", "Roles"),

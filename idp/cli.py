@@ -23,7 +23,7 @@ from idp.mail.mailer import Mailer
 from idp.push_wiring import build_push
 from idp.services import Services, build_services
 from idp.settings import Settings, SettingsError, load_settings
-from idp.storage.models import Registration, SigningKey, User
+from idp.storage.models import Registration, User
 
 ROLES = ("officer", "admin", "auditor")
 CLI_ACTOR = "cli"
@@ -240,17 +240,7 @@ def keys_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(as_json: bool) -> None:
     with _unit_of_work() as session:
-        rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at))
-        data = [
-            {
-                "kid": k.kid,
-                "alg": k.alg,
-                "state": k.state,
-                "created_at": k.created_at.isoformat(),
-                "publish_until": k.publish_until.isoformat() if k.publish_until else None,
-            }
-            for k in rows
-        ]
+        data = keys.describe_all(session)
     _emit(data, as_json, lambda d: "\n".join(f"{k['alg']}\t{k['state']}\t{k['kid']}" for k in d))
 
 

@@ -36,6 +36,19 @@ async def act(desk: Desk) -> Response:
 
 
 @screen
+async def revoke_device(desk: Desk) -> Response:
+    user_id = desk.request.path_params["user_id"]
+    reason = str((await desk.request.form()).get("reason", "")).strip()
+    try:
+        await desk.send("POST", f"/users/{user_id}/device/revoke", {"reason": reason})
+    except ApiError as error:
+        if error.status != 400:
+            raise
+        return desk.redirect(f"/users/{user_id}", "flash.reason_needed")
+    return desk.redirect(f"/users/{user_id}", "flash.device_revoked")
+
+
+@screen
 async def import_form(desk: Desk) -> Response:
     return desk.render("import.html", result=None, csv_text="")
 

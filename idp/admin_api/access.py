@@ -24,12 +24,14 @@ READ_ROLES = {
     "me": {"auditor", "officer", "admin"},
     "clients": {"admin"},
     "officers": {"admin"},
+    "keys": {"admin"},
 }
 WRITE_ROLES = {
     "registrations": {"officer", "admin"},
     "users": {"officer", "admin"},
     "clients": {"admin"},
     "officers": {"admin"},
+    "keys": {"admin"},
 }
 
 

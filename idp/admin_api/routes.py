@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from idp.admin_api import manage, pages
+from idp.admin_api import manage, operations, pages
 from idp.admin_api import service_requests as requests
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
@@ -372,6 +372,9 @@ def admin_routes() -> list[Route]:
         Route("/users/import", manage.import_csv, methods=["POST"]),
         Route("/users/{user_id}", manage.user_detail),
         Route("/users/{user_id}/reset-password", manage.force_password_reset, methods=["POST"]),
+        Route("/users/{user_id}/device/revoke", operations.revoke_device, methods=["POST"]),
+        Route("/keys", operations.list_keys),
+        Route("/keys/rotate", operations.rotate_keys, methods=["POST"]),
         Route("/clients/{id}", manage.edit_client, methods=["PATCH"]),
         Route("/clients/{id}", manage.delete_client, methods=["DELETE"]),
         Route("/clients/{id}/rotate-secret", manage.rotate_client_secret, methods=["POST"]),

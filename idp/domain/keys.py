@@ -81,6 +81,21 @@ def rotate(session: Session, master: MasterKey, max_token_ttl: int, actor: str) 
     return promoted
 
 
+def describe_all(session: Session) -> list[dict[str, Any]]:
+    """Every signing key's public facts, oldest first (never key material)."""
+    rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at))
+    return [
+        {
+            "kid": k.kid,
+            "alg": k.alg,
+            "state": k.state,
+            "created_at": k.created_at.isoformat(),
+            "publish_until": k.publish_until.isoformat() if k.publish_until else None,
+        }
+        for k in rows
+    ]
+
+
 @dataclass(frozen=True)
 class KeySnapshot:
     signing: dict[str, tuple[str, AnyKey]]  # alg -> (kid, private key)

@@ -387,3 +387,50 @@ def test_four_eyes_an_approval_waits_for_a_second_officer(backend: Backend, tmp_
         assert kinds == ["registration_approved"]
         assert "registration.approve_first" in actions
         assert "registration.approve" in actions
+
+
+def test_admins_list_and_rotate_the_signing_keys(
+    app_client: TestClient, services: support.Services
+) -> None:
+    officer, _ = _token(app_client, services, ["officer"])
+    assert app_client.get(API + "/keys", headers=_auth(officer)).status_code == 403
+    token, _admin = _token(app_client, services, ["admin"])
+    before = app_client.get(API + "/keys", headers=_auth(token)).json()["items"]
+    upcoming = {k["kid"] for k in before if k["state"] == "next"}
+    assert upcoming
+    assert all("private" not in str(k).lower() for k in before)
+    rotated = app_client.post(API + "/keys/rotate", headers=_auth(token))
+    assert rotated.status_code == 200
+    assert set(rotated.json()["activated"]) == upcoming
+    after = {
+        k["kid"]: k["state"]
+        for k in app_client.get(API + "/keys", headers=_auth(token)).json()["items"]
+    }
+    assert {after[kid] for kid in upcoming} == {"active"}
+    published = {k["kid"] for k in app_client.get("/jwks").json()["keys"]}
+    assert upcoming <= published
+
+
+def test_an_officer_revokes_a_lost_device(
+    app_client: TestClient, services: support.Services
+) -> None:
+    from tests.e2e.test_device_api import Phone
+
+    token, officer = _token(app_client, services, ["officer"])
+    person = support.create_user(services)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    Phone(app_client).activate(push.start_activation(person.user_id).code)
+    url = f"{API}/users/{person.user_id}/device/revoke"
+    assert app_client.post(url, headers=_auth(token), json={}).json()["field"] == "reason"
+    revoked = app_client.post(url, headers=_auth(token), json={"reason": "ทำหาย"})
+    assert revoked.status_code == 200
+    assert revoked.json()["status"] == "revoked"
+    assert push.devices.active_for(person.user_id) is None
+    assert app_client.post(url, headers=_auth(token), json={"reason": "again"}).status_code == 404
+    with services.db.read() as session:
+        event = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "device.revoke", AuditEvent.subject == person.user_id
+            )
+        ).one()
+    assert event.actor == officer

@@ -21,6 +21,7 @@ from admin_ui.settings import AdminUISettings
 from idp.domain import clients
 from idp.storage.models import Grant, User
 from idp.web.app import create_app
+from push_auth.errors import PushError
 from tests import admin_ui_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
@@ -92,6 +93,7 @@ def test_every_screen_renders_in_both_languages(office: Office) -> None:
         "/admin/audit",
         "/admin/audit?outcome=success&action=admin_api.get",
         "/admin/officers",
+        "/admin/keys",
     ]
     for locale in ("en", "th"):
         office.browser.get(f"/admin/language/{locale}")
@@ -244,3 +246,36 @@ def test_the_back_office_deployed_alone_on_another_host(backend: Backend, tmp_pa
         assert "id_token_hint=" in end_session
         back = browser.get(end_session)
         assert back.headers["location"] == ui_base + "/signed-out"
+
+
+def test_an_officer_revokes_a_device_and_an_admin_rotates_the_keys(
+    office: Office, tmp_path: Path
+) -> None:
+    holder = admin_ui_support.make_officer(office.browser, office.services, [], tmp_path / "h")
+    with office.services.db.session() as session:
+        user = session.get(User, office.officer.person.user_id)
+        assert user is not None
+        user.roles = ["officer", "admin"]
+    admin_ui_support.sign_in(office.browser, office.officer)
+    path = f"/admin/users/{holder.person.user_id}"
+    page = office.browser.get(path)
+    assert "/device/revoke" in page.text
+    done = office.browser.post(
+        path + "/device/revoke",
+        data={"csrf_token": support.csrf_of(page.text), "return_to": path, "reason": "lost"},
+    )
+    assert done.status_code == 303
+    after = office.browser.get(path)
+    assert "/device/revoke" not in after.text  # nothing active to revoke any more
+    with pytest.raises(PushError, match="device_revoked"):
+        holder.phone.status()  # the phone is told at its next call
+
+    keys_page = office.browser.get("/admin/keys")
+    before = set(re.findall(r"<code>([^<]+)</code>", keys_page.text))
+    rotated = office.browser.post(
+        "/admin/keys/rotate",
+        data={"csrf_token": support.csrf_of(keys_page.text), "return_to": "/admin/keys"},
+    )
+    assert rotated.status_code == 303
+    now = set(re.findall(r"<code>([^<]+)</code>", office.browser.get("/admin/keys").text))
+    assert len(now - before) == 2  # a new next key per algorithm

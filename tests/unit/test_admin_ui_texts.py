@@ -39,6 +39,7 @@ def test_every_dynamic_key_is_translated() -> None:
         *(f"flash.user_{a}" for a in ("disable", "enable", "reset_password")),
         *(f"dashboard.{k}" for k in ("registrations_per_day", "sign_ins_per_day")),
         *(f"clients.{name}" for name in LIFETIMES),
+        *(f"keys.state.{state}" for state in ("next", "active", "retired")),
     ]
     assert sorted(k for k in dynamic if k not in TEXTS) == []
     assert SCOPES
