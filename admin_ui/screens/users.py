@@ -29,9 +29,15 @@ async def one(desk: Desk) -> Response:
 @screen
 async def act(desk: Desk) -> Response:
     user_id, action = desk.request.path_params["user_id"], desk.request.path_params["action"]
-    if action not in ("disable", "enable", "reset-password"):
+    paths = {
+        "disable": "disable",
+        "enable": "enable",
+        "reset-password": "reset-password",
+        "sign-out": "sessions/end",
+    }
+    if action not in paths:
         return desk.render("error.html", 404, message=desk.t("error.not_found"))
-    await desk.send("POST", f"/users/{user_id}/{action}")
+    await desk.send("POST", f"/users/{user_id}/{paths[action]}")
     return desk.redirect(f"/users/{user_id}", "flash.user_" + action.replace("-", "_"))
 
 

@@ -1,5 +1,5 @@
-"""The admin API's operator calls: the token signing keys (admin) and revoking a user's
-Soft Token device (officer), outside a service request."""
+"""The admin API's operator calls: the token signing keys (admin), and ending a user's
+sessions or revoking their Soft Token device (officer) outside a service request."""
 
 from __future__ import annotations
 
@@ -38,6 +38,18 @@ async def rotate_keys(request: Request, c: WebContext, officer: Officer) -> Resp
     activated = await run_in_threadpool(rotate)
     await run_in_threadpool(c.services.keys.reload)
     return json_response({"activated": activated})
+
+
+@endpoint("users", write=True)
+async def end_sessions(request: Request, c: WebContext, officer: Officer) -> Response:
+    """Sign the user out everywhere: every sign-in session and grant ends, relying parties
+    are told by back-channel logout."""
+    user_id = request.path_params["user_id"]
+    with c.services.db.read() as session:
+        if session.get(User, user_id) is None:
+            raise NotFound(NO_USER, "user_id")
+    notices = await run_in_threadpool(sign_out_everywhere, c, user_id, "officer", officer.origin)
+    return json_response({"user_id": user_id, "relying_parties_told": len(notices)})
 
 
 @endpoint("users", write=True)

@@ -373,6 +373,7 @@ def admin_routes() -> list[Route]:
         Route("/users/{user_id}", manage.user_detail),
         Route("/users/{user_id}/reset-password", manage.force_password_reset, methods=["POST"]),
         Route("/users/{user_id}/device/revoke", operations.revoke_device, methods=["POST"]),
+        Route("/users/{user_id}/sessions/end", operations.end_sessions, methods=["POST"]),
         Route("/keys", operations.list_keys),
         Route("/keys/rotate", operations.rotate_keys, methods=["POST"]),
         Route("/clients/{id}", manage.edit_client, methods=["PATCH"]),

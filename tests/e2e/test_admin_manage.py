@@ -434,3 +434,27 @@ def test_an_officer_revokes_a_lost_device(
             )
         ).one()
     assert event.actor == officer
+
+
+def test_an_officer_signs_a_user_out_everywhere(
+    app_client: TestClient, services: support.Services
+) -> None:
+    rp = support.create_client(services)
+    person = support.create_user(services)
+    verifier, challenge = support.pkce()
+    code = support.sign_in(app_client, rp, person, challenge)["code"]
+    tokens = support.exchange(app_client, rp, code, verifier).json()
+    app_client.cookies.clear()
+    token, _officer = _token(app_client, services, ["officer"])
+    ended = app_client.post(f"{API}/users/{person.user_id}/sessions/end", headers=_auth(token))
+    assert ended.status_code == 200
+    refreshed = app_client.post(
+        "/token",
+        auth=rp.basic,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refreshed.status_code == 400
+    introspected = app_client.post(
+        "/introspect", auth=rp.basic, data={"token": tokens["access_token"]}
+    ).json()
+    assert introspected["active"] is False

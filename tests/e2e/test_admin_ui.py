@@ -259,6 +259,12 @@ def test_an_officer_revokes_a_device_and_an_admin_rotates_the_keys(
     admin_ui_support.sign_in(office.browser, office.officer)
     path = f"/admin/users/{holder.person.user_id}"
     page = office.browser.get(path)
+    signed_out = office.browser.post(
+        path + "/sign-out", data={"csrf_token": support.csrf_of(page.text), "return_to": path}
+    )
+    assert signed_out.status_code == 303
+    assert "ออกจากระบบทุกที่แล้ว" in office.browser.get(path).text
+    page = office.browser.get(path)
     assert "/device/revoke" in page.text
     done = office.browser.post(
         path + "/device/revoke",

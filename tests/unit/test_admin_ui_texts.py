@@ -36,7 +36,7 @@ def test_every_dynamic_key_is_translated() -> None:
         *(f"action.{a}" for a in ("reset_device", "change_holder", "change_email", "none")),
         *(f"sr.status.{s}" for s in ("received", "done", "rejected")),
         *(f"proofing.{p}" for p in ("none", "completed", "id_mismatch")),
-        *(f"flash.user_{a}" for a in ("disable", "enable", "reset_password")),
+        *(f"flash.user_{a}" for a in ("disable", "enable", "reset_password", "sign_out")),
         *(f"dashboard.{k}" for k in ("registrations_per_day", "sign_ins_per_day")),
         *(f"clients.{name}" for name in LIFETIMES),
         *(f"keys.state.{state}" for state in ("next", "active", "retired")),
