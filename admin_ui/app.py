@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from admin_ui import signin
 from admin_ui.api import AdminApi
@@ -71,11 +72,10 @@ def routes() -> list[Route | Mount]:
     ]
 
 
-def create_app(
-    settings: AdminUISettings, transport: httpx.AsyncBaseTransport | None = None
-) -> Starlette:
-    """`transport` lets idp hand its own ASGI app in when the back office is mounted inside it,
-    so that the back office's calls to idp never leave the process."""
+def create_app(settings: AdminUISettings, local_idp: ASGIApp | None = None) -> Starlette:
+    """`local_idp`: idp's own ASGI app when the back office is mounted inside it, so that the
+    back office's calls to idp never leave the process."""
+    transport = httpx.ASGITransport(app=local_idp) if local_idp is not None else None
     http = httpx.AsyncClient(transport=transport, timeout=15.0, follow_redirects=False)
 
     @asynccontextmanager
@@ -103,7 +103,7 @@ def create_app(
             settings.secure_cookies,
         ),
         rp=RelyingParty(settings, http),
-        api=AdminApi(settings.api, http),
+        api=AdminApi(settings.api, http, local_idp),
         templates=templates,
         headers=page_headers(settings.issuer),
     )

@@ -16,7 +16,7 @@ from jinja2 import Environment
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from admin_ui.api import AdminApi, ApiError, SignInNeeded, StepUpNeeded
+from admin_ui.api import AdminApi, ApiError, Origin, SignInNeeded, StepUpNeeded
 from admin_ui.oidc import RelyingParty
 from admin_ui.session import CookieSessions
 from admin_ui.settings import AdminUISettings
@@ -104,11 +104,19 @@ class Desk:
         return True
 
     # -- the API, with this officer's token -------------------------------------------------
+    @property
+    def origin(self) -> Origin:
+        client = self.request.client
+        return Origin(client.host if client else None, self.request.headers.get("user-agent"))
+
     async def get(self, path: str, **params: str) -> Any:
-        return await self.office.api.get(self.token, path, **params)
+        return await self.office.api.get(self.token, path, self.origin, **params)
+
+    async def call(self, method: str, path: str, **options: Any) -> httpx.Response:
+        return await self.office.api.call(self.token, method, path, origin=self.origin, **options)
 
     async def send(self, method: str, path: str, body: Any = None) -> Any:
-        return await self.office.api.send(self.token, method, path, body)
+        return await self.office.api.send(self.token, method, path, body, self.origin)
 
     # -- answers ----------------------------------------------------------------------------
     def url(self, path: str, **query: str) -> str:

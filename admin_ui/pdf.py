@@ -9,7 +9,7 @@ from admin_ui.desk import Desk
 
 
 async def pdf_inline(desk: Desk, api_path: str) -> Response:
-    found = await desk.office.api.call(desk.token, "GET", api_path)
+    found = await desk.call("GET", api_path)
     return desk.finish(
         Response(
             found.content,

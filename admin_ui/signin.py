@@ -38,7 +38,7 @@ async def callback(request: Request) -> Response:
     desk.dirty = True
     try:
         signed_in = await desk.office.rp.finish(dict(request.query_params), login_state)
-        me = await desk.office.api.get(signed_in.tokens.access_token, "/me")
+        me = await desk.office.api.get(signed_in.tokens.access_token, "/me", desk.origin)
     except SignInFailed as failure:
         log.warning("back-office sign-in refused: %s", failure)
         return desk.render("error.html", 400, message=desk.t("error.sign_in"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
@@ -63,4 +62,4 @@ def provision_client(services: Services, ui: AdminUISettings) -> None:
 def mount_admin_ui(services: Services, idp_app: Starlette) -> Starlette:
     ui = admin_ui_settings(services)
     provision_client(services, ui)
-    return create_admin_ui(ui, transport=httpx.ASGITransport(app=idp_app))
+    return create_admin_ui(ui, local_idp=idp_app)

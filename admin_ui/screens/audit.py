@@ -23,7 +23,7 @@ async def log(desk: Desk) -> Response:
 
 @screen
 async def export(desk: Desk) -> Response:
-    found = await desk.office.api.call(desk.token, "GET", "/audit.csv", params=_filters(desk))
+    found = await desk.call("GET", "/audit.csv", params=_filters(desk))
     return desk.finish(
         Response(
             found.content,

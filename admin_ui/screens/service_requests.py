@@ -79,8 +79,8 @@ async def record(desk: Desk) -> Response:
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read(MAX_PDF + 1)
-            stored = await desk.office.api.call(
-                desk.token, "POST", "/uploads", content=data, content_type="application/pdf"
+            stored = await desk.call(
+                "POST", "/uploads", content=data, content_type="application/pdf"
             )
             values["form_pdf_sha256"] = stored.json()["sha256"]
         recorded = await desk.send("POST", "/service-requests", values)

@@ -70,8 +70,7 @@ async def import_csv(desk: Desk) -> Response:
         text = str(form.get("csv_text", ""))
     confirm = form.get("confirm") == "1"
     try:
-        response = await desk.office.api.call(
-            desk.token,
+        response = await desk.call(
             "POST",
             "/users/import",
             params={"preview": "" if confirm else "1"},

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from admin_ui.app import create_app as create_admin_ui
 from admin_ui.settings import AdminUISettings
 from idp.domain import clients
-from idp.storage.models import Grant, User
+from idp.storage.models import AuditEvent, Grant, User
 from idp.web.app import create_app
 from push_auth.errors import PushError
 from tests import admin_ui_support, support
@@ -285,3 +285,28 @@ def test_an_officer_revokes_a_device_and_an_admin_rotates_the_keys(
     assert rotated.status_code == 303
     now = set(re.findall(r"<code>([^<]+)</code>", office.browser.get("/admin/keys").text))
     assert len(now - before) == 2  # a new next key per algorithm
+
+
+def test_the_audit_log_names_the_officers_browser_not_the_back_office(
+    backend: Backend, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = support.make_settings(
+        backend, tmp_path, issuer=base, server={"trusted_proxies": ["127.0.0.1"]}
+    )
+    app = create_app(settings)
+    services = app.state.ctx.services
+    behind_proxy = {"User-Agent": "OfficerBrowser/1.0", "X-Forwarded-For": "203.0.113.9"}
+    with serve(app, port), httpx.Client(base_url=base, headers=behind_proxy) as browser:
+        officer = admin_ui_support.make_officer(browser, services, ["officer"], tmp_path / "o")
+        admin_ui_support.sign_in(browser, officer, "/admin/users")
+    with services.db.read() as session:
+        calls = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "admin_api.get",
+                AuditEvent.actor == officer.person.user_id,
+            )
+        ).all()
+    assert calls
+    assert {(e.ip, e.user_agent) for e in calls} == {("203.0.113.9", "OfficerBrowser/1.0")}
