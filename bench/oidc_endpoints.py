@@ -125,6 +125,7 @@ def uvicorn_args(app: str, port: int, workers: int, factory: bool = True) -> lis
         "--log-level",
         "warning",
         "--no-access-log",
+        "--no-proxy-headers",  # as `idp serve` and the Dockerfile run it
     ]
     return args + (["--factory"] if factory else [])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from idp.storage.db import Database
@@ -65,6 +66,20 @@ def _row(
     }
 
 
+_COLUMNS = ("at", "actor", "action", "subject", "outcome", "ip", "user_agent", "detail")
+_COPY = f"COPY {AuditEvent.__tablename__} ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def _copy_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY: measured at half the cost per row of a batched INSERT, and this
+    writer shares the process (and its GIL) with the token endpoint."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        for row in rows:
+            copy.write_row([*(row[name] for name in _COLUMNS[:-1]), json.dumps(row["detail"])])
+
+
 class BufferedAudit:
     """Audit rows for high-volume events (token issuance), written in batches by one thread.
 
@@ -93,28 +108,34 @@ class BufferedAudit:
         self._queue.put(_row(action, actor, subject, outcome, origin, detail))
 
     def _run(self) -> None:
+        # Sleep through the interval, then take everything queued at once: a writer woken by
+        # every row would compete for the GIL with the request that just queued it.
         stopping = False
         while not stopping:
             first = self._queue.get()
             if first is None:
                 break
+            time.sleep(self._interval)
             rows: list[dict[str, Any]] = [first]
-            deadline = time.monotonic() + self._interval
-            while len(rows) < self._batch:
+            while True:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
                     stopping = True
                     break
                 rows.append(item)
-            self._write(rows)
+            for start in range(0, len(rows), self._batch):
+                self._write(rows[start : start + self._batch])
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         try:
-            with self._db.session() as session:
-                session.execute(insert(AuditEvent), rows)
+            with self._db.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    _copy_rows(connection, rows)
+                else:
+                    connection.execute(insert(AuditEvent), rows)
         except Exception:
             log.exception("could not write %d audit rows", len(rows))
 

@@ -21,12 +21,14 @@ from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import audit
+from idp.domain import audit, compact_jws
 from idp.domain.secrets import MasterKey, sha256_hex
 from idp.storage.db import Database
 from idp.storage.models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
+# Tokens remembered after their signature checked out (see KeyRing.verify); about 1 KB each.
+VERIFIED_CACHE_SIZE = 20_000
 AnyKey = RSAKey | ECKey
 
 
@@ -114,6 +116,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._snapshot: KeySnapshot | None = None
         self._loaded_at = 0.0
+        self._verified: dict[str, tuple[str, str, dict[str, Any]]] = {}
 
     def snapshot(self) -> KeySnapshot:
         now = time.monotonic()
@@ -149,24 +152,44 @@ class KeyRing:
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
         kid, key = self.snapshot().signing[alg]
-        return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims, key, algorithms=[alg])
+        private = key.private_key
+        if private is None:
+            raise ValueError(f"the {alg} key {kid} has no private part")
+        return compact_jws.sign(claims, alg, kid, typ, private)
 
     def private_key(self, alg: str) -> tuple[str, AnyKey]:
         return self.snapshot().signing[alg]
 
     def verify(self, token: str, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, Any]:
-        """Check the signature of one of our JWTs; raise ValueError if it is not ours."""
+        """Check the signature of one of our JWTs; raise ValueError if it is not ours.
+
+        A token that verified once is remembered (bounded, in this process) with the key that
+        signed it: a resource server introspects the same token on every call it receives, and
+        the signature check is most of the cost. A remembered token is believed only while its
+        key is still published; expiry and revocation are the caller's checks, made every time.
+        """
+        snapshot = self.snapshot()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            kid, alg, claims = remembered
+            if kid in snapshot.verifying and alg in algorithms:
+                return dict(claims)
         try:
             header = jws.extract_compact(token.encode()).headers()
         except Exception as exc:
             raise ValueError("not a JWT") from exc
-        key = self.snapshot().verifying.get(str(header.get("kid")))
-        if key is None or header.get("alg") not in algorithms:
+        kid, alg = str(header.get("kid")), str(header.get("alg"))
+        key = snapshot.verifying.get(kid)
+        if key is None or alg not in algorithms:
             raise ValueError("unknown key")
         try:
-            return dict(jwt.decode(token, key, algorithms=list(algorithms)).claims)
+            claims = dict(jwt.decode(token, key, algorithms=[alg]).claims)
         except Exception as exc:
             raise ValueError("bad signature") from exc
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (kid, alg, claims)
+        return dict(claims)
 
 
 def _aware(value: datetime) -> datetime:

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from idp.domain import audit
 from idp.domain.audit import Origin
 from idp.oidc.models import OAuthClient
-from idp.oidc.tokens import TokenService
+from idp.oidc.tokens import AccessTokenClaims, TokenService
 from idp.services import Services
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -35,6 +35,20 @@ class FoundToken:
 
     def is_revoked(self) -> bool:
         return False  # revoked tokens are not found at all
+
+
+@dataclass(frozen=True)
+class CheckedAccessToken:
+    """The outcome of checking a JWT access token: its claims if it is live, else None."""
+
+    token: str
+    checked: AccessTokenClaims | None
+
+    def found(self) -> FoundToken | None:
+        if self.checked is None:
+            return None
+        claims = self.checked.claims
+        return FoundToken("access_token", str(claims["client_id"]), claims)
 
 
 class _Lookup:
@@ -79,6 +93,18 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
 
     def check_permission(self, token: FoundToken, client: OAuthClient, request: Any) -> bool:
         return token.check_client(client)
+
+    def authenticate_token(self, request: Any, client: OAuthClient) -> FoundToken | None:
+        """Authlib's, except that an access token already checked on the event loop
+        (idp.web.token_routes.introspect) is not looked up a second time."""
+        checked: CheckedAccessToken | None = getattr(request, "checked_access_token", None)
+        if checked is None or checked.token != request.form.get("token"):
+            return super().authenticate_token(request, client)  # type: ignore[no-any-return]
+        self.check_params(request, client)
+        found = checked.found()
+        return (
+            found if found is not None and self.check_permission(found, client, request) else None
+        )
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         body = {

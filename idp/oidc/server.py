@@ -296,8 +296,11 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         """True when a token request needs no database, Redis or network: client_credentials
         by a client secret, for a client already in this process's cache. Such requests can
         run on the event loop instead of paying for a thread hand-off."""
-        if request.payload.grant_type != "client_credentials":
-            return False
+        return request.payload.grant_type == "client_credentials" and self.knows_client_of(request)
+
+    def knows_client_of(self, request: OAuth2Request) -> bool:
+        """The request's client is in this process's cache and authenticates with a secret,
+        so authenticating it needs neither the database nor the network."""
         client_id = request.payload.client_id or _basic_client_id(request.headers)
         cached = self._clients.get(client_id or "")
         if not cached or cached[0] <= time.monotonic():

@@ -232,18 +232,36 @@ class TokenService:
     def check_access_token(self, token: str) -> AccessTokenClaims | None:
         """The claims of a live access token of ours, or None (expired, revoked, not ours):
         signature, issuer, expiry, and one look-up for a revoked jti or a revoked grant."""
+        claims = self._verified(token)
+        if claims is None or self._s.store.count_existing(_revocation_markers(claims)):
+            return None
+        return AccessTokenClaims(claims)
+
+    async def check_access_token_async(self, token: str) -> AccessTokenClaims | None:
+        """check_access_token from the event loop: the same checks, the look-up awaited."""
+        claims = self._verified(token)
+        if claims is None:
+            return None
+        if await self._s.store.count_existing_async(_revocation_markers(claims)):
+            return None
+        return AccessTokenClaims(claims)
+
+    def _verified(self, token: str) -> dict[str, Any] | None:
         try:
             claims = self._s.keys.verify(token, (ACCESS_TOKEN_ALG,))
         except ValueError:
             return None
         if claims.get("iss") != self._issuer or int(claims.get("exp", 0)) <= time.time():
             return None
-        markers = ["revoked-at:" + str(claims.get("jti"))]
-        if gid := claims.get("gid"):
-            markers.append("revoked-grant:" + str(gid))
-        if self._s.store.count_existing(markers):
-            return None
-        return AccessTokenClaims(claims)
+        return claims
+
+
+def _revocation_markers(claims: dict[str, Any]) -> list[str]:
+    """The expiring-store keys whose existence means the token was revoked."""
+    markers = ["revoked-at:" + str(claims.get("jti"))]
+    if gid := claims.get("gid"):
+        markers.append("revoked-grant:" + str(gid))
+    return markers
 
 
 def grant_is_live(grant: Grant | None) -> bool:

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import redis
 
+from idp.storage.redis_batch import BatchedExists
+
 Record = dict[str, Any]
 
 
@@ -26,7 +28,9 @@ class ExpiringStore(Protocol):
     def delete(self, key: str) -> None: ...
     def increment(self, key: str, ttl: int) -> int: ...
     def count_existing(self, keys: list[str]) -> int: ...
+    async def count_existing_async(self, keys: list[str]) -> int: ...
     def close(self) -> None: ...
+    async def close_async(self) -> None: ...
 
 
 class MemoryStore:
@@ -86,9 +90,15 @@ class MemoryStore:
         with self._lock:
             return sum(1 for key in keys if self._live(key) is not None)
 
+    async def count_existing_async(self, keys: list[str]) -> int:
+        return self.count_existing(keys)
+
     def close(self) -> None:
         with self._lock:
             self._data.clear()
+
+    async def close_async(self) -> None:
+        """Nothing to release that close() does not."""
 
 
 _INCREMENT = """
@@ -105,6 +115,7 @@ class RedisStore:
         self._redis = redis.Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
         self._increment = self._redis.register_script(_INCREMENT)
+        self._batched_exists = BatchedExists(url)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -132,11 +143,19 @@ class RedisStore:
     def count_existing(self, keys: list[str]) -> int:
         return int(self._redis.exists(*(self._k(key) for key in keys))) if keys else 0
 
+    async def count_existing_async(self, keys: list[str]) -> int:
+        """count_existing from the event loop, without a thread (see idp.storage.redis_batch)."""
+        return await self._batched_exists.count([self._k(key) for key in keys]) if keys else 0
+
     def ping(self) -> bool:
         return bool(self._redis.ping())
 
     def close(self) -> None:
         self._redis.close()
+
+    async def close_async(self) -> None:
+        """Close the event loop's connections (count_existing_async); call before close()."""
+        await self._batched_exists.close()
 
 
 def _decode(raw: str | int) -> Record:

@@ -49,15 +49,13 @@ from idp.web import (
     token_login,
     token_routes,
 )
-from idp.web.access_log import AccessLog
 from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
 from idp.web.csrf import Csrf
+from idp.web.edge import Edge
 from idp.web.i18n import Catalogs
 from idp.web.password_step import PasswordChangeStep
-from idp.web.proxies import TrustedProxies
 from idp.web.render import TEMPLATES, Renderer
-from idp.web.security_headers import SecurityHeaders
 from idp.web.sso import SsoSessions
 from idp.web.transactions import Transactions
 from push_auth.api import device_api
@@ -161,10 +159,14 @@ def routes(context: WebContext) -> list[Route | Mount]:
             upstream_client_key(context.services),
         )
         development_only.append(Mount("/dev/upstream", routes=upstream.routes()))
-    return [
-        *development_only,
+    return [  # the machine-to-machine endpoints first: routes are matched in order
+        Route("/token", token_routes.token, methods=["POST"]),
+        Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", token_routes.revoke, methods=["POST"]),
+        Route("/introspect", token_routes.introspect, methods=["POST"]),
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks", discovery.jwks),
+        *development_only,
         Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
         Route("/authorize/resume/{txn}", authorize_routes.resume),
         Route("/consent/{txn}", authorize_routes.consent_submit, methods=["POST"]),
@@ -196,10 +198,6 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/register/confirm", registration.confirm, methods=["POST"]),
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
-        Route("/token", token_routes.token, methods=["POST"]),
-        Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
-        Route("/revoke", token_routes.revoke, methods=["POST"]),
-        Route("/introspect", token_routes.introspect, methods=["POST"]),
         Route("/logout", logout.end_session, methods=["GET", "POST"]),
         Route("/healthz", health),
         Route("/readyz", ready),
@@ -247,6 +245,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await scheduler.stop()
         await context.mail.sender.stop()
         await context.push.wakeup.stop()
+        await services.store.close_async()
         services.close()
 
     app = Starlette(
@@ -257,7 +256,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.ctx = context
     if settings.admin_ui.enabled:  # after the admin API's mount, so that one matches first
         app.router.routes.append(Mount(MOUNT, app=mount_admin_ui(services, app)))
-    app.add_middleware(SecurityHeaders, https=settings.is_https)
-    app.add_middleware(AccessLog)
-    app.add_middleware(TrustedProxies, trusted=settings.server.trusted_proxies)
+    app.add_middleware(
+        Edge, trusted_proxies=settings.server.trusted_proxies, https=settings.is_https
+    )
     return app

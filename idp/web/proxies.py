@@ -1,6 +1,6 @@
 """Reverse proxies we trust: the client address they forward, and the connection's own peer.
 
-uvicorn's own proxy-header handling is off; this middleware applies X-Forwarded-For and
+uvicorn's own proxy-header handling is off; `apply_forwarded` applies X-Forwarded-For and
 X-Forwarded-Proto only when the TCP peer is one of `server.trusted_proxies`, and keeps the
 peer in `scope["state"]["peer"]`, so that headers a proxy sets (a verified client certificate)
 can be believed only when that proxy really sent them.
@@ -9,27 +9,20 @@ can be believed only when that proxy really sent them.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 
-class TrustedProxies:
-    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
-        self.app = app
-        self.trusted = frozenset(trusted)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            peer = (scope.get("client") or ("", 0))[0]
-            scope.setdefault("state", {})["peer"] = peer
-            if peer in self.trusted:
-                headers = dict(scope["headers"])
-                forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
-                if forwarded:
-                    scope["client"] = (forwarded.split(",")[-1].strip(), 0)
-                proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1")
-                if proto in ("http", "https"):
-                    scope["scheme"] = proto
-        await self.app(scope, receive, send)
+def apply_forwarded(scope: Scope, trusted: frozenset[str]) -> None:
+    peer = (scope.get("client") or ("", 0))[0]
+    scope.setdefault("state", {})["peer"] = peer
+    if peer in trusted:
+        headers = dict(scope["headers"])
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+        if forwarded:
+            scope["client"] = (forwarded.split(",")[-1].strip(), 0)
+        proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1")
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
 
 
 def from_trusted_proxy(request: Request, trusted: list[str]) -> bool:

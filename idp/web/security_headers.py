@@ -1,11 +1,11 @@
-"""Security headers on every response (pure ASGI middleware); a header that the response
-sets itself (a download's sandbox CSP) is left as it is."""
+"""Security headers for every response; a header that the response sets itself (a download's
+sandbox CSP) is left as it is."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+Header = tuple[bytes, bytes]
 
-BASE = [
+BASE: list[Header] = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -16,27 +16,25 @@ BASE = [
         b"object-src 'none'",
     ),
 ]
-HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+HSTS: Header = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+NO_STORE: Header = (b"cache-control", b"no-store")
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp, https: bool) -> None:
-        self.app = app
-        self.headers = [*BASE, HSTS] if https else BASE
+def policy(https: bool) -> list[Header]:
+    """The headers every response gets: HSTS only when the site is served over https."""
+    return [*BASE, HSTS] if https else list(BASE)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                if html and not any(k == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
-                own = {k.lower() for k, _ in headers}  # a response's own stricter policy stays
-                message["headers"] = headers + [h for h in self.headers if h[0] not in own]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def secured(headers: list[Header], policy: list[Header]) -> list[Header]:
+    """The response's headers plus the policy's, and no-store on HTML that sets no caching."""
+    own: set[bytes] = set()
+    html = False
+    for name, value in headers:
+        name = name.lower()
+        own.add(name)
+        if name == b"content-type" and value.startswith(b"text/html"):
+            html = True
+    added = [header for header in policy if header[0] not in own]
+    if html and b"cache-control" not in own:
+        added.append(NO_STORE)
+    return headers + added

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from idp.storage.expiring import ExpiringStore, open_store
 from tests.backends import Backend, ProductionServers, production, servers_missing
@@ -92,3 +94,36 @@ def test_count_existing_counts_live_keys_in_one_call(store: ExpiringStore) -> No
     assert store.count_existing(["a", "b", "c"]) == 2
     time.sleep(1.2)
     assert store.count_existing(["a", "b", "c"]) == 1
+
+
+def test_count_existing_async_answers_each_concurrent_caller(store: ExpiringStore) -> None:
+    """Concurrent callers on one event loop share pipelines (Redis) but get their own answers."""
+    for n in range(0, 40, 2):
+        store.put(f"k{n}", {}, 10)
+
+    async def ask_all() -> list[int]:
+        asks = [store.count_existing_async([f"k{n}", f"k{n + 1}", "k0"]) for n in range(40)]
+        answers = await asyncio.gather(*asks)
+        assert await store.count_existing_async([]) == 0
+        await store.close_async()
+        return answers
+
+    for _ in range(2):  # a second event loop gets its own connections
+        answers = asyncio.run(ask_all())
+        expected = [sum(1 for m in (n, n + 1, 0) if m % 2 == 0 and m < 40) for n in range(40)]
+        assert answers == expected
+
+
+def test_count_existing_async_reports_a_redis_failure(
+    production_servers: ProductionServers | str,
+) -> None:
+    if isinstance(production_servers, str):
+        servers_missing(production_servers)
+        return
+    unreachable = open_store("redis://127.0.0.1:1/0", "nowhere:")
+
+    async def ask() -> int:
+        return await unreachable.count_existing_async(["a"])
+
+    with pytest.raises(redis.ConnectionError):
+        asyncio.run(ask())

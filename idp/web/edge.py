@@ -1,0 +1,51 @@
+"""The one ASGI middleware in front of every request.
+
+It does three jobs, each in its own module: the client address from trusted reverse proxies
+(idp.web.proxies), the security headers on every response (idp.web.security_headers) and the
+access-log line (idp.web.access_log). One layer instead of three: every layer costs a
+coroutine per request and a wrapper per sent message, and three of them were measured at
+about 20 µs a request, an eighth of the introspection endpoint's time.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from idp.web import access_log
+from idp.web.proxies import apply_forwarded
+from idp.web.security_headers import policy, secured
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, trusted_proxies: list[str], https: bool) -> None:
+        self.app = app
+        self.trusted = frozenset(trusted_proxies)
+        self.policy = policy(https)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            apply_forwarded(scope, self.trusted)
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+        apply_forwarded(scope, self.trusted)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_secured(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = secured(list(message.get("headers", ())), self.policy)
+            await send(message)
+
+        if not access_log.enabled():
+            await self.app(scope, receive, send_secured)
+            return
+        try:
+            await self.app(scope, receive, send_secured)
+        finally:
+            access_log.log_request(scope, status, started)
