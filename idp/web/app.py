@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -241,6 +242,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         scheduler = Scheduler(services, context.push, context.mail)
         if settings.jobs.enabled:
             await scheduler.start()
+        # What exists once started lives as long as the process: keep it out of the garbage
+        # collector's full passes, which took 60-90 ms each and were the p99 of every endpoint.
+        if gc.get_freeze_count() == 0:  # the first application of this process
+            gc.collect()
+            gc.freeze()
         yield
         await scheduler.stop()
         await context.mail.sender.stop()
