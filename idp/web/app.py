@@ -161,12 +161,12 @@ def routes(context: WebContext) -> list[Route | Mount]:
         )
         development_only.append(Mount("/dev/upstream", routes=upstream.routes()))
     return [  # the machine-to-machine endpoints first: routes are matched in order
-        Route("/token", token_routes.token, methods=["POST"]),
-        Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
-        Route("/revoke", token_routes.revoke, methods=["POST"]),
-        Route("/introspect", token_routes.introspect, methods=["POST"]),
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks", discovery.jwks),
+        Route("/token", token_routes.token, methods=["POST"]),
+        Route("/introspect", token_routes.introspect, methods=["POST"]),
+        Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", token_routes.revoke, methods=["POST"]),
         *development_only,
         Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
         Route("/authorize/resume/{txn}", authorize_routes.resume),
