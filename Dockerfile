@@ -17,8 +17,11 @@ COPY conf /srv/conf
 WORKDIR /srv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 IDP_CONF_DIR=/srv/conf \
     IDP_SERVER__VAR_DIR=/srv/var IDP_DATABASE__URL=sqlite:////srv/var/idp.sqlite3 \
-    IDP_SECURITY__MASTER_KEY_FILE=/srv/var/master.key
+    IDP_SECURITY__MASTER_KEY_FILE=/srv/var/master.key IDP_SERVER__HOST=0.0.0.0
 USER idp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
-CMD ["uvicorn", "--factory", "idp.web.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]
+# `idp serve` is uvicorn with the application factory, as `uvicorn --factory` would run it, plus
+# what the bare command line lacks: our logging (the access log without query strings, which
+# carry codes), no proxy headers but those of server.trusted_proxies, migrations before start.
+CMD ["idp", "serve"]

@@ -27,8 +27,9 @@ from idp.storage.db import Database
 from idp.storage.models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
-# Tokens remembered after their signature checked out (see KeyRing.verify); about 1 KB each.
-VERIFIED_CACHE_SIZE = 20_000
+# Tokens remembered after their signature checked out (see KeyRing.verify): about 1.5 KB each,
+# so at most 15 MB per process.
+VERIFIED_CACHE_SIZE = 10_000
 AnyKey = RSAKey | ECKey
 
 
