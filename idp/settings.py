@@ -79,6 +79,7 @@ class TokenSettings(Section):
     id_token_ttl: int = Field(600, ge=30, le=86400)
     refresh_token_ttl: int = Field(2_592_000, ge=60)
     key_refresh_seconds: int = Field(60, ge=1)
+    signer_process: bool = True
 
 
 class SessionSettings(Section):

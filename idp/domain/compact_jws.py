@@ -32,21 +32,33 @@ def _header_segment(alg: str, kid: str, typ: str) -> bytes:
     return b64url(json.dumps(header, separators=(",", ":")).encode())
 
 
-def sign(
-    claims: dict[str, Any],
-    alg: str,
-    kid: str,
-    typ: str,
-    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
-) -> str:
-    """header.payload.signature for the claims; ES256 signatures in the JOSE r || s form."""
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def signing_input(claims: dict[str, Any], alg: str, kid: str, typ: str) -> bytes:
+    """The bytes a JWS signature covers: the encoded header and payload."""
     payload = b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode())
-    signing_input = _header_segment(alg, kid, typ) + b"." + payload
+    return _header_segment(alg, kid, typ) + b"." + payload
+
+
+def raw_signature(key: PrivateKey, alg: str, data: bytes) -> bytes:
+    """What the cryptography library returns: DER for ECDSA, PKCS #1 v1.5 for RSA."""
     if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
-        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA_SHA256))
+        return key.sign(data, _ECDSA_SHA256)
+    if alg == "RS256" and isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), _SHA256)
+    raise ValueError(f"cannot sign {alg} with {type(key).__name__}")
+
+
+def assemble(data: bytes, alg: str, signature: bytes) -> str:
+    """The compact JWS; ES256 signatures turned from DER into the JOSE r || s form."""
+    if alg == "ES256":
+        r, s = decode_dss_signature(signature)
         signature = r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
-    elif alg == "RS256" and isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(signing_input, padding.PKCS1v15(), _SHA256)
-    else:
-        raise ValueError(f"cannot sign {alg} with {type(key).__name__}")
-    return (signing_input + b"." + b64url(signature)).decode("ascii")
+    return (data + b"." + b64url(signature)).decode("ascii")
+
+
+def sign(claims: dict[str, Any], alg: str, kid: str, typ: str, key: PrivateKey) -> str:
+    """header.payload.signature for the claims, signed here and now."""
+    data = signing_input(claims, alg, kid, typ)
+    return assemble(data, alg, raw_signature(key, alg, data))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from idp.domain import audit, compact_jws
 from idp.domain.secrets import MasterKey, sha256_hex
+from idp.domain.signer_process import SignerProcess
 from idp.storage.db import Database
 from idp.storage.models import SigningKey
 
@@ -118,6 +119,7 @@ class KeyRing:
         self._snapshot: KeySnapshot | None = None
         self._loaded_at = 0.0
         self._verified: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        self.signer = SignerProcess()  # started by the web application, if configured
 
     def snapshot(self) -> KeySnapshot:
         now = time.monotonic()
@@ -152,11 +154,21 @@ class KeyRing:
         return KeySnapshot(signing, published, verifying, etag)
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        kid, private = self._signing_key(alg)
+        return compact_jws.sign(claims, alg, kid, typ, private)
+
+    async def sign_async(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        """sign, with the signature made by the signer process when it runs."""
+        kid, private = self._signing_key(alg)
+        data = compact_jws.signing_input(claims, alg, kid, typ)
+        return compact_jws.assemble(data, alg, await self.signer.sign(kid, private, alg, data))
+
+    def _signing_key(self, alg: str) -> tuple[str, compact_jws.PrivateKey]:
         kid, key = self.snapshot().signing[alg]
         private = key.private_key
         if private is None:
             raise ValueError(f"the {alg} key {kid} has no private part")
-        return compact_jws.sign(claims, alg, kid, typ, private)
+        return kid, private
 
     def private_key(self, alg: str) -> tuple[str, AnyKey]:
         return self.snapshot().signing[alg]

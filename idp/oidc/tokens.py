@@ -10,6 +10,9 @@ in the expiring store until the token would have expired anyway.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +29,19 @@ from idp.storage.models import Grant, RefreshToken
 
 ACCESS_TOKEN_ALG = "ES256"
 CODE_TOMBSTONE_TTL = 900
+
+
+# Set by TokenService.deferred_signing for the asyncio task that issues the token.
+_signing_deferred: ContextVar[bool] = ContextVar("signing_deferred", default=False)
+
+
+@dataclass(frozen=True)
+class UnsignedJwt:
+    """An access token still to be signed; never serialisable, so never sent by mistake."""
+
+    claims: dict[str, Any]
+    alg: str
+    typ: str
 
 
 @dataclass(frozen=True)
@@ -72,9 +88,12 @@ class TokenService:
                 claims["gid"] = user.grant_id
             if user.sid:
                 claims["sid"] = user.sid
+        access: str | UnsignedJwt = UnsignedJwt(claims, ACCESS_TOKEN_ALG, "at+jwt")
+        if not _signing_deferred.get():
+            access = self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt")
         token: dict[str, Any] = {
             "token_type": "Bearer",
-            "access_token": self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt"),
+            "access_token": access,
             "expires_in": ttl,
             "scope": scope or "",
         }
@@ -82,6 +101,24 @@ class TokenService:
         if user and include_refresh_token and wants_refresh:
             token["refresh_token"] = random_token(32)
         return token
+
+    @contextmanager
+    def deferred_signing(self) -> Iterator[None]:
+        """Within this block (one asyncio task), generate leaves the access token unsigned;
+        finish_signing then signs it, awaited, in the signer process."""
+        reset = _signing_deferred.set(True)
+        try:
+            yield
+        finally:
+            _signing_deferred.reset(reset)
+
+    async def finish_signing(self, body: Any) -> None:
+        """Sign the access token that deferred_signing left in a token response, if any."""
+        unsigned = body.get("access_token") if isinstance(body, dict) else None
+        if isinstance(unsigned, UnsignedJwt):
+            body["access_token"] = await self._s.keys.sign_async(
+                unsigned.claims, unsigned.alg, unsigned.typ
+            )
 
     def save(
         self,

@@ -237,6 +237,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Fewer threads contend less for the GIL: measured best at about 8 on 2 cores.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
+        if settings.tokens.signer_process:
+            await services.keys.signer.start()
         await context.push.wakeup.start()
         await context.mail.sender.start()
         scheduler = Scheduler(services, context.push, context.mail)
@@ -255,6 +257,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await context.mail.sender.stop()
         await context.push.wakeup.stop()
         await services.store.close_async()
+        await services.keys.signer.stop()
         services.close()
 
     app = Starlette(
