@@ -12,11 +12,15 @@ is cached.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
+
+# A batch not answered within this many seconds fails (Redis unreachable or stuck).
+BATCH_TIMEOUT = 5.0
 
 Waiting = tuple[Sequence[str], "asyncio.Future[int]"]
 
@@ -63,8 +67,11 @@ class BatchedExists:
         try:
             connection = await self._connected()
             commands = [("EXISTS", *keys) for keys, _future in batch]
-            await connection.send_packed_command(connection.pack_commands(commands))
-            answers: list[Any] = [await connection.read_response() for _ in batch]
+            async with asyncio.timeout(BATCH_TIMEOUT):  # one timer a batch, not one per answer
+                await connection.send_packed_command(connection.pack_commands(commands))
+                answers: list[Any] = [
+                    await connection.read_response(timeout=math.inf) for _ in batch
+                ]
         except BaseException as exc:  # the connection's state is unknown: start a new one
             self._connection = None
             failure = exc if isinstance(exc, Exception) else ConnectionError("cancelled")
