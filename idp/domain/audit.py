@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
@@ -82,7 +83,7 @@ def _queued(row: dict[str, Any]) -> QueuedRow:
         row["outcome"],
         row["ip"],
         row["user_agent"],
-        json.dumps(row["detail"]),
+        orjson.dumps(row["detail"]).decode(),
     )
 
 

@@ -3,10 +3,10 @@ can carry codes, tokens and personal data)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
+import orjson
 from starlette.types import Scope
 
 log = logging.getLogger("idp.access")
@@ -19,7 +19,7 @@ def enabled() -> bool:
 def log_request(scope: Scope, status: int, started: float) -> None:
     client = scope.get("client") or ("-", 0)
     log.info(
-        json.dumps(
+        orjson.dumps(
             {
                 "method": scope["method"],
                 "path": scope["path"],
@@ -27,5 +27,5 @@ def log_request(scope: Scope, status: int, started: float) -> None:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "ip": client[0],
             }
-        )
+        ).decode()
     )
