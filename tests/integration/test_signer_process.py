@@ -75,3 +75,22 @@ def test_a_signer_never_started_signs_in_process() -> None:
 def test_an_unsigned_access_token_cannot_be_sent() -> None:
     with pytest.raises(TypeError):
         json.dumps({"access_token": UnsignedJwt({"sub": "x"}, "ES256", "at+jwt")})
+
+
+def test_a_signer_that_cannot_start_leaves_signing_in_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(self: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", no_processes)
+
+    async def run() -> list[str]:
+        signer = SignerProcess()
+        await signer.start()
+        assert not signer.running
+        return await _sign_many(signer, 4)
+
+    with caplog.at_level(logging.ERROR):
+        _check(asyncio.run(run()))
+    assert "did not start" in caplog.text
