@@ -94,6 +94,14 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
     def check_permission(self, token: FoundToken, client: OAuthClient, request: Any) -> bool:
         return token.check_client(client)
 
+    def authenticate_endpoint_client(self, request: Any) -> OAuthClient:
+        """Authlib's, or the client that the route already authenticated on the event loop."""
+        client: OAuthClient | None = getattr(request, "authenticated_client", None)
+        if client is None:
+            return super().authenticate_endpoint_client(request)  # type: ignore[no-any-return]
+        request.client = client
+        return client
+
     def authenticate_token(self, request: Any, client: OAuthClient) -> FoundToken | None:
         """Authlib's, except that an access token already checked on the event loop
         (idp.web.token_routes.introspect) is not looked up a second time."""

@@ -19,7 +19,7 @@ from idp.oidc.adapter import (
     to_response,
 )
 from idp.oidc.claims import release, wants_verified_claims
-from idp.oidc.endpoints import CheckedAccessToken
+from idp.oidc.endpoints import CheckedAccessToken, Introspection
 from idp.oidc.tokens import grant_is_live
 from idp.storage.models import Grant, User
 from idp.web.context import WebContext, ctx
@@ -54,9 +54,10 @@ async def introspect(request: Request) -> Response:
         return prepared
     c, oreq = prepared
     token = oreq.form.get("token", "")
-    if token.count(".") == 2 and c.server.knows_client_of(oreq):
-        # A JWT (refresh tokens have no dots) from a known client: checked on the event loop,
-        # the revocation look-up awaited, with no database and no thread hand-off.
+    methods = Introspection.CLIENT_AUTH_METHODS
+    if token.count(".") == 2 and c.server.authenticate_here(oreq, "introspection", methods):
+        # A JWT (refresh tokens have no dots) from a known client, authenticated first: checked
+        # on the event loop, the revocation look-up awaited, no database, no thread hand-off.
         checked = await c.server.tokens.check_access_token_async(token)
         oreq.checked_access_token = CheckedAccessToken(token, checked)
         return to_response(*c.server.create_endpoint_response("introspection", oreq))

@@ -113,3 +113,19 @@ def test_a_remembered_token_stops_verifying_when_its_key_is_withdrawn(
         )
     services.keys.reload()
     assert introspect(rp, access) == {"active": False}
+
+
+def test_a_wrong_secret_is_refused_before_any_token_is_checked(
+    app_client: TestClient, rp: RelyingParty, user: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server(app_client)
+    access = _tokens(app_client, rp, user)["access_token"]
+    assert server.query_client(rp.client_id) is not None  # the event-loop path's client
+
+    async def must_not_run(token: str) -> None:
+        raise AssertionError("a token was checked for an unauthenticated caller")
+
+    monkeypatch.setattr(server.tokens, "check_access_token_async", must_not_run)
+    response = app_client.post("/introspect", auth=(rp.client_id, "wrong"), data={"token": access})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
