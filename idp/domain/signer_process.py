@@ -144,8 +144,8 @@ class SignerProcess:
     def _gone(self, why: str) -> None:
         if self._connection is None:
             return
-        if why != "stopped":
-            log.error("the signer process %s; signing in this process from now on", why)
+        if why != "stopped":  # also when a service manager stops the whole process group
+            log.warning("the signer process %s; signing in this process from now on", why)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._connection.fileno())
         self._connection = None
