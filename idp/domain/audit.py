@@ -98,10 +98,11 @@ def _copy_rows(connection: Connection, rows: list[QueuedRow]) -> None:
 
 
 def _insert_rows(connection: Connection, rows: list[QueuedRow]) -> None:
-    values = [
-        {**dict(zip(_COLUMNS[:-1], row, strict=False)), "detail": json.loads(row[-1])}
-        for row in rows
-    ]
+    values = []
+    for row in rows:
+        value: dict[str, Any] = dict(zip(_COLUMNS, row, strict=True))
+        value["detail"] = json.loads(row[-1])  # the JSON column encodes it again
+        values.append(value)
     connection.execute(insert(AuditEvent), values)
 
 

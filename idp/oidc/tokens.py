@@ -88,9 +88,11 @@ class TokenService:
                 claims["gid"] = user.grant_id
             if user.sid:
                 claims["sid"] = user.sid
-        access: str | UnsignedJwt = UnsignedJwt(claims, ACCESS_TOKEN_ALG, "at+jwt")
-        if not _signing_deferred.get():
-            access = self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt")
+        access: str | UnsignedJwt = (
+            UnsignedJwt(claims, ACCESS_TOKEN_ALG, "at+jwt")
+            if _signing_deferred.get()
+            else self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt")
+        )
         token: dict[str, Any] = {
             "token_type": "Bearer",
             "access_token": access,

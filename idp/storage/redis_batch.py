@@ -32,13 +32,13 @@ class BatchedExists:
         self._pool: aioredis.ConnectionPool[AbstractConnection] | None = None
         self._connection: AbstractConnection | None = None
         self._waiting: list[Waiting] = []
-        self._sending = False
+        self._drainer: asyncio.Task[None] | None = None  # the task sending batches, if any
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Connections belong to the event loop that made them: a new loop starts afresh."""
         if self._loop is not loop:
             self._loop, self._pool, self._connection = loop, None, None
-            self._waiting, self._sending = [], False
+            self._waiting, self._drainer = [], None
 
     async def count(self, keys: Sequence[str]) -> int:
         """How many of keys exist, as Redis's EXISTS counts them."""
@@ -46,14 +46,9 @@ class BatchedExists:
         self._bind(loop)
         future: asyncio.Future[int] = loop.create_future()
         self._waiting.append((keys, future))
-        if not self._sending:
-            self._sending = True
-            loop.call_soon(self._start)  # after this iteration, whose look-ups join the batch
+        if self._drainer is None:  # it starts after this iteration, whose look-ups join in
+            self._drainer = loop.create_task(self._drain())
         return await future
-
-    def _start(self) -> None:
-        assert self._loop is not None
-        self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -61,7 +56,7 @@ class BatchedExists:
                 batch, self._waiting = self._waiting, []
                 await self._send(batch)
         finally:
-            self._sending = False
+            self._drainer = None
 
     async def _send(self, batch: list[Waiting]) -> None:
         try:
