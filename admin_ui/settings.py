@@ -28,7 +28,6 @@ class AdminUISettings(BaseSettings):
     session_key: str = ""
     session_hours: float = Field(8.0, gt=0, le=24)
     default_locale: Literal["th", "en"] = "th"
-    page_size: int = Field(50, ge=1, le=200)
 
     @model_validator(mode="after")
     def _urls(self) -> AdminUISettings:

@@ -9,12 +9,12 @@ from starlette.responses import Response
 
 from admin_ui.api import ApiError
 from admin_ui.desk import Desk, screen
+from admin_ui.oidc import ACR_PUSH
 
 GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis", "admin")
 CLAIMS = ("verified_claims", "name", "email", "phone_number", "unit_code", "ministry")
 LIFETIMES = ("access_token_ttl", "id_token_ttl", "refresh_token_ttl")
-ACR_PUSH = "urn:th:go:cgd:idp:aal2-push"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
+from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext
 
@@ -96,7 +97,7 @@ def authorise(c: WebContext, request: Request, resource: str, write: bool) -> Of
         roles,
         str(claims.get("acr", "")),
         int(claims.get("auth_time", 0)),
-        Origin(request.client.host if request.client else None, request.headers.get("user-agent")),
+        origin_of(request),
     )
     if write and (officer.acr != ACR_PUSH or time.time() - officer.auth_time > STEP_UP_SECONDS):
         raise _error(

@@ -3,9 +3,7 @@ user import with a preview, the uploaded assignment order, and the dashboard's n
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,9 +22,8 @@ from idp.domain.users import import_users, public_record
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
-from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep
+from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 
-SHA256 = re.compile(r"[0-9a-f]{64}")
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
 
 
@@ -276,7 +273,9 @@ async def upload_pdf(request: Request, c: WebContext, officer: Officer) -> Respo
         body.extend(chunk)
         if len(body) > MAX_PDF_BYTES:
             raise UserFacingError(TOO_LARGE, "form_pdf")
-    stored = await run_in_threadpool(check_and_keep, bytes(body), _uploads(c))
+    stored = await run_in_threadpool(
+        check_and_keep, bytes(body), uploads_folder(c.services.settings)
+    )
     return json_response({"sha256": stored.sha256, "size": stored.size}, 201)
 
 
@@ -295,13 +294,9 @@ async def assignment_order(request: Request, c: WebContext, officer: Officer) ->
     return _pdf(c, digest or "")
 
 
-def _uploads(c: WebContext) -> Path:
-    return c.services.settings.var_path / "uploads"
-
-
 def _pdf(c: WebContext, digest: str) -> Response:
-    path = _uploads(c) / f"{digest}.pdf"
-    if not SHA256.fullmatch(digest) or not path.exists():
+    path = kept_pdf(uploads_folder(c.services.settings), digest)
+    if path is None:
         raise NotFound(Message("ไม่มีไฟล์แนบ", "no such file on record"), "id")
     return Response(
         path.read_bytes(),

@@ -167,6 +167,15 @@ async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -
 
 # -- audit log ----------------------------------------------------------------------------------
 def _audit_query(request: Request, after: list[Any] | None, limit: int) -> Any:
+    try:
+        return _audit_filters(request, after).order_by(AuditEvent.id.desc()).limit(limit)
+    except ValueError as exc:
+        raise UserFacingError(
+            Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601"), "since"
+        ) from exc
+
+
+def _audit_filters(request: Request, after: list[Any] | None) -> Any:
     params = request.query_params
     q = select(AuditEvent)
     for name, column in (
@@ -183,7 +192,7 @@ def _audit_query(request: Request, after: list[Any] | None, limit: int) -> Any:
         q = q.where(AuditEvent.at < datetime.fromisoformat(until))
     if after:
         q = q.where(AuditEvent.id < int(after[0]))
-    return q.order_by(AuditEvent.id.desc()).limit(limit)
+    return q
 
 
 def _event(e: AuditEvent) -> dict[str, Any]:
@@ -203,12 +212,7 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 async def audit_log(request: Request, c: WebContext, officer: Officer) -> Response:
     limit = pages.limit_of(request.query_params.get("limit"))
     after = pages.decode(request.query_params.get("after"))
-    try:
-        query = _audit_query(request, after, limit + 1)
-    except ValueError as exc:
-        raise UserFacingError(
-            Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601"), "since"
-        ) from exc
+    query = _audit_query(request, after, limit + 1)
 
     def run() -> dict[str, Any]:
         with c.services.db.read() as session:
@@ -225,12 +229,7 @@ async def audit_log(request: Request, c: WebContext, officer: Officer) -> Respon
 
 @endpoint("audit", write=False)
 async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Response:
-    try:
-        query = _audit_query(request, None, 100_000)
-    except ValueError as exc:
-        raise UserFacingError(
-            Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601"), "since"
-        ) from exc
+    query = _audit_query(request, None, 100_000)
 
     def run() -> str:
         buffer = io.StringIO()

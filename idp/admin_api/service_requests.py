@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from idp.domain.secrets import random_token
 from idp.storage.models import ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_everywhere
+from idp.web.uploads import kept_pdf, uploads_folder
 
 EMAIL_CHANGE_TTL = 86_400
 RESULTS = {
@@ -46,12 +46,7 @@ async def record_request(request: Request, c: WebContext, officer: Officer) -> R
         raise UserFacingError(Message("ข้อมูลแบบคำร้องไม่ครบ", "the form is incomplete")) from exc
 
     digest = form.form_pdf_sha256
-    uploads = c.services.settings.var_path / "uploads"
-    if digest and (
-        not isinstance(digest, str)
-        or not re.fullmatch(r"[0-9a-f]{64}", digest)
-        or not (uploads / f"{digest}.pdf").is_file()
-    ):
+    if digest and kept_pdf(uploads_folder(c.services.settings), digest) is None:
         raise UserFacingError(
             Message("ไม่พบไฟล์แบบคำร้องที่อัปโหลด", "upload the signed form first"), "form_pdf"
         )

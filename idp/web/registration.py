@@ -24,7 +24,7 @@ from idp.upstream.proofing import ProofingError
 from idp.web import continuation
 from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import WebContext, ctx
-from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf
+from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf, uploads_folder
 
 
 def _load(c: WebContext, user_id: str) -> tuple[Registration, User]:
@@ -101,7 +101,7 @@ async def submit_identity(request: Request) -> Response:
         upload = form.get("assignment_order")
         stored = None
         if isinstance(upload, UploadFile) and upload.filename:
-            stored = await store_pdf(upload, c.services.settings.var_path / "uploads")
+            stored = await store_pdf(upload, uploads_folder(c.services.settings))
         await run_in_threadpool(
             _save_identity,
             c,

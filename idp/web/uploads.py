@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from starlette.requests import Request
 
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.registration import StoredUpload
+from idp.settings import Settings
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
+DIGEST = re.compile(r"[0-9a-f]{64}")
 MULTIPART_OVERHEAD = 64 * 1024
 
 TOO_LARGE = Message("ไฟล์มีขนาดเกิน 10 MB", "the file is larger than 10 MB")
@@ -58,6 +61,18 @@ async def read_multipart(
         return await MultiPartParser(request.headers, replay(), max_files=1, max_fields=20).parse()
     except Exception as exc:  # a malformed body is bad input, never a 500
         raise UserFacingError(BAD_FORM) from exc
+
+
+def uploads_folder(settings: Settings) -> Path:
+    return settings.var_path / "uploads"
+
+
+def kept_pdf(folder: Path, digest: object) -> Path | None:
+    """The kept PDF a SHA-256 digest names, or None (no such file, or not a digest at all)."""
+    if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
+        return None
+    path = folder / f"{digest}.pdf"
+    return path if path.is_file() else None
 
 
 async def store_pdf(upload: UploadFile, folder: Path) -> StoredUpload:
