@@ -117,7 +117,7 @@ def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str
                 user.user_id, "service_request:" + ",".join(found.reasons), actor=officer.user_id
             )
         if "change_holder" in actions and found.new_holder:
-            service_requests.replace_holder(session, user, found.new_holder)
+            service_requests.replace_holder(user, found.new_holder)
             registration.mark_cancelled(session, user.user_id, "holder changed")
             if found.email_new_password:
                 password = new_password()

@@ -173,7 +173,7 @@ def actions_for(request: ServiceRequest) -> list[str]:
     return actions
 
 
-def replace_holder(session: Session, user: User, holder: dict[str, str]) -> None:
+def replace_holder(user: User, holder: dict[str, str]) -> None:
     """The next holder takes the user ID: their names, email and mobile replace the record."""
     user.name_th = holder["name_th"]
     user.name_en = holder["name_en"]

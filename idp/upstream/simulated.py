@@ -16,6 +16,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
@@ -26,7 +27,7 @@ from starlette.routing import Route
 from idp.domain.secrets import random_token
 from idp.storage.expiring import ExpiringStore
 from idp.upstream.citizens import CITIZENS, by_pid
-from idp.upstream.keys import derived_ec_key
+from idp.upstream.keys import derived_ec_key, public_jwks
 
 PATH = "/dev/upstream"
 CODE_TTL = 120
@@ -86,8 +87,7 @@ class SimulatedUpstream:
         )
 
     async def jwks(self, request: Request) -> Response:
-        public = {**self.key.as_dict(private=False), "kid": self.kid, "alg": "ES256", "use": "sig"}
-        return JSONResponse({"keys": [public]})
+        return JSONResponse(public_jwks(self.key))
 
     async def authorize(self, request: Request) -> Response:
         params = request.query_params
@@ -143,8 +143,8 @@ class SimulatedUpstream:
         if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         verifier = form.get("code_verifier", "")
-        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-        if not grant.get("challenge") or digest.decode() != grant["challenge"]:
+        challenge = create_s256_code_challenge(verifier)
+        if not grant.get("challenge") or challenge != grant["challenge"]:
             return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, 400)
         citizen = by_pid(grant["pid"])
         assert citizen is not None

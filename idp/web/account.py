@@ -82,15 +82,10 @@ async def account_page(request: Request, notice: str | None = None) -> Response:
     )
 
 
-async def _checked_form(request: Request) -> dict[str, str] | None:
-    form = {k: str(v) for k, v in (await request.form(max_fields=10)).items()}
-    return form if ctx(request).render.csrf.valid(request, form.get("csrf_token")) else None
-
-
 async def sign_out_all(request: Request) -> Response:
     c = ctx(request)
     session = c.sso.current(request)
-    form = await _checked_form(request)
+    form = await ctx(request).render.csrf.checked_form(request)
     if session is None or form is None:
         return c.render.error(request, BAD_FORM, 403)
     notices = await run_in_threadpool(
@@ -104,7 +99,7 @@ async def sign_out_all(request: Request) -> Response:
 async def set_language(request: Request) -> Response:
     c = ctx(request)
     session = c.sso.current(request)
-    form = await _checked_form(request)
+    form = await ctx(request).render.csrf.checked_form(request)
     locale = (form or {}).get("locale")
     if session is None or form is None or locale not in ("th", "en"):
         return c.render.error(request, BAD_FORM, 403)
@@ -134,11 +129,11 @@ async def cancel_soft_token(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/account")
-    form = await _checked_form(request)
+    form = await ctx(request).render.csrf.checked_form(request)
     if form is None or form.get("reason") not in CANCEL_REASONS or form.get("confirm") != "yes":
         return c.render.error(request, BAD_FORM, 403 if form is None else 400)
     origin = origin_of(request)
-    await run_in_threadpool(_cancel, c, session.user_id, form["reason"], origin.ip)
+    await run_in_threadpool(_cancel, c, session.user_id, form["reason"])
     notices = await run_in_threadpool(
         sign_out_everywhere, c, session.user_id, "soft_token_cancelled", origin
     )
@@ -148,7 +143,7 @@ async def cancel_soft_token(request: Request) -> Response:
     return response
 
 
-def _cancel(c: WebContext, user_id: str, reason: str, ip: str | None) -> None:
+def _cancel(c: WebContext, user_id: str, reason: str) -> None:
     c.push.revoke(user_id, "self:" + reason, actor=user_id)
     now = datetime.now(UTC)
     with c.services.db.session() as session:

@@ -38,3 +38,8 @@ class Csrf:
         if not browser_id or not submitted:
             return False
         return hmac.compare_digest(self._sign(browser_id), submitted)
+
+    async def checked_form(self, request: Request, max_fields: int = 10) -> dict[str, str] | None:
+        """The posted form's text fields, or None when its CSRF token is missing or wrong."""
+        form = {k: str(v) for k, v in (await request.form(max_fields=max_fields)).items()}
+        return form if self.valid(request, form.get("csrf_token")) else None

@@ -19,19 +19,13 @@ from idp.web.logout import sign_out_everywhere
 from idp.web.uploads import BAD_FORM
 
 
-async def _form(request: Request) -> dict[str, str] | None:
-    c = ctx(request)
-    form = {k: str(v) for k, v in (await request.form(max_fields=10)).items()}
-    return form if c.render.csrf.valid(request, form.get("csrf_token")) else None
-
-
 async def forgot_page(request: Request) -> Response:
     return ctx(request).render.page(request, "forgot.html")
 
 
 async def forgot_submit(request: Request) -> Response:
     c = ctx(request)
-    form = await _form(request)
+    form = await ctx(request).render.csrf.checked_form(request)
     if form is None:
         return c.render.error(request, BAD_FORM, 403)
     try:
@@ -89,7 +83,7 @@ async def code_page(
 
 async def resend(request: Request) -> Response:
     c = ctx(request)
-    if await _form(request) is None:
+    if await ctx(request).render.csrf.checked_form(request) is None:
         return c.render.error(request, BAD_FORM, 403)
     try:
         await run_in_threadpool(_resend, c, request.path_params["flow"])
@@ -108,7 +102,7 @@ def _resend(c: WebContext, flow_id: str) -> None:
 
 async def verify(request: Request) -> Response:
     c = ctx(request)
-    form = await _form(request)
+    form = await ctx(request).render.csrf.checked_form(request)
     if form is None:
         return c.render.error(request, BAD_FORM, 403)
     try:

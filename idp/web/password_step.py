@@ -16,8 +16,6 @@ from idp.web.context import WebContext, ctx
 from idp.web.logout import notify_in_background, sign_out_everywhere
 from idp.web.transactions import LoginTransaction
 
-AUTH_STEPS = ("password", "push")
-
 
 class PasswordChangeStep:
     name = "password_change"

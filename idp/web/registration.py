@@ -234,8 +234,8 @@ async def _step3(
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/register")
-    form = {k: str(v) for k, v in (await request.form(max_fields=20)).items()}
-    if not c.render.csrf.valid(request, form.get("csrf_token")):
+    form = await c.render.csrf.checked_form(request, max_fields=20)
+    if form is None:
         return c.render.error(request, BAD_FORM, 403)
     try:
         await run_in_threadpool(action, c, session.user_id, request, form)

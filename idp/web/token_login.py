@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,13 +55,16 @@ def presented_fingerprint(c: WebContext, request: Request) -> str | None:
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
+def _holder_of(session: Session, fingerprint: str) -> User | None:
+    """The enabled user whose legacy token-key certificate has this fingerprint."""
+    return session.scalars(
+        select(User).where(User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False))
+    ).first()
+
+
 def _user_for(c: WebContext, fingerprint: str) -> User | None:
     with c.services.db.read() as session:
-        return session.scalars(
-            select(User).where(
-                User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False)
-            )
-        ).first()
+        return _holder_of(session, fingerprint)
 
 
 async def token_page(request: Request) -> Response:
@@ -76,8 +80,7 @@ async def token_page(request: Request) -> Response:
 
 async def issue_initial_password(request: Request) -> Response:
     c = ctx(request)
-    form = {k: str(v) for k, v in (await request.form(max_fields=5)).items()}
-    if not c.render.csrf.valid(request, form.get("csrf_token")):
+    if await c.render.csrf.checked_form(request, max_fields=5) is None:
         return c.render.error(request, BAD_FORM, 403)
     fingerprint = presented_fingerprint(c, request)
     if fingerprint is None:
@@ -93,11 +96,7 @@ async def issue_initial_password(request: Request) -> Response:
 
 def _issue(c: WebContext, fingerprint: str, request: Request) -> tuple[str, str] | None:
     with c.services.db.session() as session:
-        user = session.scalars(
-            select(User).where(
-                User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False)
-            )
-        ).first()
+        user = _holder_of(session, fingerprint)
         if user is None:
             return None
         password = new_password()
