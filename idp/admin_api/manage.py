@@ -17,7 +17,7 @@ from idp.domain import accounts, audit, clients, registration
 from idp.domain.acr import ACR_PUSH
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.names import normalise_name
-from idp.domain.recovery import new_password, registered_email
+from idp.domain.recovery import registered_email
 from idp.domain.users import import_users, public_record
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
@@ -163,8 +163,7 @@ async def force_password_reset(request: Request, c: WebContext, officer: Officer
             user = session.get(User, request.path_params["user_id"])
             if user is None:
                 raise NotFound(NO_USER, "user_id")
-            password = new_password()
-            accounts.set_password(session, user, password, must_change=True)
+            password = accounts.issue_random_password(session, user)
             email = registered_email(session, user)[1]
             c.mail.enqueue(session, "password_new", email, user_id=user.user_id, password=password)
             audit.record(

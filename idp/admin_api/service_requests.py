@@ -13,9 +13,9 @@ from idp.admin_api import pages
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import endpoint, json_object, json_response
 from idp.domain import registration, service_requests
-from idp.domain.accounts import set_password
+from idp.domain.accounts import issue_random_password
 from idp.domain.errors import Message, NotFound, UserFacingError
-from idp.domain.recovery import new_password, registered_email
+from idp.domain.recovery import registered_email
 from idp.domain.secrets import random_token
 from idp.storage.models import ServiceRequest, User
 from idp.web.context import WebContext
@@ -120,8 +120,7 @@ def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str
             service_requests.replace_holder(user, found.new_holder)
             registration.mark_cancelled(session, user.user_id, "holder changed")
             if found.email_new_password:
-                password = new_password()
-                set_password(session, user, password, must_change=True)
+                password = issue_random_password(session, user)
                 user.single_use_password = "issued"
                 c.mail.enqueue(
                     session,

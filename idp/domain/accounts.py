@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -49,6 +50,17 @@ def change_password(
     audit.record(
         session, "password.change", actor=user.user_id, subject=user.user_id, origin=origin
     )
+
+
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+def issue_random_password(session: Session, user: User) -> str:
+    """A random 16-character password (no look-alike characters) that the user must change
+    at the next sign-in; returned once, for the caller to hand over."""
+    password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
+    set_password(session, user, password, must_change=True)
+    return password
 
 
 def set_password(session: Session, user: User, new: str, must_change: bool) -> None:

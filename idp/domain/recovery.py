@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.domain import audit, national_id, otp
-from idp.domain.accounts import set_password
+from idp.domain.accounts import issue_random_password
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.lockout import Lockout
@@ -29,7 +29,6 @@ SENT = Message(
     "If the details match, a code has been sent to the registered email.",
 )
 LOCKED = Message("ใส่ข้อมูลผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong entries: wait 5 minutes")
-PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,6 @@ class ResetRequest:
     flow_id: str
     code: str | None  # only when the details matched: the caller emails it
     email: str | None
-
-
-def new_password(length: int = 16) -> str:
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
 
 
 def registered_email(session: Session, user: User) -> tuple[str | None, str]:
@@ -131,8 +126,7 @@ class PasswordRecovery:
         self._store.delete("forgot:" + flow_id)
         user = session.get(User, flow["user_id"])
         assert user is not None
-        password = new_password()
-        set_password(session, user, password, must_change=True)
+        password = issue_random_password(session, user)
         audit.record(
             session, "password.reset", actor=user.user_id, subject=user.user_id, origin=origin
         )

@@ -18,9 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.domain import audit
-from idp.domain.accounts import set_password
+from idp.domain.accounts import issue_random_password
 from idp.domain.errors import Message
-from idp.domain.recovery import new_password
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext, ctx
@@ -99,8 +98,7 @@ def _issue(c: WebContext, fingerprint: str, request: Request) -> tuple[str, str]
         user = _holder_of(session, fingerprint)
         if user is None:
             return None
-        password = new_password()
-        set_password(session, user, password, must_change=True)
+        password = issue_random_password(session, user)
         user.single_use_password = "issued"
         audit.record(
             session,
