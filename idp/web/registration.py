@@ -27,12 +27,10 @@ from idp.web.context import WebContext, ctx
 from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf, uploads_folder
 
 
-def _load(c: WebContext, user_id: str) -> tuple[Registration, User]:
-    with c.services.db.session() as session:
-        registration = reg.open_registration(session, user_id)
-        user = session.get(User, user_id)
-        assert user is not None
-        return registration, user
+def _proofing_status(c: WebContext, user_id: str) -> str | None:
+    """What the polling page asks every 1.5 s: only the registration, not its user."""
+    with c.services.db.session() as session:  # open_registration may create the record
+        return reg.open_registration(session, user_id).proofing_status
 
 
 async def wizard(
@@ -220,10 +218,8 @@ async def proof_status(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return JSONResponse({"status": "gone"}, status_code=401)
-    registration, _user = await run_in_threadpool(_load, c, session.user_id)
-    return JSONResponse(
-        {"status": registration.proofing_status or "waiting"}, headers={"Cache-Control": "no-store"}
-    )
+    status = await run_in_threadpool(_proofing_status, c, session.user_id)
+    return JSONResponse({"status": status or "waiting"}, headers={"Cache-Control": "no-store"})
 
 
 # -- step 3: review, email code, confirm ------------------------------------------------------
