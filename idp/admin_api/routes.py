@@ -279,10 +279,10 @@ async def create_client(request: Request, c: WebContext, officer: Officer) -> Re
             access_token_ttl=_seconds(body, "access_token_ttl"),
             id_token_ttl=_seconds(body, "id_token_ttl"),
             refresh_token_ttl=_seconds(body, "refresh_token_ttl"),
+            allowed_claims=tuple(_strings(body, "allowed_claims", [])),
         )
         with c.services.db.session() as session:
             client, secret = clients.create(session, spec, officer.user_id, manage.ceiling(c))
-            client.allowed_claims = _strings(body, "allowed_claims", [])
             return {**clients.describe(client), "client_secret": secret}
 
     return json_response(await run_in_threadpool(create), 201)

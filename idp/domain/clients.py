@@ -40,6 +40,7 @@ class ClientSpec:
     access_token_ttl: int | None = None
     id_token_ttl: int | None = None
     refresh_token_ttl: int | None = None
+    allowed_claims: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def create(
         backchannel_logout_uri=spec.backchannel_logout_uri,
         grant_types=list(spec.grant_types),
         scope=spec.scope,
-        allowed_claims=[],
+        allowed_claims=list(spec.allowed_claims),
         jwks=spec.jwks,
         jwks_uri=spec.jwks_uri,
         id_token_signed_response_alg=spec.id_token_alg,
