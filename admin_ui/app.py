@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from admin_ui import signin
 from admin_ui.api import AdminApi
-from admin_ui.desk import BackOffice, Desk, office_of, page_headers
+from admin_ui.desk import BackOffice, Desk, page_headers
 from admin_ui.oidc import RelyingParty
 from admin_ui.screens import audit, clients, dashboard, keys, officers, registrations, users
 from admin_ui.screens import service_requests as requests
@@ -111,14 +111,14 @@ def create_app(settings: AdminUISettings, local_idp: ASGIApp | None = None) -> S
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    desk = Desk(office_of(request), request, office_of(request).sessions.read(request))
+    desk = Desk.of(request)
     return desk.render("error.html", 404, message=desk.t("error.not_found"))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("back office error on %s %s", request.method, request.url.path, exc_info=exc)
     try:
-        desk = Desk(office_of(request), request, office_of(request).sessions.read(request))
+        desk = Desk.of(request)
         return desk.render("error.html", 500, message=desk.t("error.server"))
     except Exception:  # the error page itself failed: say it plainly, never a stack trace
         log.exception("back office error page failed")

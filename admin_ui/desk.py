@@ -61,6 +61,17 @@ class Desk:
     session: dict[str, Any]
     dirty: bool = field(default=False)
 
+    @classmethod
+    def of(cls, request: Request) -> Desk:
+        """The desk of this request: the back office and the officer's session cookie."""
+        office = office_of(request)
+        return cls(office, request, office.sessions.read(request))
+
+    def csrf_ok(self, form: Any) -> bool:
+        """The posted form carries this session's CSRF token."""
+        sent = str(form.get("csrf_token", ""))
+        return secrets.compare_digest(sent, str(self.session.get("csrf", "")))
+
     # -- who and which language ------------------------------------------------------------
     @property
     def token(self) -> str:
@@ -180,8 +191,7 @@ def screen(handler: Screen) -> Callable[[Request], Awaitable[Response]]:
     become a page in the officer's language, a change after 15 minutes asks for the phone."""
 
     async def run(request: Request) -> Response:
-        office = office_of(request)
-        desk = Desk(office, request, office.sessions.read(request))
+        desk = Desk.of(request)
         posted = request.method == "POST"
         declared = request.headers.get("content-length", "")
         if posted and (not declared.isdigit() or int(declared) > MAX_BODY):
@@ -192,15 +202,12 @@ def screen(handler: Screen) -> Callable[[Request], Awaitable[Response]]:
         if posted:
             form = await request.form()
             here = _local(str(form.get("return_to", "")), desk)  # the form's page
-            sent = str(form.get("csrf_token", ""))
-            if not secrets.compare_digest(sent, str(desk.session.get("csrf", ""))):
+            if not desk.csrf_ok(form):
                 return desk.render("error.html", 400, message=desk.t("error.csrf"))
         try:
             return await handler(desk)
         except StepUpNeeded as needed:
-            desk.session["flash"] = "flash.step_up"
-            desk.dirty = True
-            return desk.redirect("/login", next=here, max_age=str(needed.max_age))
+            return desk.redirect("/login", "flash.step_up", next=here, max_age=str(needed.max_age))
         except SignInNeeded:
             return desk.redirect("/login", next=here)
         except ApiError as error:

@@ -11,19 +11,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from admin_ui.api import ApiError
-from admin_ui.desk import Desk, local_path, office_of
+from admin_ui.desk import Desk, local_path
 from admin_ui.oidc import SignInFailed
 
 log = logging.getLogger(__name__)
 
 
-def _desk(request: Request) -> Desk:
-    office = office_of(request)
-    return Desk(office, request, office.sessions.read(request))
-
-
 async def login(request: Request) -> Response:
-    desk = _desk(request)
+    desk = Desk.of(request)
     max_age = request.query_params.get("max_age", "")
     login_state, url = await desk.office.rp.start(int(max_age) if max_age.isdigit() else None)
     next_path = local_path(request.query_params.get("next", ""), desk.office.settings.cookie_path)
@@ -33,7 +28,7 @@ async def login(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    desk = _desk(request)
+    desk = Desk.of(request)
     login_state = desk.session.pop("login", None) or {}
     desk.dirty = True
     try:
@@ -71,11 +66,9 @@ async def callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    desk = _desk(request)
+    desk = Desk.of(request)
     form = await request.form()
-    if not secrets.compare_digest(
-        str(form.get("csrf_token", "")), str(desk.session.get("csrf", ""))
-    ):
+    if not desk.csrf_ok(form):
         return desk.render("error.html", 400, message=desk.t("error.csrf"))
     response = RedirectResponse(
         await desk.office.rp.logout_url(str(desk.session.get("id_token", ""))), status_code=303
@@ -85,7 +78,7 @@ async def logout(request: Request) -> Response:
 
 
 async def language(request: Request) -> Response:
-    desk = _desk(request)
+    desk = Desk.of(request)
     choice = request.path_params["locale"]
     if choice in ("th", "en"):
         desk.session["locale"] = choice
@@ -95,4 +88,4 @@ async def language(request: Request) -> Response:
 
 
 async def signed_out(request: Request) -> Response:
-    return _desk(request).render("signed_out.html")
+    return Desk.of(request).render("signed_out.html")
