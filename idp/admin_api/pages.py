@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+Row = TypeVar("Row")
 
 MAX_LIMIT = 200
 
@@ -29,3 +32,19 @@ def decode(cursor: str | None) -> list[Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, list) else None
+
+
+def window(params: Mapping[str, str]) -> tuple[int, list[Any] | None]:
+    """The page size and the cursor that a list request asks for."""
+    return limit_of(params.get("limit")), decode(params.get("after"))
+
+
+def page(
+    rows: list[Row], limit: int, key: Callable[[Row], Any], describe: Callable[[Row], Any]
+) -> dict[str, Any]:
+    """One page from rows fetched with `limit + 1`: its items and the next page's cursor."""
+    more, rows = len(rows) > limit, rows[:limit]
+    return {
+        "items": [describe(row) for row in rows],
+        "next": encode([key(rows[-1])]) if more and rows else None,
+    }

@@ -36,10 +36,7 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 @endpoint("registrations", write=False)
 async def list_registrations(request: Request, c: WebContext, officer: Officer) -> Response:
     status = request.query_params.get("status", "waiting_approval")
-    limit, after = (
-        pages.limit_of(request.query_params.get("limit")),
-        pages.decode(request.query_params.get("after")),
-    )
+    limit, after = pages.window(request.query_params)
 
     def query(session: Session) -> dict[str, Any]:
         q = select(Registration).where(Registration.status == status)
@@ -53,12 +50,7 @@ async def list_registrations(request: Request, c: WebContext, officer: Officer) 
         if after:
             q = q.where(Registration.id > str(after[0]))
         rows = list(session.scalars(q.order_by(Registration.id).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "items": [registration.summary(r) for r in rows],
-            "next": pages.encode([rows[-1].id]) if more and rows else None,
-        }
+        return pages.page(rows, limit, lambda r: r.id, registration.summary)
 
     with c.services.db.read() as session:
         return json_response(await run_in_threadpool(query, session))
@@ -114,10 +106,7 @@ def _matches(text: str) -> Any:
 @endpoint("users", write=False)
 async def search_users(request: Request, c: WebContext, officer: Officer) -> Response:
     text = (request.query_params.get("q") or "").strip()
-    limit, after = (
-        pages.limit_of(request.query_params.get("limit")),
-        pages.decode(request.query_params.get("after")),
-    )
+    limit, after = pages.window(request.query_params)
 
     def query() -> dict[str, Any]:
         q = select(User).where(_matches(text)) if text else select(User)
@@ -125,12 +114,7 @@ async def search_users(request: Request, c: WebContext, officer: Officer) -> Res
             q = q.where(User.user_id > str(after[0]))
         with c.services.db.read() as session:
             rows = list(session.scalars(q.order_by(User.user_id).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "items": [public_record(u) for u in rows],
-            "next": pages.encode([rows[-1].user_id]) if more and rows else None,
-        }
+        return pages.page(rows, limit, lambda u: u.user_id, public_record)
 
     return json_response(await run_in_threadpool(query))
 
@@ -210,19 +194,13 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 
 @endpoint("audit", write=False)
 async def audit_log(request: Request, c: WebContext, officer: Officer) -> Response:
-    limit = pages.limit_of(request.query_params.get("limit"))
-    after = pages.decode(request.query_params.get("after"))
+    limit, after = pages.window(request.query_params)
     query = _audit_query(request, after, limit + 1)
 
     def run() -> dict[str, Any]:
         with c.services.db.read() as session:
             rows = list(session.scalars(query))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "items": [_event(e) for e in rows],
-            "next": pages.encode([rows[-1].id]) if more and rows else None,
-        }
+        return pages.page(rows, limit, lambda e: e.id, _event)
 
     return json_response(await run_in_threadpool(run))
 
@@ -309,22 +287,13 @@ def _strings(body: dict[str, Any], name: str, default: list[str]) -> list[str]:
 @endpoint("officers", write=False)
 async def list_officers(request: Request, c: WebContext, officer: Officer) -> Response:
     """Everyone with a back-office role, by user ID."""
-    limit, after = (
-        pages.limit_of(request.query_params.get("limit")),
-        pages.decode(request.query_params.get("after")),
-    )
+    limit, after = pages.window(request.query_params)
     q = select(User).where(func.length(cast(User.roles, String)) > 2)  # not "[]"
     if after:
         q = q.where(User.user_id > str(after[0]))
     with c.services.db.read() as session:
         rows = list(session.scalars(q.order_by(User.user_id).limit(limit + 1)))
-        more, rows = len(rows) > limit, rows[:limit]
-        return json_response(
-            {
-                "items": [public_record(u) for u in rows],
-                "next": pages.encode([rows[-1].user_id]) if more and rows else None,
-            }
-        )
+        return json_response(pages.page(rows, limit, lambda u: u.user_id, public_record))
 
 
 @endpoint("officers", write=True)

@@ -63,8 +63,7 @@ async def record_request(request: Request, c: WebContext, officer: Officer) -> R
 @endpoint("registrations", write=False)
 async def list_requests(request: Request, c: WebContext, officer: Officer) -> Response:
     status = request.query_params.get("status", "received")
-    limit = pages.limit_of(request.query_params.get("limit"))
-    after = pages.decode(request.query_params.get("after"))
+    limit, after = pages.window(request.query_params)
 
     def query() -> dict[str, Any]:
         q = select(ServiceRequest).where(ServiceRequest.status == status)
@@ -72,11 +71,7 @@ async def list_requests(request: Request, c: WebContext, officer: Officer) -> Re
             q = q.where(ServiceRequest.id > str(after[0]))
         with c.services.db.read() as session:
             rows = list(session.scalars(q.order_by(ServiceRequest.id).limit(limit + 1)))
-        more, rows = len(rows) > limit, rows[:limit]
-        return {
-            "items": [service_requests.describe(r) for r in rows],
-            "next": pages.encode([rows[-1].id]) if more and rows else None,
-        }
+        return pages.page(rows, limit, lambda r: r.id, service_requests.describe)
 
     return json_response(await run_in_threadpool(query))
 
