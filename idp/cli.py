@@ -1,4 +1,5 @@
-"""The `idp` command line: serve, migrate, users, clients, keys, officers."""
+"""The `idp` command line: serve, migrate, users, clients, keys, officers, devices, registrations,
+jobs."""
 
 from __future__ import annotations
 
@@ -291,10 +292,6 @@ def officers_revoke(user_id: str, role: str) -> None:
     _change_role(user_id, role, False)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 @main.group()
 def devices() -> None:
     """Soft Token devices (until the back office exists)."""
@@ -424,3 +421,7 @@ def jobs_run() -> None:
         mailer = Mailer(services.db, services.settings.mail)
         result = run_all(services, build_push(services), mailer)
     click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

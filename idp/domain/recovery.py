@@ -2,8 +2,10 @@
 email → a new random password by email, to be changed at the next sign-in.
 
 The answer is the same whether or not the details match (no account enumeration); 5 wrong
-entries lock the flow for 5 minutes per user ID and per client IP, counted atomically. A reset
-never removes the push factor.
+entries lock the user ID for 5 minutes, counted atomically. One client IP is only throttled, at
+a much higher limit (security.ip_attempts requests per ip_window_seconds, 50 per 5 minutes by
+default): an office's users share one public address, and their wrong entries must not lock a
+colleague's correct request. A reset never removes the push factor.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ SENT = Message(
     "หากข้อมูลถูกต้อง ระบบได้ส่งรหัส OTP ไปยังอีเมลที่ลงทะเบียนไว้แล้ว",
     "If the details match, a code has been sent to the registered email.",
 )
-LOCKED = Message("ใส่ข้อมูลผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong entries: wait 5 minutes")
+LOCKED = Message(
+    "ใส่ข้อมูลผิดเกินกำหนด บัญชีนี้ถูกล็อก 5 นาที กรุณารอแล้วลองใหม่",
+    "too many wrong entries: this account is locked for 5 minutes",
+)
+THROTTLED = Message(
+    "มีคำขอจากเครือข่ายนี้มากเกินกำหนด กรุณารอสักครู่แล้วลองใหม่",
+    "too many requests from this network: wait a few minutes and try again",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,9 @@ def registered_email(session: Session, user: User) -> tuple[str | None, str]:
 
 
 class PasswordRecovery:
+    """`by_user` locks a user ID after the account limit of wrong entries; `by_ip` counts every
+    request from one client IP against the much higher IP limit (its Limits.attempts)."""
+
     def __init__(
         self, store: ExpiringStore, codes: OneTimeCodes, by_user: Lockout, by_ip: Lockout
     ) -> None:
@@ -69,9 +81,13 @@ class PasswordRecovery:
     ) -> ResetRequest:
         account = user_id.strip().upper()[:32] or "-"
         ip = origin.ip or "unknown"
-        by_user = self._by_user.reserve(account, None)
-        by_ip = self._by_ip.reserve(ip, None)
-        if not (by_user.allowed and by_ip.allowed):
+        # the address first, so a throttled one takes no slot from the user IDs it names; both
+        # pass the real IP (None would count every client's failures under one shared key)
+        by_ip = self._by_ip.reserve(ip, ip)
+        if not by_ip.allowed:
+            raise UserFacingError(THROTTLED)
+        by_user = self._by_user.reserve(account, ip)
+        if not by_user.allowed:
             raise UserFacingError(LOCKED)
         user = session.get(User, account)
         nid, registered = registered_email(session, user) if user else (None, "")
@@ -98,10 +114,10 @@ class PasswordRecovery:
         )
         code, _expires = self._codes.issue(flow_id)  # the same work either way
         if not matches:
-            self._by_user.failed(account, None, by_user)
-            self._by_ip.failed(ip, None, by_ip)
+            self._by_user.failed(account, ip, by_user)
+            self._by_ip.failed(ip, ip, by_ip)
             return ResetRequest(flow_id, None, None)  # nobody receives this code
-        self._by_user.succeeded(account)
+        self._by_user.succeeded(account)  # not by_ip: that would clear the whole office's count
         return ResetRequest(flow_id, code, registered)
 
     def resend(self, flow_id: str) -> ResetRequest:

@@ -118,7 +118,16 @@ def build_context(services: Services) -> WebContext:
             services.store,
             one_time_codes(services, limits, "reset"),
             Lockout(services.store, limits, scope="forgot-user"),
-            Lockout(services.store, limits, scope="forgot-ip"),
+            Lockout(
+                services.store,
+                Limits(
+                    attempts=security.ip_attempts,
+                    lock_seconds=security.ip_window_seconds,
+                    ip_attempts=security.ip_attempts,
+                    ip_window_seconds=security.ip_window_seconds,
+                ),
+                scope="forgot-ip",
+            ),
         ),
         steps=[
             signin.PasswordStep(),

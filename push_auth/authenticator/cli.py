@@ -1,6 +1,7 @@
 """`softtoken`: the reference authenticator on the command line.
 
 softtoken --home DIR activate QR_TEXT_OR_PNG --pin 246810
+softtoken --home DIR activate CODE --server https://idp.example.go.th --pin 246810
 softtoken --home DIR pending [--wait 25] [--json]
 softtoken --home DIR approve [--pictures 3,17,8,25] --pin 246810
 softtoken --home DIR deny [--not-me]
@@ -62,10 +63,15 @@ def main(ctx: click.Context, home: Path) -> None:
 @click.argument("qr")
 @click.option("--pin", required=True, help="6 digits; asked again on every approval")
 @click.option("--name", default="softtoken")
+@click.option(
+    "--server",
+    help="with a typed code: the IdP's base URL (or its device API's, …/push/v1)",
+)
 @click.pass_context
-def activate(ctx: click.Context, qr: str, pin: str, name: str) -> None:
-    """Activate with the QR code's text or a PNG image of it."""
-    state = _run(ctx, lambda a: a.activate(read_qr(qr), pin, {"name": name}))
+def activate(ctx: click.Context, qr: str, pin: str, name: str, server: str | None) -> None:
+    """Activate with the QR code's text, a PNG image of it, or the code the page shows
+    (with --server)."""
+    state = _run(ctx, lambda a: a.activate(read_qr(qr, server), pin, {"name": name}))
     until = datetime.fromtimestamp(state.not_after, UTC).date().isoformat()
     click.echo(f"activated device {state.device_id}; certificate valid until {until}")
 

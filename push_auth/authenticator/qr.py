@@ -1,31 +1,70 @@
-"""Reading the activation QR code: its text, or a PNG file of it."""
+"""Reading the activation QR code: its text, a PNG file of it, or the code typed from the page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import zxingcpp
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from push_auth.authenticator.state import AuthenticatorError
 
+API_PATH = "/push/v1"
+# the code the activation page shows: secrets.token_urlsafe(18), 24 URL-safe characters
+TYPED_CODE = re.compile(r"[A-Za-z0-9_-]{24}")
 
-def read_qr(value: str) -> str:
-    """The QR text, given the text itself or the path of a PNG image."""
+
+def read_qr(value: str, server: str | None = None) -> str:
+    """The QR text, given the text itself, the path of a PNG image, or the code the page shows
+    (then `server`, the IdP's or its device API's base URL, says where to activate)."""
     if value.startswith("softtoken://"):
-        return value
+        return _same_server(value, server)
     path = Path(value)
+    if not path.is_file() and TYPED_CODE.fullmatch(value):
+        if server is None:
+            raise AuthenticatorError(
+                "รหัสที่พิมพ์ต้องระบุ --server ตามด้วยที่อยู่ของระบบ หรือสแกน QR แทน"
+                " / a typed code needs --server with the server's address"
+                " (e.g. --server https://idp.example.go.th),"
+                " or scan the QR code (give its text or PNG) instead"
+            )
+        return "softtoken://activate?" + urlencode({"server": device_api(server), "code": value})
     if not path.is_file():
         raise AuthenticatorError("ไม่พบไฟล์ QR / no such QR image: " + value)
-    with Image.open(path) as image:
-        results = zxingcpp.read_barcodes(image.convert("L"))
+    try:
+        with Image.open(path) as image:
+            results = zxingcpp.read_barcodes(image.convert("L"))
+    except UnidentifiedImageError as exc:
+        raise AuthenticatorError("ไฟล์นี้ไม่ใช่ภาพ PNG / not a PNG image: " + value) from exc
     texts = [r.text for r in results if r.text.startswith("softtoken://")]
     if not texts:
         raise AuthenticatorError(
             "ไม่พบ QR ของ Soft Token ในภาพ / no Soft Token QR code in the image"
         )
-    return texts[0]
+    return _same_server(texts[0], server)
+
+
+def _same_server(text: str, server: str | None) -> str:
+    """The QR code carries its server: a --server beside it must name the same one."""
+    if server is not None and parse_activation(text)[0].rstrip("/") != device_api(server):
+        raise AuthenticatorError(
+            "QR นี้เป็นของระบบอื่น ไม่ตรงกับ --server / this QR code is for another server than --server"
+        )
+    return text
+
+
+def device_api(server: str) -> str:
+    """The device API's base URL from --server: the IdP's base URL or the API's own."""
+    base = server.strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise AuthenticatorError(
+            "--server ต้องเป็น URL เช่น https://idp.example.go.th"
+            " / --server must be a URL such as https://idp.example.go.th: " + server
+        )
+    return base if parts.path.endswith(API_PATH) else base + API_PATH
 
 
 def parse_activation(text: str) -> tuple[str, str]:

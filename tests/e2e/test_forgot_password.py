@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from idp.domain import recovery
+from idp.domain.audit import Origin
+from idp.domain.errors import UserFacingError
 from idp.storage.models import Registration
 from tests import support
 from tests.backends import Backend
@@ -140,12 +143,62 @@ def test_five_wrong_entries_lock_even_in_parallel(world: World) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    # at most five wrong entries were checked (per user ID and per IP, atomically)
+    # at most five wrong entries were checked (per user ID, atomically)
     assert 1 <= statuses.count(303) <= 5
     assert statuses.count(429) >= 5
     locked = _ask(world.browser, user.user_id, NATIONAL_ID, email)
     assert locked.status_code == 429
     assert "5 นาที" in locked.text
+
+
+def test_wrong_entries_from_a_shared_office_ip_do_not_lock_a_colleague(world: World) -> None:
+    """Offices share one public IP: colleagues' wrong entries must not lock another user."""
+    user, email = _registered(world)
+    colleague, colleague_email = _registered(world)
+    wrong = [_ask(world.browser, support.new_user_id(), NATIONAL_ID, email) for _ in range(6)]
+    wrong += [
+        _ask(world.browser, colleague.user_id, "3100600445635", colleague_email) for _ in range(4)
+    ]
+    assert [a.status_code for a in wrong] == [303] * 10
+    asked = _ask(world.browser, user.user_id, NATIONAL_ID, email)  # the 11th from this IP
+    assert asked.status_code == 303, asked.text
+    assert _code_of(world, 0, email)  # the code still reaches the registered email
+    after_four = _ask(world.browser, colleague.user_id, NATIONAL_ID, colleague_email)
+    assert after_four.status_code == 303  # four wrong entries do not lock an account
+    assert _code_of(world, 0, colleague_email)
+
+
+def _request(world: World, user_id: str, nid: str, email: str, ip: str) -> recovery.ResetRequest:
+    with world.services.db.session() as session:
+        return world.context.recovery.request(
+            session, user_id, nid, email, Origin(ip=ip, user_agent="test")
+        )
+
+
+def test_five_wrong_entries_lock_the_account_from_every_ip(world: World) -> None:
+    user, email = _registered(world)
+    for n in range(5):
+        assert _request(world, user.user_id, "3100600445635", email, f"192.0.2.{n}").code is None
+    with pytest.raises(UserFacingError) as refused:
+        _request(world, user.user_id, NATIONAL_ID, email, "198.51.100.9")  # right, elsewhere
+    assert refused.value.message == recovery.LOCKED
+    assert "locked for 5 minutes" in recovery.LOCKED.en
+    assert "ล็อก 5 นาที" in recovery.LOCKED.th
+    other, other_email = _registered(world)  # the same IPs still serve other accounts
+    assert _request(world, other.user_id, NATIONAL_ID, other_email, "192.0.2.0").code
+
+
+def test_one_ip_is_throttled_at_the_configured_ip_limit(world: World) -> None:
+    security = world.settings.security
+    user, email = _registered(world)
+    ip = "203.0.113.50"
+    for _ in range(security.ip_attempts):
+        assert _request(world, support.new_user_id(), NATIONAL_ID, email, ip).code is None
+    with pytest.raises(UserFacingError) as throttled:
+        _request(world, user.user_id, NATIONAL_ID, email, ip)
+    assert throttled.value.message == recovery.THROTTLED
+    # another address is not throttled: no counter is shared between addresses
+    assert _request(world, user.user_id, NATIONAL_ID, email, "203.0.113.51").code
 
 
 def test_resend_waits_90_seconds_and_expired_codes_fail(world: World) -> None:

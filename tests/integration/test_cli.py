@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from starlette.testclient import TestClient
 from idp.cli import main
 from idp.settings import Settings
 from idp.web.app import create_app
+from tests import support
 from tests.e2e.test_device_api import Phone
 from tests.integration.test_user_import import HEADER, _row
 from tests.support import ISSUER, create_user, new_user_id
@@ -118,6 +122,7 @@ def test_devices_show_and_revoke(run: CliRunner, settings: Settings) -> None:
     with TestClient(create_app(settings), base_url=ISSUER) as client:
         context = client.app.state.ctx  # type: ignore[attr-defined]
         user = create_user(context.services)
+        support.approve_registration(context.services, user.user_id)  # activation needs one
         assert run.invoke(main, ["devices", "show", user.user_id]).exit_code == 1
         code = context.push.start_activation(user.user_id).code
         assert Phone(client).activate(code).status_code == 201
@@ -127,3 +132,21 @@ def test_devices_show_and_revoke(run: CliRunner, settings: Settings) -> None:
     result = run.invoke(main, ["devices", "revoke", user.user_id, "--reason", "lost phone"])
     assert result.exit_code == 0, result.output
     assert run.invoke(main, ["devices", "show", user.user_id]).exit_code == 1
+
+
+def test_python_m_idp_cli_lists_every_command_group() -> None:
+    """`python -m idp.cli` reaches the commands defined at the end of the module too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "idp.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    commands = {
+        line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()
+    }
+    assert {"jobs", "devices", "registrations"} <= commands
