@@ -52,6 +52,7 @@ def end_to_end(base: str, rounds: int, folder: Path) -> list[float]:
 
     services = build_services(load_settings())
     user, rp = support.create_user(services), support.create_client(services)
+    support.approve_registration(services, user.user_id)
     services.close()
     latencies = []
     with httpx.Client(base_url=base, follow_redirects=False) as browser:
@@ -98,6 +99,7 @@ def verification(rounds: int) -> list[float]:
     services = build_services(load_settings())
     push = build_push(services)
     user = support.create_user(services)
+    support.approve_registration(services, user.user_id)
     key, poll = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     code = push.start_activation(user.user_id).code
     audience = push.config.audience

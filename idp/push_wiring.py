@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from idp.domain import audit
+from idp.domain.lifecycle import NOT_ALLOWED, Ability
 from idp.services import Services
 from idp.storage.models import DeviceRecord, VaultEntry
 from push_auth.ca import CertificateAuthority
@@ -110,6 +111,26 @@ class AuditEvents:
             audit.record(session, action, actor=actor, subject=subject, outcome=outcome, **detail)
 
 
+class LifecycleEnrolment:
+    """push_auth's enrolment gate answered by the account lifecycle: a phone is paired only
+    for an approved registration with no current device (never by password alone)."""
+
+    def __init__(self, services: Services) -> None:
+        self._db = services.db
+        self._lifecycle = services.lifecycle
+
+    def check(self, user_id: str) -> None:
+        with self._db.read() as session:
+            account = self._lifecycle.user(session, user_id)[1]
+        if not account.may(Ability.ACTIVATE):
+            message = NOT_ALLOWED[Ability.ACTIVATE]
+            raise forbidden("enrolment_not_allowed", message.th, message.en)
+
+    def enrolled(self, user_id: str) -> None:
+        with self._db.session() as session:
+            self._lifecycle.device_enrolled(session, user_id)
+
+
 def build_push(services: Services) -> PushAuth:
     settings = services.settings
     store_url = settings.store.url
@@ -124,5 +145,11 @@ def build_push(services: Services) -> PushAuth:
         events=AuditEvents(services),
         wakeup=wakeup,
         notifier=LoggingNotifier(),
-        config=PushConfig(audience=settings.server.issuer + "/push/v1", mode=settings.push.mode),
+        config=PushConfig(
+            audience=settings.server.issuer + "/push/v1",
+            mode=settings.push.mode,
+            certificate_days=settings.push.certificate_days,
+        ),
+        clock=services.clock,
+        enrolment=LifecycleEnrolment(services),
     )

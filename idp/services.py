@@ -6,8 +6,10 @@ import os
 from dataclasses import dataclass
 
 from idp.domain.audit import BufferedAudit
+from idp.domain.clock import Clock
 from idp.domain.keys import KeyRing, ensure_keys
 from idp.domain.secrets import MasterKey
+from idp.domain.transitions import Lifecycle
 from idp.settings import Settings, is_localhost, resolve_path
 from idp.storage.db import Database
 from idp.storage.expiring import ExpiringStore, open_store
@@ -21,6 +23,8 @@ class Services:
     master: MasterKey
     keys: KeyRing
     audit: BufferedAudit
+    clock: Clock
+    lifecycle: Lifecycle
 
     def close(self) -> None:
         self.audit.close()
@@ -42,7 +46,15 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     with db.session() as session:
         ensure_keys(session, master)
     store = open_store(settings.store.url, settings.store.key_prefix)
+    clock = Clock(movable=settings.development.movable_clock)
     keys = KeyRing(db, master, settings.tokens.key_refresh_seconds)
     return Services(
-        settings=settings, db=db, store=store, master=master, keys=keys, audit=BufferedAudit(db)
+        settings=settings,
+        db=db,
+        store=store,
+        master=master,
+        keys=keys,
+        audit=BufferedAudit(db),
+        clock=clock,
+        lifecycle=Lifecycle(clock, settings.push.renewal_warning_days),
     )

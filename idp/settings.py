@@ -95,6 +95,8 @@ class I18nSettings(Section):
 class PushSettings(Section):
     mode: Literal["sequence", "compare"] = "sequence"
     renewal_warning_days: int = Field(30, ge=1, le=90)
+    # How long a device certificate lasts (the manual: two years); renewal issues a new one.
+    certificate_days: int = Field(730, ge=1, le=3650)
 
 
 class MailSettings(Section):
@@ -167,6 +169,8 @@ class AdminUIMountSettings(Section):
 
 class DevelopmentSettings(Section):
     seed_demo: bool = False
+    # The lifecycle clock can be moved forward from /dev/clock (localhost issuer only).
+    movable_clock: bool = False
     demo_portal_url: str = "http://127.0.0.1:8001"
 
 
@@ -219,6 +223,11 @@ class Settings(BaseSettings):
         if self.upstream.simulated and not is_localhost(self.server.issuer):
             raise ValueError(
                 "upstream.simulated is a development feature and server.issuer is not a "
+                "localhost URL"
+            )
+        if self.development.movable_clock and not is_localhost(self.server.issuer):
+            raise ValueError(
+                "development.movable_clock is a development feature and server.issuer is not a "
                 "localhost URL"
             )
         if self.mail.transport == "dev" and not is_localhost(self.server.issuer):

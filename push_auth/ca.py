@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from push_auth.errors import bad_request
 from push_auth.ports import KeyVault, Sealer
 
-CERT_VALIDITY = timedelta(days=730)
+CERT_VALIDITY = timedelta(days=730)  # the manual's two years; the host may set another
 CA_VALIDITY = timedelta(days=3650)
 DEVICE_URI_PREFIX = "urn:softtoken:device:"
 
@@ -120,7 +120,14 @@ class CertificateAuthority:
     def challenge_public_pem(self) -> str:
         return public_pem(self.challenge_key().public_key())
 
-    def issue(self, csr_pem: str, user_id: str, device_id: str, now: datetime) -> Issued:
+    def issue(
+        self,
+        csr_pem: str,
+        user_id: str,
+        device_id: str,
+        now: datetime,
+        validity: timedelta = CERT_VALIDITY,
+    ) -> Issued:
         """Check the CSR (P-256, self-signed by its key) and issue the device certificate."""
         try:
             csr = x509.load_pem_x509_csr(csr_pem.encode())
@@ -138,7 +145,7 @@ class CertificateAuthority:
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
             raise bad_request("invalid_csr", "ต้องใช้กุญแจ P-256", "the device key must be P-256")
         ca_key, ca_cert = self._load()
-        not_after = now + CERT_VALIDITY
+        not_after = now + validity
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user_id)]))

@@ -10,6 +10,21 @@ from typing import Any, Protocol
 from push_auth.models import Device
 
 
+class Clock(Protocol):
+    """The host's lifecycle clock: certificate validity and expiry are read from it."""
+
+    def now(self) -> datetime: ...
+
+
+class Enrolment(Protocol):
+    """The host's answer to "may this user enrol a device now?" (its account lifecycle):
+    `check` returns nothing when allowed and raises a PushError saying why not otherwise;
+    `enrolled` tells the host that the device is now recorded."""
+
+    def check(self, user_id: str) -> None: ...
+    def enrolled(self, user_id: str) -> None: ...
+
+
 class Ephemeral(Protocol):
     """Expiring records (the host's expiring store satisfies it)."""
 

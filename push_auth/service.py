@@ -14,17 +14,17 @@ import hmac
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 from cryptography import x509
 
 from push_auth import pictures, protocol
-from push_auth.ca import CertificateAuthority
+from push_auth.ca import CertificateAuthority, Issued
 from push_auth.errors import PushError, bad_request, forbidden, unauthorized
 from push_auth.models import Challenge, Device
 from push_auth.notifier import Notifier
-from push_auth.ports import Devices, Ephemeral, Events, Wakeup
+from push_auth.ports import Clock, Devices, Enrolment, Ephemeral, Events, Wakeup
 
 ACTIVATION_TTL = 600
 CHALLENGE_TTL = 120
@@ -45,6 +45,7 @@ class Activation:
 class PushConfig:
     audience: str  # the device API base URL, e.g. https://idp.example/push/v1
     mode: str = "sequence"  # sequence | compare
+    certificate_days: int = 730  # the manual's two years
 
 
 def _digest(value: str) -> str:
@@ -61,6 +62,8 @@ class PushAuth:
         wakeup: Wakeup,
         notifier: Notifier,
         config: PushConfig,
+        clock: Clock,
+        enrolment: Enrolment,
     ) -> None:
         self.devices = devices
         self.ephemeral = ephemeral
@@ -69,16 +72,14 @@ class PushAuth:
         self.wakeup = wakeup
         self.notifier = notifier
         self.config = config
+        self.clock = clock
+        self.enrolment = enrolment
 
     # -- activation ----------------------------------------------------------------------
     def start_activation(self, user_id: str) -> Activation:
-        """A new one-time activation code; a code given earlier to this user stops working."""
-        if self.devices.active_for(user_id) is not None:
-            raise forbidden(
-                "device_exists",
-                "มี Soft Token ที่ใช้งานอยู่แล้ว กรุณายกเลิกเครื่องเดิมก่อน",
-                "an active device exists: cancel it before activating another",
-            )
+        """A new one-time activation code; a code given earlier to this user stops working.
+        The host's lifecycle decides whether this user may enrol a device at all."""
+        self.enrolment.check(user_id)
         previous = self.ephemeral.get("act-user:" + user_id)
         if previous and previous.get("code"):
             self.ephemeral.delete("act:" + _digest(str(previous["code"])))
@@ -133,10 +134,9 @@ class PushAuth:
                 "the activation code is wrong, used or expired",
             )
         user_id = str(record["user_id"])
-        if self.devices.active_for(user_id) is not None:
-            raise forbidden("device_exists", "มี Soft Token ที่ใช้งานอยู่แล้ว", "an active device exists")
+        self.enrolment.check(user_id)  # again: the account may have changed since the code
         device_id = secrets.token_urlsafe(16)
-        issued = self.ca.issue(csr_pem, user_id, device_id, datetime.now(UTC))
+        issued = self._issue(csr_pem, user_id, device_id)
         meta = claims.get("device") if isinstance(claims.get("device"), dict) else {}
         assert isinstance(meta, dict)
         poll_key = claims.get("poll_key")
@@ -158,9 +158,10 @@ class PushAuth:
             app_version=str(meta.get("app_version", ""))[:40],
             biometrics=bool(meta.get("biometrics", False)),
             push_token=str(meta["push_token"])[:500] if meta.get("push_token") else None,
-            created_at=datetime.now(UTC),
+            created_at=self.clock.now(),
         )
         self.devices.add(device)
+        self.enrolment.enrolled(user_id)
         self.ephemeral.put(
             "act-user:" + user_id, {"status": "activated", "expires": 0}, ACTIVATION_TTL
         )
@@ -179,6 +180,10 @@ class PushAuth:
             "not_after": int(issued.not_after.timestamp()),
             "api": self.config.audience,
         }
+
+    def _issue(self, csr_pem: str, user_id: str, device_id: str) -> Issued:
+        validity = timedelta(days=self.config.certificate_days)
+        return self.ca.issue(csr_pem, user_id, device_id, self.clock.now(), validity)
 
     # -- authenticating device requests --------------------------------------------------
     def _check_fresh(self, claims: dict[str, Any], who: str, method: str, path: str) -> None:
@@ -219,7 +224,7 @@ class PushAuth:
             )
         if used_next_key:
             self._promote_renewed_key(device)
-        elif device.expired(datetime.now(UTC)) and not allow_expired:
+        elif device.expired(self.clock.now()) and not allow_expired:
             raise forbidden(
                 "certificate_expired",
                 "ใบรับรองหมดอายุ กรุณาต่ออายุ (Update Profile)",
@@ -247,7 +252,7 @@ class PushAuth:
         device.certificate_pem = device.next_certificate_pem
         device.serial = device.next_serial
         device.not_after = device.next_not_after
-        device.not_before = datetime.now(UTC)
+        device.not_before = self.clock.now()
         device.next_public_key_pem = device.next_certificate_pem = device.next_serial = None
         device.next_not_after = None
         self.devices.update(device)
@@ -270,7 +275,7 @@ class PushAuth:
                 "ระงับการส่งคำขออนุมัติชั่วคราว กรุณาติดต่อเจ้าหน้าที่",
                 "pushes to this device are suspended: contact an officer",
             )
-        if device.expired(datetime.now(UTC)):
+        if device.expired(self.clock.now()):
             raise forbidden(
                 "certificate_expired",
                 "ใบรับรองหมดอายุ กรุณาต่ออายุในแอป",
@@ -400,7 +405,7 @@ class PushAuth:
                 "การอนุมัติต้องยืนยันด้วย PIN",
                 "approvals must be signed by the PIN-protected device key",
             )
-        if claims["action"] == "approve" and device.not_after <= datetime.now(UTC):
+        if claims["action"] == "approve" and device.not_after <= self.clock.now():
             raise forbidden(
                 "certificate_expired",
                 "ใบรับรองหมดอายุ กรุณาต่ออายุ",
@@ -469,7 +474,7 @@ class PushAuth:
         csr_pem = claims.get("csr")
         if not isinstance(csr_pem, str):
             raise bad_request("invalid_request", "ไม่มีคำขอใบรับรอง", "csr is missing")
-        issued = self.ca.issue(csr_pem, device.user_id, device.device_id, datetime.now(UTC))
+        issued = self._issue(csr_pem, device.user_id, device.device_id)
         device.next_public_key_pem = issued.public_key_pem
         device.next_certificate_pem = issued.certificate_pem
         device.next_serial = issued.serial
@@ -491,14 +496,33 @@ class PushAuth:
         if device is None:
             return None
         device.status = "revoked"
-        device.revoked_at = datetime.now(UTC)
+        device.revoked_at = self.clock.now()
         device.revoke_reason = reason[:200]
         self.devices.update(device)
         pointer = self.ephemeral.consume("chal-pending:" + user_id)
         if pointer is not None:
             self.ephemeral.delete("chal-open:" + str(pointer["cid"]))
+        self.ephemeral.delete("act-user:" + user_id)  # no "activated" left over on the page
         self.events.record(
             "device.revoke", subject=user_id, device_id=device.device_id, reason=reason, actor=actor
+        )
+        return device
+
+    def lift_suspension(self, user_id: str, actor: str, note: str) -> Device:
+        """After "not me", an officer who has called the user lets pushes reach the device
+        again (the alternative is revoking it)."""
+        device = self.devices.active_for(user_id)
+        if device is None or device.status != "suspended":
+            raise forbidden("not_suspended", "อุปกรณ์นี้ไม่ได้ถูกระงับ", "this device is not suspended")
+        device.status = "active"
+        self.devices.update(device)
+        self.ephemeral.delete("push-backoff:" + user_id)
+        self.events.record(
+            "device.suspension_lifted",
+            subject=user_id,
+            device_id=device.device_id,
+            actor=actor,
+            note=note[:200],
         )
         return device
 

@@ -28,6 +28,7 @@ def make_officer(
         user = session.get(User, person.user_id)
         assert user is not None
         user.roles = roles
+    support.approve_registration(services, person.user_id)
     phone = push_support.activate(browser, person, home)
     browser.cookies.clear()
     return Officer(person, phone)

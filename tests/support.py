@@ -17,10 +17,11 @@ import httpx
 from pypdf import PdfWriter
 
 from idp.domain import clients
+from idp.domain.national_id import with_check_digit
 from idp.domain.passwords import hash_password
 from idp.services import Services
 from idp.settings import Settings, load_settings
-from idp.storage.models import User
+from idp.storage.models import Registration, User
 from tests.backends import Backend
 
 ISSUER = "http://localhost"
@@ -91,6 +92,35 @@ def create_user(services: Services, **fields: Any) -> Person:
             )
         )
     return Person(user_id, password)
+
+
+def approve_registration(services: Services, user_id: str, email: str | None = None) -> str:
+    """Registration steps 1-4 done and approved (for tests about what comes after: activation,
+    push); the journeys in tests/journeys/ walk the steps themselves. Returns the national ID."""
+    pid = with_check_digit("3" + "".join(secrets.choice("0123456789") for _ in range(11)))
+    now = datetime.now(UTC)
+    with services.db.session() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        session.add(
+            Registration(
+                id=secrets.token_hex(16),
+                user_id=user_id,
+                attempt=1,
+                status="approved",
+                national_id=pid,
+                consent_at=now,
+                proofing_status="completed",
+                proofing={"names_match": True},
+                email=email or user.email,
+                email_verified_at=now,
+                decided_by="test",
+                decided_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return pid
 
 
 def create_client(services: Services, **spec: Any) -> RelyingParty:

@@ -12,14 +12,13 @@ from starlette.responses import Response
 from idp.admin_api import pages
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import endpoint, json_object, json_response
-from idp.domain import registration, service_requests
-from idp.domain.accounts import issue_random_password
+from idp.domain import service_requests
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.recovery import registered_email
 from idp.domain.secrets import random_token
-from idp.storage.models import ServiceRequest, User
+from idp.storage.models import ServiceRequest
 from idp.web.context import WebContext
-from idp.web.logout import sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import kept_pdf, uploads_folder
 
 EMAIL_CHANGE_TTL = 86_400
@@ -90,7 +89,7 @@ async def process_request(request: Request, c: WebContext, officer: Officer) -> 
     request_id = request.path_params["id"]
     actions, user_id = await run_in_threadpool(_process, c, request_id, officer)
     if "reset_device" in actions:
-        await run_in_threadpool(sign_out_everywhere, c, user_id, "service_request", officer.origin)
+        await sign_out_and_notify(c, user_id, "service_request", officer.origin)
     c.mail.wake()
     with c.services.db.read() as session:
         found = session.get(ServiceRequest, request_id)
@@ -103,20 +102,26 @@ def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str
         found = session.get(ServiceRequest, request_id)
         if found is None or found.status != "received":
             raise NotFound(Message("ไม่พบคำร้องที่รอดำเนินการ", "no such request waiting"), "id")
-        user = session.get(User, found.user_id)
-        assert user is not None
+        lifecycle = c.services.lifecycle
+        user, _account = lifecycle.user(session, found.user_id)
         actions = service_requests.actions_for(found)
         old_email = registered_email(session, user)[1]
         if "reset_device" in actions:
-            c.push.revoke(
-                user.user_id, "service_request:" + ",".join(found.reasons), actor=officer.user_id
+            reason = "service_request:" + ",".join(found.reasons)
+            lifecycle.reset_device_if_any(
+                session,
+                user,
+                reason,
+                officer.user_id,
+                revoke=lambda: c.push.revoke(user.user_id, reason, actor=officer.user_id),
             )
         if "change_holder" in actions and found.new_holder:
             service_requests.replace_holder(user, found.new_holder)
-            registration.mark_cancelled(session, user.user_id, "holder changed")
+            lifecycle.change_holder(session, user, officer.user_id)
             if found.email_new_password:
-                password = issue_random_password(session, user)
-                user.single_use_password = "issued"
+                password = lifecycle.issue_initial_password(
+                    session, user, "change_holder", actor=officer.user_id, origin=officer.origin
+                )
                 c.mail.enqueue(
                     session,
                     "holder_initial_password",

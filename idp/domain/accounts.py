@@ -84,4 +84,5 @@ def set_password(session: Session, user: User, new: str, must_change: bool) -> N
         )
     user.password_hash = hash_password(new)
     user.must_change_password = must_change
+    user.single_use_password = None  # a new password ends any one-time initial one
     user.updated_at = now

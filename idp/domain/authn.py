@@ -7,6 +7,7 @@ import re
 
 from idp.domain import audit
 from idp.domain.audit import Origin
+from idp.domain.lifecycle import may_sign_in, spend_initial_password
 from idp.domain.lockout import Lockout
 from idp.domain.passwords import verify_password
 from idp.storage.db import Database
@@ -37,12 +38,9 @@ def authenticate(
     with db.session() as session:
         user = session.get(User, account) if key == account else None
         stored = user.password_hash if user is not None else None
-        ok = verify_password(password, stored) and user is not None and not user.disabled
-        if ok and user is not None and user.single_use_password == "spent":
-            ok = False  # an initial Soft Token password works once
+        ok = verify_password(password, stored) and user is not None and may_sign_in(user)
         if ok and user is not None:
-            if user.single_use_password == "issued":
-                user.single_use_password = "spent"
+            spend_initial_password(user)
             lockout.succeeded(key)
             audit.record(session, "login.password", actor=account, subject=account, origin=origin)
             return Result.OK, user

@@ -354,14 +354,6 @@ def decide(
     return str(registration.status)
 
 
-def mark_activated(session: Session, user_id: str) -> None:
-    """Step 5 done: the Soft Token app is active."""
-    latest = latest_attempt(session, user_id)
-    if latest is not None and latest.status == "approved":
-        latest.status = "activated"
-        latest.updated_at = datetime.now(UTC)
-
-
 def previous_attempt(session: Session, registration: Registration) -> Registration | None:
     """The attempt before this one (a rejection the wizard explains), if any."""
     if registration.attempt <= 1:
@@ -387,12 +379,3 @@ def latest_proofing(session: Session, user_id: str) -> dict[str, Any] | None:
         .limit(1)
     ).first()
     return found.proofing if found else None
-
-
-def mark_cancelled(session: Session, user_id: str, reason: str) -> None:
-    """Soft Token cancelled: the next registration (this holder or the next) starts anew."""
-    latest = latest_attempt(session, user_id)
-    if latest is not None and latest.status in ("approved", "activated"):
-        latest.status = "cancelled"
-        latest.decision_reason = reason[:500]
-        latest.updated_at = datetime.now(UTC)

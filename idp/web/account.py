@@ -3,23 +3,21 @@ the language, and cancelling Soft Token (manual chapter 5)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.domain import registration
+from idp.domain.audit import Origin
 from idp.domain.errors import Message
-from idp.domain.recovery import registered_email
+from idp.domain.lifecycle import NotAllowed
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
 from idp.storage.models import AuditEvent, Client, Grant, User
 from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import WebContext, ctx
 from idp.web.i18n import COOKIE
-from idp.web.logout import notify_in_background, sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import BAD_FORM
 
 CANCEL_REASONS = {
@@ -88,11 +86,8 @@ async def sign_out_all(request: Request) -> Response:
     form = await ctx(request).render.csrf.checked_form(request)
     if session is None or form is None:
         return c.render.error(request, BAD_FORM, 403)
-    notices = await run_in_threadpool(
-        sign_out_everywhere, c, session.user_id, "user_request", origin_of(request)
-    )
     response = RedirectResponse("/account", status_code=303)
-    notify_in_background(c, response, notices)
+    await sign_out_and_notify(c, session.user_id, "user_request", origin_of(request))
     return response
 
 
@@ -133,34 +128,27 @@ async def cancel_soft_token(request: Request) -> Response:
     if form is None or form.get("reason") not in CANCEL_REASONS or form.get("confirm") != "yes":
         return c.render.error(request, BAD_FORM, 403 if form is None else 400)
     origin = origin_of(request)
-    await run_in_threadpool(_cancel, c, session.user_id, form["reason"])
-    notices = await run_in_threadpool(
-        sign_out_everywhere, c, session.user_id, "soft_token_cancelled", origin
-    )
+    try:
+        await run_in_threadpool(_cancel, c, session.user_id, form["reason"], origin)
+    except NotAllowed as refused:
+        return c.render.error(request, refused.message, 409)
     response = c.render.page(request, "cancelled.html")
+    await sign_out_and_notify(c, session.user_id, "soft_token_cancelled", origin)
     c.sso.end(request, response)
-    notify_in_background(c, response, notices)
     return response
 
 
-def _cancel(c: WebContext, user_id: str, reason: str) -> None:
-    c.push.revoke(user_id, "self:" + reason, actor=user_id)
-    now = datetime.now(UTC)
+def _cancel(c: WebContext, user_id: str, reason: str, origin: Origin) -> None:
     with c.services.db.session() as session:
-        registration.mark_cancelled(session, user_id, reason)
-        user = session.get(User, user_id)
-        assert user is not None
-        email = registered_email(session, user)[1]
-        message = CANCEL_REASONS[reason]
-        c.mail.enqueue(
+        user, _account = c.services.lifecycle.user(session, user_id)
+        c.services.lifecycle.cancel_soft_token(
             session,
-            "soft_token_cancelled",
-            email,
-            user_id=user_id,
-            reason_th=message.th,
-            reason_en=message.en,
-            when_th=format_datetime(now, "th"),
-            when_en=format_datetime(now, "en"),
-            link=c.services.settings.server.issuer + "/register",
+            user,
+            reason,
+            revoke=lambda: c.push.revoke(user_id, "self:" + reason, actor=user_id),
+            enqueue=c.mail.enqueue,
+            message=CANCEL_REASONS[reason],
+            link=c.issuer + "/register",
+            origin=origin,
         )
     c.mail.wake()

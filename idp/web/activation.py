@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from idp.domain.registration import mark_activated
+from idp.domain.lifecycle import Ability, Account
 from idp.web import continuation
 from idp.web.context import WebContext, ctx
 from idp.web.sso import SsoSession
@@ -37,9 +37,8 @@ async def activate_page(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/activate")
-    status = await run_in_threadpool(c.push.activation_status, session.user_id)
-    if status == "activated":
-        await run_in_threadpool(_registration_done, c, session.user_id)
+    account = await run_in_threadpool(_account, c, session.user_id)
+    if account.has_device:
         return c.render.page(
             request, "activated.html", continue_url=continuation.url(c, session.user_id)
         )
@@ -47,7 +46,13 @@ async def activate_page(request: Request) -> Response:
         activation = await run_in_threadpool(_pending_or_new, c, session.user_id)
     except PushError as exc:
         problem = exc.th if c.render.locale(request) == "th" else exc.en
-        return c.render.page(request, "activate.html", problem=problem, status=403)
+        return c.render.page(
+            request,
+            "activate.html",
+            problem=problem,
+            register=account.may(Ability.REGISTER),
+            status=403,
+        )
     return c.render.page(
         request,
         "activate.html",
@@ -56,9 +61,9 @@ async def activate_page(request: Request) -> Response:
     )
 
 
-def _registration_done(c: WebContext, user_id: str) -> None:
-    with c.services.db.session() as session:
-        mark_activated(session, user_id)
+def _account(c: WebContext, user_id: str) -> Account:
+    with c.services.db.read() as session:
+        return c.services.lifecycle.user(session, user_id)[1]
 
 
 def _pending_or_new(c: WebContext, user_id: str) -> Activation:

@@ -86,6 +86,12 @@ def one_time_codes(services: Services, limits: Limits, purpose: str) -> OneTimeC
     return OneTimeCodes(services.store, lockout, services.master.derive(b"otp"), purpose)
 
 
+def has_device(services: Services, user_id: str) -> bool:
+    """A second factor exists for this account (the lifecycle says a phone is paired)."""
+    with services.db.read() as session:
+        return services.lifecycle.user(session, user_id)[1].has_device
+
+
 def build_context(services: Services) -> WebContext:
     settings = services.settings
     secure = settings.is_https
@@ -103,9 +109,7 @@ def build_context(services: Services) -> WebContext:
     return WebContext(
         services=services,
         server=server,
-        flow=AuthorizationFlow(
-            server, transactions, lambda user_id: push.devices.active_for(user_id) is not None
-        ),
+        flow=AuthorizationFlow(server, transactions, lambda user_id: has_device(services, user_id)),
         transactions=transactions,
         sso=SsoSessions(services.store, settings.session, secure),
         render=Renderer(Catalogs(), csrf, settings.i18n.default_locale, secure),

@@ -15,7 +15,7 @@ from idp.domain.recovery import ResetRequest
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
 from idp.web.context import WebContext, ctx
-from idp.web.logout import sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import BAD_FORM
 
 
@@ -111,8 +111,9 @@ async def verify(request: Request) -> Response:
         )
     except UserFacingError as problem:
         return await code_page(request, problem, 400)
-    await run_in_threadpool(sign_out_everywhere, c, user_id, "password_reset", origin_of(request))
-    return c.render.page(request, "forgot_done.html")
+    response = c.render.page(request, "forgot_done.html")
+    await sign_out_and_notify(c, user_id, "password_reset", origin_of(request))
+    return response
 
 
 def _complete(c: WebContext, flow_id: str, code: str, request: Request) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from authlib.oauth2 import OAuth2Error
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +87,20 @@ def _revoke(
                 grant.sid,
             )
     return list(notices.values())
+
+
+_deliveries: set[asyncio.Task[None]] = set()  # kept referenced until each one ends
+
+
+async def sign_out_and_notify(c: WebContext, user_id: str, reason: str, origin: Origin) -> int:
+    """Sign the user out everywhere and tell every relying party by back-channel logout
+    (delivered in the background); the number of relying parties told."""
+    notices = await run_in_threadpool(sign_out_everywhere, c, user_id, reason, origin)
+    if notices:
+        task = asyncio.create_task(deliver(c.services.keys, c.services.db, c.issuer, notices))
+        _deliveries.add(task)
+        task.add_done_callback(_deliveries.discard)
+    return len(notices)
 
 
 def notify_in_background(c: WebContext, response: Response, notices: list[LogoutNotice]) -> None:

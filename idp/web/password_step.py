@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from idp.domain import accounts, password_policy
 from idp.domain.errors import UserFacingError
+from idp.domain.lifecycle import Ability
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext, ctx
-from idp.web.logout import notify_in_background, sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 from idp.web.transactions import LoginTransaction
 
 
@@ -23,9 +24,10 @@ class PasswordChangeStep:
     def pending(self, request: Request, txn: LoginTransaction) -> bool:
         if "password" not in txn.done or self.name in txn.done or txn.user_id is None:
             return False
-        with ctx(request).services.db.read() as session:
-            user = session.get(User, txn.user_id)
-            return user is not None and user.must_change_password
+        c = ctx(request)
+        with c.services.db.read() as session:
+            account = c.services.lifecycle.user(session, txn.user_id)[1]
+            return account.may(Ability.CHANGE_PASSWORD)
 
     async def show(
         self, request: Request, txn: LoginTransaction, problem: UserFacingError | None = None
@@ -49,12 +51,10 @@ class PasswordChangeStep:
             await run_in_threadpool(self._change, c, txn, form, request)
         except UserFacingError as problem:
             return await self.show(request, txn, problem)
-        notices = await run_in_threadpool(
-            sign_out_everywhere, c, str(txn.user_id), "password_change", origin_of(request)
-        )
+        user_id = str(txn.user_id)
         txn.user_id, txn.amr, txn.done, txn.extra = None, [], [], {}  # sign in again
         response = c.render.page(request, "password_changed.html", txn=txn)
-        notify_in_background(c, response, notices)
+        await sign_out_and_notify(c, user_id, "password_change", origin_of(request))
         return response
 
     @staticmethod

@@ -17,8 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.domain import audit
-from idp.domain.accounts import issue_random_password
 from idp.domain.errors import Message
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
@@ -55,10 +53,9 @@ def presented_fingerprint(c: WebContext, request: Request) -> str | None:
 
 
 def _holder_of(session: Session, fingerprint: str) -> User | None:
-    """The enabled user whose legacy token-key certificate has this fingerprint."""
-    return session.scalars(
-        select(User).where(User.legacy_cert_fingerprint == fingerprint, User.disabled.is_(False))
-    ).first()
+    """The user whose legacy token-key certificate has this fingerprint (the lifecycle
+    refuses a disabled one when the password is issued)."""
+    return session.scalars(select(User).where(User.legacy_cert_fingerprint == fingerprint)).first()
 
 
 def _user_for(c: WebContext, fingerprint: str) -> User | None:
@@ -98,14 +95,7 @@ def _issue(c: WebContext, fingerprint: str, request: Request) -> tuple[str, str]
         user = _holder_of(session, fingerprint)
         if user is None:
             return None
-        password = issue_random_password(session, user)
-        user.single_use_password = "issued"
-        audit.record(
-            session,
-            "password.initial_issued",
-            actor=user.user_id,
-            subject=user.user_id,
-            origin=origin_of(request),
-            via="token_key",
+        password = c.services.lifecycle.issue_initial_password(
+            session, user, "token_key", actor=user.user_id, origin=origin_of(request)
         )
         return str(user.user_id), password

@@ -419,6 +419,7 @@ def test_an_officer_revokes_a_lost_device(
     token, officer = _token(app_client, services, ["officer"])
     person = support.create_user(services)
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    support.approve_registration(services, person.user_id)
     Phone(app_client).activate(push.start_activation(person.user_id).code)
     url = f"{API}/users/{person.user_id}/device/revoke"
     assert app_client.post(url, headers=_auth(token), json={}).json()["field"] == "reason"

@@ -96,6 +96,7 @@ class Phone:
 @pytest.fixture
 def phone(app_client: TestClient, user: support.Person) -> Phone:
     context = app_client.app.state.ctx  # type: ignore[attr-defined]
+    support.approve_registration(context.services, user.user_id)
     device = Phone(app_client)
     assert device.activate(context.push.start_activation(user.user_id).code).status_code == 201
     return device
@@ -108,6 +109,7 @@ def _challenge(app_client: TestClient, user: support.Person) -> Any:
 
 def test_activation_code_is_single_use(app_client: TestClient, user: support.Person) -> None:
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    support.approve_registration(app_client.app.state.ctx.services, user.user_id)  # type: ignore[attr-defined]
     code = push.start_activation(user.user_id).code
     assert Phone(app_client).activate(code).status_code == 201
     second = Phone(app_client).activate(code)
@@ -119,6 +121,7 @@ def test_wrong_or_reissued_activation_code_is_refused(
     app_client: TestClient, user: support.Person
 ) -> None:
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    support.approve_registration(app_client.app.state.ctx.services, user.user_id)  # type: ignore[attr-defined]
     first = push.start_activation(user.user_id).code
     push.start_activation(user.user_id)  # a new code voids the old one
     assert Phone(app_client).activate(first).json()["error"] == "invalid_activation_code"
@@ -131,6 +134,7 @@ def test_csr_must_be_signed_by_the_requesting_key(
     app_client: TestClient, user: support.Person
 ) -> None:
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    support.approve_registration(app_client.app.state.ctx.services, user.user_id)  # type: ignore[attr-defined]
     code = push.start_activation(user.user_id).code
     device = Phone(app_client)
     other = ec.generate_private_key(ec.SECP256R1())
@@ -202,6 +206,7 @@ def test_device_cannot_answer_another_users_challenge(
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
     victim = support.create_user(services)
     victim_phone = Phone(app_client)
+    support.approve_registration(services, victim.user_id)
     victim_phone.activate(push.start_activation(victim.user_id).code)
     challenge = _challenge(app_client, victim)
     response = phone.answer(challenge.challenge_id, pictures=challenge.pictures)
@@ -319,6 +324,7 @@ def test_compare_mode_shows_the_picture_and_never_gives_the_push_acr(
     ) as client:
         context = client.app.state.ctx  # type: ignore[attr-defined]
         user = support.create_user(context.services)
+        support.approve_registration(context.services, user.user_id)
         device = Phone(client)
         device.activate(context.push.start_activation(user.user_id).code)
         challenge = context.push.start_challenge(user.user_id, {})

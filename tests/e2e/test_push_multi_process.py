@@ -79,6 +79,7 @@ def test_sign_in_on_one_process_approved_through_another(
     }
     services = build_services(settings)
     user, rp = support.create_user(services), support.create_client(services)
+    support.approve_registration(services, user.user_id)
     services.close()
 
     def to_b(request: httpx.Request) -> None:

@@ -41,6 +41,7 @@ def world(backend: Backend, tmp_path: Path) -> Iterator[PushWorld]:
     app = create_app(support.make_settings(backend, tmp_path, issuer=base))
     services = app.state.ctx.services
     user, rp = support.create_user(services), support.create_client(services)
+    support.approve_registration(services, user.user_id)
     with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
         phone = push_support.activate(browser, user, tmp_path / "phone")
         browser.cookies.clear()
@@ -181,6 +182,7 @@ def test_acr_values_step_up_from_a_password_session(backend: Backend, tmp_path: 
     app = create_app(support.make_settings(backend, tmp_path, issuer=base))
     services = app.state.ctx.services
     user, rp = support.create_user(services), support.create_client(services)
+    support.approve_registration(services, user.user_id)
     with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
         phone = push_support.activate(browser, user, tmp_path / "phone")  # password session
         verifier, challenge = support.pkce()

@@ -66,6 +66,7 @@ def test_lost_phone_resets_the_device(
     token, _officer = _token(app_client, services, ["officer"])
     push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
     phone = Phone(app_client)
+    support.approve_registration(services, user.user_id)
     phone.activate(push.start_activation(user.user_id).code)
     recorded = app_client.post(
         API + "/service-requests", headers=_auth(token), json=_form(user.user_id, ["lost_phone"])

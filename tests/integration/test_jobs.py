@@ -15,7 +15,7 @@ from idp.storage.models import DeviceRecord, OutboxMessage
 from idp.web.app import create_app
 from tests.e2e.test_device_api import Phone
 from tests.integration.test_cli import run  # noqa: F401 - the CLI fixture
-from tests.support import ISSUER, create_user
+from tests.support import ISSUER, approve_registration, create_user
 
 
 def _reminders(services: Services, email: str) -> int:
@@ -34,6 +34,7 @@ def test_reminders_go_once_at_30_and_7_days(run: CliRunner, settings: Settings) 
     with TestClient(create_app(settings), base_url=ISSUER) as client:
         context = client.app.state.ctx  # type: ignore[attr-defined]
         user = create_user(context.services)
+        approve_registration(context.services, user.user_id)
         phone = Phone(client)
         assert phone.activate(context.push.start_activation(user.user_id).code).status_code == 201
         services = context.services

@@ -50,6 +50,7 @@ def run_openid_client(
     app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
     services = app.state.ctx.services
     user = support.create_user(services)
+    support.approve_registration(services, user.user_id)
     rp = support.create_client(
         services,
         redirect_uris=[REDIRECT],

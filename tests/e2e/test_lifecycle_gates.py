@@ -1,0 +1,220 @@
+"""The account lifecycle's gates at the seams between chapters: a one-time password leads to a
+chosen one that keeps working, a phone pairs only after an approved registration, a revoked
+device leaves no "success" behind, officers' actions tell relying parties."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from idp.domain.accounts import set_password
+from idp.domain.lifecycle import Ability, State
+from idp.storage.models import Registration, User
+from idp.web.app import create_app
+from push_auth.errors import PushError
+from tests import support
+from tests.backends import Backend
+from tests.e2e.test_admin_api import _token
+from tests.e2e.test_device_api import Phone
+from tests.live import free_port, serve
+from tests.support import RelyingParty, authorize_params, pkce
+
+API = "/admin/api/v1"
+
+
+def _account(services: support.Services, user_id: str) -> object:
+    with services.db.read() as session:
+        return services.lifecycle.user(session, user_id)[1]
+
+
+def _initial_password(services: support.Services, user_id: str) -> str:
+    with services.db.session() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        return services.lifecycle.issue_initial_password(session, user, "test", actor="test")
+
+
+def _change(client: TestClient, login_url: str, current: str, new: str) -> httpx.Response:
+    page = client.get(login_url)
+    assert "current_password" in page.text
+    return client.post(
+        login_url,
+        data={
+            "csrf_token": support.csrf_of(page.text),
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new,
+        },
+    )
+
+
+def test_a_one_time_password_leads_to_a_chosen_one_that_keeps_working(
+    app_client: TestClient, rp: RelyingParty, services: support.Services, user: support.Person
+) -> None:
+    initial = _initial_password(services, user.user_id)
+    login_url = app_client.get("/authorize", params=authorize_params(rp, pkce()[1])).headers[
+        "location"
+    ]
+    first = support.submit_login(app_client, login_url, user.user_id, initial)
+    assert first.status_code == 303
+    chosen = "a passphrase of my own choosing"
+    assert _change(app_client, login_url, initial, chosen).status_code == 200
+    # the initial password worked once; the chosen one works now and every time after
+    assert support.submit_login(app_client, login_url, user.user_id, initial).status_code == 401
+    for _ in range(2):
+        app_client.cookies.clear()
+        query = support.sign_in(app_client, rp, support.Person(user.user_id, chosen), pkce()[1])
+        assert "code" in query
+
+
+def test_an_abandoned_one_time_password_is_spent(
+    app_client: TestClient, rp: RelyingParty, services: support.Services, user: support.Person
+) -> None:
+    initial = _initial_password(services, user.user_id)
+    login_url = app_client.get("/authorize", params=authorize_params(rp, pkce()[1])).headers[
+        "location"
+    ]
+    assert support.submit_login(app_client, login_url, user.user_id, initial).status_code == 303
+    app_client.cookies.clear()  # the forced change was never made
+    login_url = app_client.get("/authorize", params=authorize_params(rp, pkce()[1])).headers[
+        "location"
+    ]
+    assert support.submit_login(app_client, login_url, user.user_id, initial).status_code == 401
+
+
+def _activate_page(client: TestClient, user: support.Person) -> httpx.Response:
+    response = client.get("/activate")
+    if response.status_code == 303:
+        done = support.submit_login(
+            client, response.headers["location"], user.user_id, user.password
+        )
+        response = client.get(done.headers["location"])
+    return response
+
+
+@pytest.mark.parametrize("status", [None, "in_progress", "waiting_approval", "rejected"])
+def test_no_phone_pairs_without_an_approved_registration(
+    app_client: TestClient, services: support.Services, user: support.Person, status: str | None
+) -> None:
+    if status is not None:
+        support.approve_registration(services, user.user_id)
+        with services.db.session() as session:
+            for registration in session.query(Registration).filter_by(user_id=user.user_id):
+                registration.status = status
+    page = _activate_page(app_client, user)
+    assert page.status_code == 403
+    assert "/register" in page.text
+    assert "data:image/svg" not in page.text
+    assert app_client.get("/activate/qr.png").status_code == 404
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    with pytest.raises(PushError) as refused:
+        push.start_activation(user.user_id)
+    assert refused.value.code == "enrolment_not_allowed"
+
+
+def test_a_code_given_before_the_registration_ended_pairs_nothing(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    code = push.start_activation(user.user_id).code
+    with services.db.session() as session:
+        registration = session.query(Registration).filter_by(user_id=user.user_id).one()
+        registration.status = "cancelled"
+    answer = Phone(app_client).activate(code)
+    assert answer.status_code == 403
+    assert answer.json()["error"] == "enrolment_not_allowed"
+    assert push.devices.active_for(user.user_id) is None
+
+
+def test_one_phone_at_a_time_and_the_registration_records_it(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    account = _account(services, user.user_id)
+    assert account.state is State.DEVICE_ACTIVE  # type: ignore[attr-defined]
+    assert not account.may(Ability.ACTIVATE)  # type: ignore[attr-defined]
+    with services.db.read() as session:
+        assert session.query(Registration).filter_by(user_id=user.user_id).one().status == (
+            "activated"
+        )
+    page = _activate_page(app_client, user)
+    assert page.status_code == 200
+    assert "data:image/svg" not in page.text
+
+
+def test_after_an_officer_revokes_the_phone_the_page_asks_to_register_again(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    phone = Phone(app_client)
+    assert phone.activate(push.start_activation(user.user_id).code).status_code == 201
+    token, _officer = _token(app_client, services, ["officer"])
+    revoked = app_client.post(
+        f"{API}/users/{user.user_id}/device/revoke",
+        json={"reason": "reported stolen"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    page = _activate_page(app_client, user)
+    assert "สำเร็จ" not in page.text
+    assert "ready" not in page.text.lower()
+    assert page.status_code == 403
+    assert "/register" in page.text
+    assert _account(services, user.user_id).state is State.CANCELLED  # type: ignore[attr-defined]
+
+
+def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path) -> None:
+    received: list[str] = []
+
+    async def receive(request: Request) -> PlainTextResponse:
+        received.append(str((await request.form())["logout_token"]))
+        return PlainTextResponse("ok")
+
+    receiver_port, idp_port = free_port(), free_port()
+    receiver = Starlette(routes=[Route("/bcl", receive, methods=["POST"])])
+    issuer = f"http://127.0.0.1:{idp_port}"
+    app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
+    services = app.state.ctx.services
+    user = support.create_user(services)
+    support.approve_registration(services, user.user_id)
+    rp = support.create_client(
+        services, backchannel_logout_uri=f"http://127.0.0.1:{receiver_port}/bcl"
+    )
+    with (
+        serve(receiver, receiver_port),
+        serve(app, idp_port),
+        httpx.Client(base_url=issuer, follow_redirects=False) as browser,
+        TestClient(app, base_url=issuer) as api,
+    ):
+        token, _officer = _token(api, services, ["officer"])
+        for path in ("reset-password", "sessions/end"):
+            received.clear()
+            verifier, challenge = support.pkce()
+            code = support.sign_in(browser, rp, user, challenge, scope="openid")["code"]
+            assert support.exchange(browser, rp, code, verifier).status_code == 200
+            done = browser.post(
+                f"{API}/users/{user.user_id}/{path}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert done.status_code == 200, done.text
+            deadline = time.monotonic() + 5
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert received, f"no back-channel logout after {path}"
+            browser.cookies.clear()
+            if path == "reset-password":  # the emailed password is unknown here: set one
+                with services.db.session() as session:
+                    record = session.get(User, user.user_id)
+                    assert record is not None
+                    set_password(session, record, user.password, must_change=False)
