@@ -1,0 +1,90 @@
+"""The world of one journey: a live IdP with the simulated upstream ("Pao Tang"), a real SMTP
+server on loopback, its own database, and settings of the journey's choosing.
+
+As tests/registration_support.registration_world, with two differences:
+- any settings section can be given (development={"movable_clock": True}, token_login=...);
+- the database is new for each journey (a SQLite file, or a new PostgreSQL database on the
+  production backend), so that what one journey leaves (a national ID registered to an active
+  user, say) never meets another journey: the simulated upstream has only four citizens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from idp.web.app import create_app
+from tests import support
+from tests.backends import POSTGRES_ENV, Backend
+from tests.live import free_port, serve
+from tests.registration_support import World
+from tests.smtp import Inbox, smtp_server
+
+
+@contextmanager
+def _own_database(backend: Backend, tmp_path: Path) -> Iterator[Backend]:
+    if backend.name == "embedded":
+        yield dataclasses.replace(backend, database_url=f"sqlite:///{tmp_path / 'journey.db'}")
+        return
+    admin_url = os.environ[POSTGRES_ENV]
+    base, run_database = backend.database_url.rsplit("/", 1)
+    name = f"{run_database}_j{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield dataclasses.replace(backend, database_url=f"{base}/{name}")
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def journey_world(
+    backend: Backend, tmp_path: Path, port: int | None = None, **sections: Any
+) -> Iterator[World]:
+    """A live server on 127.0.0.1 (on `port`, when the journey needs to know it first)."""
+    port, smtp_port = port or free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    upstream = {"simulated": True, "client_secret": "test-upstream-secret"}
+    mail = {
+        "transport": "smtp",
+        "host": "127.0.0.1",
+        "port": smtp_port,
+        "security": "none",
+        "poll_seconds": 0.2,
+        "retry_base_seconds": 1,
+    }
+    with _own_database(backend, tmp_path) as own:
+        settings = support.make_settings(
+            own,
+            tmp_path,
+            issuer=base,
+            upstream={**upstream, **sections.pop("upstream", {})},
+            mail={**mail, **sections.pop("mail", {})},
+            **sections,
+        )
+        app = create_app(settings)
+        inbox = Inbox()
+        smtp = smtp_server(inbox, smtp_port)
+        try:
+            with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as client:
+                yield World(
+                    base,
+                    app.state.ctx.services,
+                    inbox,
+                    client,
+                    settings,
+                    app.state.ctx,
+                    smtp,
+                    smtp_port,
+                )
+        finally:
+            smtp.stop()
