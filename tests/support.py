@@ -20,7 +20,7 @@ from idp.domain import clients
 from idp.domain.national_id import with_check_digit
 from idp.domain.passwords import hash_password
 from idp.services import Services
-from idp.settings import Settings, load_settings
+from idp.settings import Settings, is_localhost, load_settings
 from idp.storage.models import Registration, User
 from tests.backends import Backend
 
@@ -36,6 +36,7 @@ def make_settings(backend: Backend, tmp: Path, issuer: str = ISSUER, **sections:
         "store": {"url": backend.store_url, "key_prefix": backend.store_prefix()},
         "security": {"master_key": MASTER_KEY},
         "jobs": {"enabled": False},  # tests run jobs explicitly
+        "development": {"movable_clock": is_localhost(issuer)},  # tests move time, never sleep
     }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}

@@ -262,13 +262,16 @@ class PasswordHistory(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ReminderSent(Base):
-    """A certificate-expiry reminder already emailed (30 or 7 days before), so it goes once."""
+class RenewalReminder(Base):
+    """A certificate-expiry reminder already emailed, per certificate and reminder day (30 or
+    7 days before): the key makes each go once, however many processes run the job."""
 
-    __tablename__ = "reminders_sent"
+    __tablename__ = "renewal_reminders"
 
-    device_id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
     days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(43))
+    user_id: Mapped[str] = mapped_column(String(15))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -39,6 +39,7 @@ from idp.web import (
     account,
     activation,
     authorize_routes,
+    dev_clock,
     dev_mailbox,
     discovery,
     email_change,
@@ -163,6 +164,9 @@ def routes(context: WebContext) -> list[Route | Mount]:
     development_only: list[Route | Mount] = []
     if settings.mail.transport == "dev":
         development_only.append(Route("/dev/mailbox", dev_mailbox.mailbox))
+    if settings.development.movable_clock:
+        development_only.append(Route("/dev/clock", dev_clock.clock_page))
+        development_only.append(Route("/dev/clock", dev_clock.move_clock, methods=["POST"]))
     if settings.upstream.simulated:
         upstream = SimulatedUpstream(
             settings.server.issuer,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idp.domain import acr
+from idp.domain.lifecycle import PUSH_STATES, State
 from idp.domain.thai_dates import format_datetime
 from idp.web.context import WebContext, ctx
 from idp.web.signin import EXPIRED
@@ -28,6 +28,8 @@ from push_auth.models import Challenge, Device
 from push_auth.pictures import all_pictures
 
 ENDED = ("denied", "not_me", "failed", "expired")
+# The push page is shown for a usable phone, and for a suspended one (to say so).
+PUSH_OR_SUSPENDED = frozenset({*PUSH_STATES, State.SUSPENDED})
 
 
 def _device(c: WebContext, txn: LoginTransaction) -> Device | None:
@@ -36,8 +38,12 @@ def _device(c: WebContext, txn: LoginTransaction) -> Device | None:
     return c.push.devices.active_for(txn.user_id)
 
 
-def _expired(device: Device) -> bool:
-    return device.expired(datetime.now(UTC))
+def _state(c: WebContext, txn: LoginTransaction) -> State | None:
+    """Where the signing-in account stands in the lifecycle (None before the password)."""
+    if txn.user_id is None:
+        return None
+    with c.services.db.read() as session:
+        return c.services.lifecycle.user(session, txn.user_id)[1].state
 
 
 class RenewalRequiredStep:
@@ -46,8 +52,7 @@ class RenewalRequiredStep:
     def pending(self, request: Request, txn: LoginTransaction) -> bool:
         if "password" not in txn.done or "push" in txn.done:
             return False
-        device = _device(ctx(request), txn)
-        return device is not None and device.status == "active" and _expired(device)
+        return _state(ctx(request), txn) is State.EXPIRED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         device = _device(ctx(request), txn)
@@ -69,8 +74,7 @@ class PushStep:
     def pending(self, request: Request, txn: LoginTransaction) -> bool:
         if "password" not in txn.done or self.name in txn.done:
             return False
-        device = _device(ctx(request), txn)
-        return device is not None and not _expired(device)
+        return _state(ctx(request), txn) in PUSH_OR_SUSPENDED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         c = ctx(request)
@@ -141,11 +145,7 @@ class RenewalNoticeStep:
     def pending(self, request: Request, txn: LoginTransaction) -> bool:
         if "push" not in txn.done or self.name in txn.done:
             return False
-        device = _device(ctx(request), txn)
-        days = ctx(request).services.settings.push.renewal_warning_days
-        if device is None or device.next_certificate_pem is not None:
-            return False
-        return device.not_after - datetime.now(UTC) <= timedelta(days=days)
+        return _state(ctx(request), txn) is State.WARNED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         c = ctx(request)
@@ -153,7 +153,7 @@ class RenewalNoticeStep:
         assert device is not None
         txn.extra.setdefault("serial", device.serial)
         days_left = max(
-            1, math.ceil((device.not_after - datetime.now(UTC)).total_seconds() / 86400)
+            1, math.ceil((device.not_after - c.services.clock.now()).total_seconds() / 86400)
         )
         return c.render.page(
             request,

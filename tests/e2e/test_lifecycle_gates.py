@@ -196,9 +196,9 @@ def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path)
         serve(receiver, receiver_port),
         serve(app, idp_port),
         httpx.Client(base_url=issuer, follow_redirects=False) as browser,
-        TestClient(app, base_url=issuer) as api,
     ):
-        token, _officer = _token(api, services, ["officer"])
+        # an officer's token (no second lifespan: the live server runs this app)
+        token, _officer = _token(TestClient(app), services, ["officer"])
         for path in ("reset-password", "sessions/end"):
             received.clear()
             verifier, challenge = support.pkce()
@@ -218,3 +218,43 @@ def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path)
                     record = session.get(User, user.user_id)
                     assert record is not None
                     set_password(session, record, user.password, must_change=False)
+
+
+def test_certificates_last_the_configured_days(backend: Backend, tmp_path: Path) -> None:
+    settings = support.make_settings(backend, tmp_path, push={"certificate_days": 3})
+    with TestClient(create_app(settings), base_url=support.ISSUER) as client:
+        context = client.app.state.ctx  # type: ignore[attr-defined]
+        user = support.create_user(context.services)
+        support.approve_registration(context.services, user.user_id)
+        phone = Phone(client)
+        assert phone.activate(context.push.start_activation(user.user_id).code).status_code == 201
+        device = context.push.devices.get(phone.device_id)
+        lifetime = device.not_after - context.services.clock.now()
+        assert 2.9 < lifetime.total_seconds() / 86_400 <= 3
+        assert _account(context.services, user.user_id).state is State.WARNED  # type: ignore[attr-defined]
+
+
+def test_the_development_clock_moves_the_lifecycle(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    page = app_client.get("/dev/clock")
+    assert page.status_code == 200
+    csrf = support.csrf_of(page.text)
+    refused = app_client.post("/dev/clock", data={"csrf_token": csrf, "days": "-5"})
+    assert refused.status_code == 400
+    moved = app_client.post("/dev/clock", data={"csrf_token": csrf, "days": "720"})
+    assert moved.status_code == 303
+    assert _account(services, user.user_id).state is State.WARNED  # type: ignore[attr-defined]
+    app_client.post("/dev/clock", data={"csrf_token": csrf, "days": "11"})
+    assert _account(services, user.user_id).state is State.EXPIRED  # type: ignore[attr-defined]
+    jobs = app_client.post("/dev/clock", data={"csrf_token": csrf, "action": "jobs"})
+    assert "renewal_reminders" in jobs.text
+
+
+def test_the_development_clock_is_absent_unless_enabled(backend: Backend, tmp_path: Path) -> None:
+    settings = support.make_settings(backend, tmp_path, development={"movable_clock": False})
+    with TestClient(create_app(settings), base_url=support.ISSUER) as client:
+        assert client.get("/dev/clock").status_code == 404

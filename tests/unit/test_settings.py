@@ -49,6 +49,21 @@ def test_development_features_refuse_a_production_issuer(tmp_path: Path) -> None
         load_settings([_write(tmp_path, text)])
 
 
+def test_a_movable_clock_refuses_a_production_issuer(tmp_path: Path) -> None:
+    text = '[server]\nissuer = "https://idp.example.go.th"\n[development]\nmovable_clock = true\n'
+    with pytest.raises(SettingsError, match="movable_clock"):
+        load_settings([_write(tmp_path, text)])
+
+
+def test_certificate_lifetime_is_at_least_one_day(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="certificate_days"):
+        load_settings([_write(tmp_path, "[push]\ncertificate_days = 0\n")])
+    assert (
+        load_settings([_write(tmp_path, "[push]\ncertificate_days = 1\n")]).push.certificate_days
+        == 1
+    )
+
+
 def test_plain_http_issuer_must_be_localhost(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"server\.issuer"):
         load_settings([_write(tmp_path, '[server]\nissuer = "http://idp.example.go.th"\n')])
