@@ -13,15 +13,16 @@ from starlette.responses import Response
 
 from idp.admin_api.access import STEP_UP_SECONDS, Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
-from idp.domain import accounts, audit, clients, registration
+from idp.domain import clients, registration
 from idp.domain.acr import ACR_PUSH
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.lifecycle import OfficerAction
 from idp.domain.names import normalise_name
 from idp.domain.recovery import registered_email
 from idp.domain.users import import_users, public_record
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
-from idp.web.logout import sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
@@ -160,25 +161,18 @@ async def force_password_reset(request: Request, c: WebContext, officer: Officer
 
     def reset() -> str:
         with c.services.db.session() as session:
-            user = session.get(User, request.path_params["user_id"])
-            if user is None:
-                raise NotFound(NO_USER, "user_id")
-            password = accounts.issue_random_password(session, user)
+            user, account = c.services.lifecycle.user(session, request.path_params["user_id"])
+            account.require_officer(OfficerAction.RESET_PASSWORD)
+            password = c.services.lifecycle.issue_temporary_password(
+                session, user, "officer", actor=officer.user_id, origin=officer.origin
+            )
             email = registered_email(session, user)[1]
             c.mail.enqueue(session, "password_new", email, user_id=user.user_id, password=password)
-            audit.record(
-                session,
-                "password.reset",
-                actor=officer.user_id,
-                subject=user.user_id,
-                origin=officer.origin,
-                by="officer",
-            )
             return str(user.user_id)
 
     user_id = await run_in_threadpool(reset)
-    await run_in_threadpool(sign_out_everywhere, c, user_id, "password_reset", officer.origin)
     c.mail.wake()
+    await sign_out_and_notify(c, user_id, "password_reset", officer.origin)
     return json_response({"user_id": user_id, "emailed": True})
 
 

@@ -13,9 +13,11 @@ from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_USER, endpoint, json_object, json_response
 from idp.domain import keys
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.lifecycle import OfficerAction
 from idp.storage.models import User
 from idp.web.context import WebContext
-from idp.web.logout import sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
+from push_auth.models import Device
 
 
 @endpoint("keys", write=False)
@@ -48,8 +50,11 @@ async def end_sessions(request: Request, c: WebContext, officer: Officer) -> Res
     with c.services.db.read() as session:
         if session.get(User, user_id) is None:
             raise NotFound(NO_USER, "user_id")
-    notices = await run_in_threadpool(sign_out_everywhere, c, user_id, "officer", officer.origin)
-    return json_response({"user_id": user_id, "relying_parties_told": len(notices)})
+    told = await sign_out_and_notify(c, user_id, "officer", officer.origin)
+    return json_response({"user_id": user_id, "relying_parties_told": told})
+
+
+NO_DEVICE = Message("ผู้ใช้นี้ไม่มีอุปกรณ์ที่ใช้งานอยู่", "no active device")
 
 
 @endpoint("users", write=True)
@@ -62,14 +67,24 @@ async def revoke_device(request: Request, c: WebContext, officer: Officer) -> Re
         raise UserFacingError(Message("ต้องระบุเหตุผล", "a reason is required"), "reason")
 
     def revoke() -> dict[str, Any]:
-        device = c.push.revoke(user_id, "officer: " + reason, actor=officer.user_id)
-        if device is None:
-            raise NotFound(Message("ผู้ใช้นี้ไม่มีอุปกรณ์ที่ใช้งานอยู่", "no active device"), "user_id")
+        revoked: list[Device] = []
+        with c.services.db.session() as session:
+            user, account = c.services.lifecycle.user(session, user_id)
+            if not account.officer_may(OfficerAction.REVOKE_DEVICE):
+                raise NotFound(NO_DEVICE, "user_id")
+            c.services.lifecycle.revoke_device(
+                session,
+                user,
+                reason,
+                officer.user_id,
+                revoke=lambda: revoked.extend(
+                    filter(None, [c.push.revoke(user_id, "officer: " + reason, officer.user_id)])
+                ),
+                new_device_allowed=False,
+            )
+        device = revoked[0]
         return {"user_id": user_id, "device_id": device.device_id, "status": device.status}
 
-    with c.services.db.read() as session:
-        if session.get(User, user_id) is None:
-            raise NotFound(NO_USER, "user_id")
     result = await run_in_threadpool(revoke)
-    await run_in_threadpool(sign_out_everywhere, c, user_id, "device_revoked", officer.origin)
+    await sign_out_and_notify(c, user_id, "device_revoked", officer.origin)
     return json_response(result)

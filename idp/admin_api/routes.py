@@ -26,7 +26,7 @@ from idp.domain.users import public_record
 from idp.domain.validation import USER_ID
 from idp.storage.models import AuditEvent, Registration, User
 from idp.web.context import WebContext
-from idp.web.logout import sign_out_everywhere
+from idp.web.logout import sign_out_and_notify
 
 NOT_FOUND = Message("ไม่พบรายการที่ขอ", "no such action")
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
@@ -143,9 +143,7 @@ async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -
 
     record = await run_in_threadpool(change)
     if disabled:  # a disabled user is signed out everywhere
-        await run_in_threadpool(
-            sign_out_everywhere, c, record["user_id"], "disabled", officer.origin
-        )
+        await sign_out_and_notify(c, record["user_id"], "disabled", officer.origin)
     return json_response(record)
 
 
