@@ -7,12 +7,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from aiosmtpd.controller import Controller
+from sqlalchemy import update
 
+from idp.domain.registration import LIVE
 from idp.settings import Settings
+from idp.storage.models import Registration
 from idp.web.app import create_app
 from idp.web.context import WebContext
 from tests import support
@@ -59,6 +63,7 @@ def registration_world(backend: Backend, tmp_path: Path, **upstream: object) -> 
     app = create_app(settings)
     inbox = Inbox()
     world: World | None = None
+    started = datetime.now(UTC)
     try:
         with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
             world = World(
@@ -75,6 +80,18 @@ def registration_world(backend: Backend, tmp_path: Path, **upstream: object) -> 
     finally:
         if world is not None:
             world.smtp.stop()
+        release_citizens(app.state.ctx.services, started)
+
+
+def release_citizens(services: support.Services, since: datetime) -> None:
+    """The simulated upstream has four citizens and a national ID is registered under one user
+    ID at a time: end what this test registered, so the next test may register them again."""
+    with services.db.session() as session:
+        session.execute(
+            update(Registration)
+            .where(Registration.created_at >= since, Registration.status.in_(LIVE))
+            .values(status="cancelled", decision_reason="test finished")
+        )
 
 
 def phone_proofing(proof_link: str, pid: str, decision: str = "allow") -> httpx.Response:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
+from idp.domain.lifecycle import in_service
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext
@@ -86,7 +87,7 @@ def authorise(c: WebContext, request: Request, resource: str, write: bool) -> Of
     claims = checked.claims
     with c.services.db.read() as session:
         user = session.get(User, str(claims.get("sub")))
-        roles = frozenset(user.roles) if user is not None and not user.disabled else frozenset()
+        roles = frozenset(user.roles) if user is not None and in_service(user) else frozenset()
     allowed = (WRITE_ROLES if write else READ_ROLES).get(resource, set())
     if not roles & allowed:
         raise _error(

@@ -128,16 +128,9 @@ async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -
 
     def change() -> dict[str, Any]:
         with c.services.db.session() as session:
-            user = session.get(User, request.path_params["user_id"])
-            if user is None:
-                raise NotFound(NO_USER, "user_id")
-            user.disabled = disabled
-            audit.record(
-                session,
-                "user.disable" if disabled else "user.enable",
-                actor=officer.user_id,
-                subject=user.user_id,
-                origin=officer.origin,
+            user, _account = c.services.lifecycle.user(session, request.path_params["user_id"])
+            c.services.lifecycle.set_in_service(
+                session, user, not disabled, officer.user_id, officer.origin
             )
             return public_record(user)
 

@@ -176,6 +176,16 @@ def credential_of(user: User) -> Credential:
     return Credential.TEMPORARY if user.must_change_password else Credential.CHOSEN
 
 
+def in_service(user: User) -> bool:
+    """The account is not disabled: its sessions, tokens and roles count."""
+    return not user.disabled
+
+
+def needs_assignment_order(user: User) -> bool:
+    """Registration step 1 asks for the written assignment order as a PDF."""
+    return not user.assignment_order_on_file
+
+
 def may_sign_in(user: User) -> bool:
     """The password may be tried: an enabled account whose credential is not a spent
     one-time password (which works once, for the sign-in that must change it)."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from idp.domain import audit, national_id, otp
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
+from idp.domain.lifecycle import needs_assignment_order
 from idp.domain.names import normalise_name
 from idp.domain.otp import OneTimeCodes
 from idp.storage.models import Registration, User
@@ -132,13 +133,21 @@ def submit_identity(
         raise _error("ขั้นตอนนี้เสร็จแล้ว", "this step is already done")
     if problem := national_id.problem(raw_id):
         raise UserFacingError(problem, "national_id")
+    if _held_by_another(session, national_id.normalise(raw_id), user.user_id):
+        raise _error(
+            "เลขประจำตัวประชาชนนี้ลงทะเบียน Soft Token กับรหัสผู้ใช้อื่นอยู่แล้ว "
+            "กรุณาติดต่อกรมบัญชีกลาง",
+            "this national ID is already registered for Soft Token under another user ID: "
+            "contact the Comptroller General's Department",
+            "national_id",
+        )
     if not consent:
         raise _error(
             "ท่านไม่ได้ให้ความยินยอม จึงไม่สามารถลงทะเบียนได้",
             "without your consent the registration cannot continue",
             "consent",
         )
-    if not user.assignment_order_on_file and upload is None:
+    if needs_assignment_order(user) and upload is None:
         raise _error(
             "กรุณาแนบหนังสือมอบหมายเป็นไฟล์ PDF",
             "attach the written assignment order as a PDF",
@@ -163,6 +172,23 @@ def submit_identity(
         registration=registration.id,
         version=CONSENT_VERSION,
         upload=upload.sha256 if upload else None,
+    )
+
+
+LIVE = ("waiting_approval", "approved", "activated")
+
+
+def _held_by_another(session: Session, pid: str, user_id: str) -> bool:
+    """Another user ID has a registration under way or in force for this person."""
+    return (
+        session.scalars(
+            select(Registration.id).where(
+                Registration.national_id == pid,
+                Registration.user_id != user_id,
+                Registration.status.in_(LIVE),
+            )
+        ).first()
+        is not None
     )
 
 
@@ -286,7 +312,7 @@ def record_proofing(
 def needs_officer(registration: Registration, user: User) -> bool:
     """Step 4 is automatic only with the assignment order on file and a matching identity."""
     names_match = bool((registration.proofing or {}).get("names_match"))
-    return not (user.assignment_order_on_file and names_match)
+    return needs_assignment_order(user) or not names_match
 
 
 def confirm(session: Session, registration: Registration, user: User, origin: Origin) -> str:

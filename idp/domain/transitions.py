@@ -198,6 +198,21 @@ class Lifecycle:
             on_file=on_file,
         )
 
+    def set_in_service(
+        self, session: Session, user: User, in_service: bool, officer: str, origin: Origin
+    ) -> None:
+        """An officer disables the account (nothing works until it is enabled again: sign-in,
+        tokens, roles) or enables it."""
+        user.disabled = not in_service
+        user.updated_at = self.clock.now()
+        audit.record(
+            session,
+            "user.enable" if in_service else "user.disable",
+            actor=officer,
+            subject=user.user_id,
+            origin=origin,
+        )
+
     def _end_registration(self, session: Session, user_id: str, reason: str) -> None:
         latest = latest_registration(session, user_id)
         if latest is not None and latest.status not in ("rejected", "cancelled"):

@@ -21,6 +21,7 @@ from joserfc.jwk import KeySet
 
 from idp.domain.audit import Origin
 from idp.domain.clients import SCOPES
+from idp.domain.lifecycle import in_service
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
 from idp.oidc.claims import (
@@ -196,7 +197,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     def authenticate_user(self, authorization_code: AuthorizationCode) -> SignedInUser | None:
         with self.services.db.read() as session:
             user = session.get(User, authorization_code.user_id)
-            if user is None or user.disabled:
+            if user is None or not in_service(user):
                 return None
         return authorization_code.signed_in_user()
 
@@ -214,7 +215,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_user(self, refresh_token: RefreshTokenRecord) -> SignedInUser | None:
         with self.services.db.read() as session:
             user = session.get(User, refresh_token.user_id)
-            if user is None or user.disabled:
+            if user is None or not in_service(user):
                 return None
         return refresh_token.get_user()
 

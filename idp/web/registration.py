@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from idp.domain import audit
 from idp.domain import registration as reg
 from idp.domain.errors import Message, UserFacingError
+from idp.domain.lifecycle import needs_assignment_order
 from idp.domain.thai_dates import format_datetime
 from idp.domain.validation import BAD_EMAIL, EMAIL, check
 from idp.oidc.adapter import origin_of
@@ -67,7 +68,7 @@ async def wizard(
         previous=previous,
         steps=reg.steps_of(registration),
         step=step,
-        needs_upload=not user.assignment_order_on_file,
+        needs_upload=needs_assignment_order(user),
         consent_text=reg.CONSENT_TEXT_TH if locale == "th" else reg.CONSENT_TEXT_EN,
         consent_version=reg.CONSENT_VERSION,
         problem=problem.message.text(locale) if problem else None,

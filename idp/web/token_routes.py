@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idp.domain.lifecycle import in_service
 from idp.oidc.adapter import (
     NO_STORE,
     BadRequestBody,
@@ -98,7 +99,7 @@ def _userinfo_claims(c: WebContext, access_token: str) -> dict[str, Any] | None:
     if row is None:
         return None
     user, grant = row
-    if user.disabled or (checked.grant_id and not grant_is_live(grant)):
+    if not in_service(user) or (checked.grant_id and not grant_is_live(grant)):
         return None
     claims_request = grant.claims_request if grant else None
     allowed = client.record.allowed_claims

@@ -82,6 +82,18 @@ def test_bad_checksum_is_refused_and_nothing_is_saved(
     assert _registration(services, user.user_id).national_id is None
 
 
+def test_a_national_id_registered_under_another_user_id_is_refused(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    holder = support.create_user(services)
+    pid = support.approve_registration(services, holder.user_id)
+    csrf = _wizard(app_client, user)
+    response = _submit(app_client, csrf, nid=pid)
+    assert response.status_code == 400
+    assert "รหัสผู้ใช้อื่น" in response.text
+    assert _registration(services, user.user_id).national_id is None
+
+
 def test_declining_consent_stops_and_is_recorded(
     app_client: TestClient, user: support.Person, services: support.Services
 ) -> None:
