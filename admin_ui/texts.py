@@ -64,6 +64,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The device is revoked; the user is signed out everywhere and may activate again",
     ),
     "flash.reason_needed": ("ต้องระบุเหตุผล", "A reason is required"),
+    "flash.suspension_lifted": (
+        "ยกเลิกการระงับแล้ว คำขออนุมัติจะส่งถึงโทรศัพท์ของผู้ใช้อีกครั้ง",
+        "The suspension is lifted; approval requests reach the user's phone again",
+    ),
+    "flash.note_needed": (
+        "ต้องบันทึกผลการโทรศัพท์สอบถามผู้ใช้",
+        "Note what the call with the user established",
+    ),
+    "flash.order_marked": (
+        "บันทึกแล้วว่ามีหนังสือคำสั่งมอบหมายในแฟ้ม",
+        "Recorded: the assignment order is on file",
+    ),
+    "flash.order_unmarked": (
+        "บันทึกแล้วว่ายังไม่มีหนังสือคำสั่งมอบหมายในแฟ้ม",
+        "Recorded: the assignment order is not on file",
+    ),
     "flash.role_granted": ("มอบบทบาทแล้ว", "The role is granted"),
     "flash.role_revoked": ("ถอนบทบาทแล้ว", "The role is revoked"),
     "flash.step_up": (
@@ -106,6 +122,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dashboard.as_table": ("ดูเป็นตาราง", "As a table"),
     "dashboard.day": ("วันที่", "Day"),
     "dashboard.count": ("จำนวน", "Count"),
+    "dashboard.not_me_alerts": (
+        'แจ้งเตือน "ไม่ใช่ฉัน" ที่ยังไม่ดำเนินการ',
+        'open "not me" alerts',
+    ),
+    "dashboard.alerts_help": (
+        'ผู้ใช้ตอบ "ไม่ใช่ฉัน" บนโทรศัพท์ Soft Token จึงถูกระงับ โปรดโทรสอบถามผู้ใช้ '
+        "แล้วยกเลิกการระงับ หรือยกเลิกอุปกรณ์",
+        'The user answered "not me" on the phone, so their Soft Token is suspended: call '
+        "them, then lift the suspension or revoke the device.",
+    ),
+    "dashboard.no_alerts": ("ไม่มีแจ้งเตือนที่ค้างอยู่", "No open alerts"),
+    "dashboard.alert_at": ("เวลา (UTC)", "Time (UTC)"),
+    "dashboard.alert_ip": ("IP ของการเข้าสู่ระบบ", "Sign-in IP address"),
+    "dashboard.alert_device": ("อุปกรณ์", "Device"),
     # fields
     "field.user_id": ("รหัสผู้ใช้งาน (15 หลัก)", "User ID (15 characters)"),
     "field.national_id": ("เลขประจำตัวประชาชน", "National ID"),
@@ -249,6 +279,63 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.applications": ("ระบบที่เข้าใช้งานอยู่", "Signed-in applications"),
     "users.since": ("ตั้งแต่", "Since"),
     "users.trail": ("บันทึกการใช้งานล่าสุด", "Latest audit events"),
+    "users.lifecycle": ("สถานะบัญชี", "Account state"),
+    "users.lift_suspension": ("ยกเลิกการระงับ", "Lift the suspension"),
+    "users.lift_note": (
+        "ผลการโทรศัพท์สอบถามผู้ใช้",
+        "What the call with the user established",
+    ),
+    "users.suspended_help": (
+        'ผู้ใช้ตอบ "ไม่ใช่ฉัน" จึงระงับการส่งคำขออนุมัติ โทรสอบถามผู้ใช้ก่อน: ถ้าผู้ใช้กดผิด '
+        "ให้ยกเลิกการระงับ ถ้ามีผู้อื่นรู้รหัสผ่าน ให้ยกเลิกอุปกรณ์",
+        'The user answered "not me", so approval requests are suspended. Call the user '
+        "first: if they pressed by mistake, lift the suspension; if someone else knows the "
+        "password, revoke the device.",
+    ),
+    "users.order_on_file": ("หนังสือคำสั่งมอบหมายในแฟ้ม", "Assignment order on file"),
+    "users.mark_order": (
+        "บันทึกว่ามีหนังสือคำสั่งมอบหมายในแฟ้มแล้ว",
+        "Record that the assignment order is on file",
+    ),
+    "users.unmark_order": (
+        "บันทึกว่ายังไม่มีหนังสือคำสั่งมอบหมายในแฟ้ม",
+        "Record that the assignment order is not on file",
+    ),
+    "users.order_help": (
+        "เมื่อมีคำสั่งในแฟ้ม ผู้ใช้ไม่ต้องแนบไฟล์ PDF ตอนลงทะเบียน แก้ไขได้จนกว่าจะอนุมัติการลงทะเบียน",
+        "With the order on file the user uploads no PDF when registering; this can change "
+        "until the registration is approved",
+    ),
+    "users.yes": ("มี", "Yes"),
+    "users.no": ("ไม่มี", "No"),
+    # the account lifecycle's states (idp.domain.lifecycle.State)
+    "lifecycle.disabled": ("ถูกระงับการใช้งาน", "Disabled"),
+    "lifecycle.provisioned": ("นำเข้าแล้ว ยังไม่ลงทะเบียน", "Imported, not registered yet"),
+    "lifecycle.registering": ("กำลังลงทะเบียน", "Registering"),
+    "lifecycle.proofed": ("พิสูจน์ตัวตนแล้ว กำลังลงทะเบียน", "Identity proofed, registering"),
+    "lifecycle.awaiting_approval": ("รออนุมัติการลงทะเบียน", "Waiting for approval"),
+    "lifecycle.rejected": ("ไม่อนุมัติ ต้องลงทะเบียนใหม่", "Rejected: registers again"),
+    "lifecycle.approved": (
+        "อนุมัติแล้ว ยังไม่เปิดใช้งาน Soft Token",
+        "Approved, Soft Token not activated yet",
+    ),
+    "lifecycle.device_active": ("ใช้งาน Soft Token ได้", "Soft Token active"),
+    "lifecycle.warned": ("ใบรับรองใกล้หมดอายุ", "Certificate expiring soon"),
+    "lifecycle.expired": ("ใบรับรองหมดอายุ ต้องต่ออายุ", "Certificate expired: renewal needed"),
+    "lifecycle.renewing": ("กำลังต่ออายุใบรับรอง", "Certificate being renewed"),
+    "lifecycle.suspended": (
+        'ระงับชั่วคราว: ผู้ใช้ตอบว่า "ไม่ใช่ฉัน"',
+        'Suspended: the user answered "not me"',
+    ),
+    "lifecycle.device_revoked": ("ยกเลิกอุปกรณ์แล้ว ต้องลงทะเบียนใหม่", "Device revoked: registers again"),
+    "lifecycle.cancelled": (
+        "ยกเลิก Soft Token แล้ว ต้องลงทะเบียนใหม่",
+        "Soft Token cancelled: registers again",
+    ),
+    "lifecycle.holder_changed": (
+        "เปลี่ยนผู้ถือรหัสแล้ว ต้องลงทะเบียนใหม่",
+        "Holder changed: registers again",
+    ),
     "import.help": (
         "คอลัมน์เดียวกับคำสั่ง idp users import ระบบจะตรวจทุกแถวก่อน และนำเข้าเมื่อไม่มีข้อผิดพลาดเท่านั้น",
         "The columns of `idp users import`. Every row is checked first; "
@@ -262,6 +349,43 @@ TEXTS: dict[str, tuple[str, str]] = {
     "import.line": ("บรรทัด", "Line"),
     "import.column": ("คอลัมน์", "Column"),
     "import.problem": ("ปัญหา", "Problem"),
+    "import.columns": ("คอลัมน์ในไฟล์", "The file's columns"),
+    "import.need": ("ต้องมี", "Column"),
+    "import.rule": ("รูปแบบ", "Format"),
+    "import.required": ("จำเป็น", "required"),
+    "import.optional": ("ไม่บังคับ", "optional"),
+    "import.rule.user_id": (
+        "15 ตัวอักษร: ตัวอักษรภาษาอังกฤษตัวพิมพ์ใหญ่ 1 ตัว ตามด้วยตัวเลข 14 หลัก เช่น T05005000000201",
+        "15 characters: one capital letter, then 14 digits, e.g. T05005000000201",
+    ),
+    "import.rule.name_th": ("ชื่อ - นามสกุลภาษาไทย ต้องไม่ว่าง", "Thai name, not empty"),
+    "import.rule.name_en": ("ชื่อ - นามสกุลภาษาอังกฤษ ต้องไม่ว่าง", "English name, not empty"),
+    "import.rule.email": (
+        "อีเมล เช่น name@example.go.th",
+        "an email address, e.g. name@example.go.th",
+    ),
+    "import.rule.mobile": ("ตัวเลข 10 หลัก ขึ้นต้นด้วย 0", "10 digits, starting with 0"),
+    "import.rule.unit_code": ("รหัสหน่วยเบิกจ่าย ตัวเลข 10 หลัก", "disbursement unit code, 10 digits"),
+    "import.rule.unit_name": ("ชื่อหน่วยเบิกจ่าย ต้องไม่ว่าง", "disbursement unit name, not empty"),
+    "import.rule.division": ("สำนัก/กองหรือเทียบเท่า ต้องไม่ว่าง", "division, not empty"),
+    "import.rule.department": ("กรมหรือเทียบเท่า ต้องไม่ว่าง", "department, not empty"),
+    "import.rule.ministry": ("กระทรวง ต้องไม่ว่าง", "ministry, not empty"),
+    "import.rule.initial_password": (
+        "รหัสผ่านเริ่มต้นอย่างน้อย 12 ตัวอักษร (ผู้ใช้ต้องเปลี่ยนเมื่อเข้าสู่ระบบ) "
+        "แต่ละแถวต้องมีช่องนี้ หรือ legacy_cert_fingerprint อย่างใดอย่างหนึ่ง",
+        "an initial password of at least 12 characters (changed at the first sign-in); each "
+        "row gives either this or legacy_cert_fingerprint, not both",
+    ),
+    "import.rule.legacy_cert_fingerprint": (
+        "ผู้ใช้ Token Key: ลายนิ้วมือ SHA-256 ของใบรับรอง เลขฐานสิบหก 64 ตัว (คั่นด้วย : ได้)",
+        "token-key users: the certificate's SHA-256 fingerprint, 64 hex digits (colons allowed)",
+    ),
+    "import.rule.assignment_order_on_file": (
+        "มีหนังสือคำสั่งมอบหมายในแฟ้มแล้ว: ใช่/ไม่ (yes/no, true/false, 1/0) เว้นว่าง = ไม่ "
+        "ถ้า ใช่ ผู้ใช้ไม่ต้องแนบไฟล์ PDF ตอนลงทะเบียน",
+        "the assignment order is on file: yes/no (also true/false, 1/0, ใช่/ไม่), empty = "
+        "no; with yes the user uploads no PDF when registering",
+    ),
     # relying parties
     "clients.new": ("เพิ่มระบบที่เชื่อมต่อ", "Add a relying party"),
     "clients.name": ("ชื่อ", "Name"),

@@ -134,6 +134,32 @@ def users_show(user_id: str, as_json: bool) -> None:
     _emit(record, as_json, lambda r: "\n".join(f"{k}: {v}" for k, v in r.items()))
 
 
+@users.command("assignment-order")
+@click.argument("user_id")
+@click.option(
+    "--on-file/--not-on-file",
+    "on_file",
+    default=None,
+    help="The written assignment order is (or is no longer) on file.",
+)
+def users_assignment_order(user_id: str, on_file: bool | None) -> None:
+    """Record whether the user's assignment order is on file (registration step 1 then needs
+    no PDF); the account lifecycle allows it until the registration is approved."""
+    if on_file is None:
+        raise click.UsageError("give --on-file or --not-on-file")
+    with _services() as services:
+        lifecycle = services.lifecycle
+        try:
+            with services.db.session() as session:
+                user, _account = lifecycle.user(session, user_id)
+                lifecycle.mark_assignment_order(session, user, on_file, CLI_ACTOR)
+                state = lifecycle.account(session, user).state
+        except UserFacingError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+    said = "on file" if on_file else "not on file"
+    click.echo(f"{user_id}: assignment order {said} (state: {state.value})")
+
+
 @main.group("clients")
 def clients_group() -> None:
     """Relying parties."""

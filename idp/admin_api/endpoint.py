@@ -1,5 +1,5 @@
 """The admin API's handler wrapper: authorise, run, audit; bad input as a 400 with the field,
-a missing thing as a 404."""
+a missing thing as a 404, what the account's lifecycle does not allow in its state as a 409."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from idp.admin_api.access import Officer, Refusal, authorise
 from idp.domain import audit
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.lifecycle import NotAllowed
 from idp.web.context import WebContext, ctx
 
 Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
@@ -38,17 +39,7 @@ def endpoint(
                 response = await handler(request, c, officer)
                 outcome = "success" if response.status_code < 400 else "failure"
             except UserFacingError as problem:
-                missing = isinstance(problem, NotFound)
-                response = JSONResponse(
-                    {
-                        "error": "not_found" if missing else "invalid_request",
-                        "error_description": problem.message.en,
-                        "error_description_th": problem.message.th,
-                        "field": problem.field,
-                    },
-                    status_code=404 if missing else 400,
-                    headers=NO_STORE,
-                )
+                response = _problem(problem)
                 outcome = "failure"
             await run_in_threadpool(_audit, c, officer, request, outcome)
             return response
@@ -56,6 +47,21 @@ def endpoint(
         return run
 
     return wrap
+
+
+def _problem(problem: UserFacingError) -> JSONResponse:
+    body: dict[str, Any] = {
+        "error": "invalid_request",
+        "error_description": problem.message.en,
+        "error_description_th": problem.message.th,
+        "field": problem.field,
+    }
+    status = 400
+    if isinstance(problem, NotFound):
+        body["error"], status = "not_found", 404
+    elif isinstance(problem, NotAllowed):  # the lifecycle refuses in the account's state
+        body["error"], body["state"], status = "not_allowed", problem.state.value, 409
+    return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
 def _audit(c: WebContext, officer: Officer, request: Request, outcome: str) -> None:

@@ -19,7 +19,7 @@ from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.lifecycle import OfficerAction
 from idp.domain.names import normalise_name
 from idp.domain.recovery import registered_email
-from idp.domain.users import import_users, public_record
+from idp.domain.users import import_users, lifecycle_record, public_record
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
 from idp.web.context import WebContext
 from idp.web.logout import sign_out_and_notify
@@ -97,7 +97,8 @@ async def delete_client(request: Request, c: WebContext, officer: Officer) -> Re
 
 @endpoint("users", write=False)
 async def user_detail(request: Request, c: WebContext, officer: Officer) -> Response:
-    """The record, registration history, device, signed-in applications and audit trail."""
+    """The record, its place in the lifecycle (state, the user's abilities, the officer's
+    actions), registration history, device, signed-in applications and audit trail."""
 
     def load() -> dict[str, Any]:
         user_id = request.path_params["user_id"]
@@ -121,6 +122,7 @@ async def user_detail(request: Request, c: WebContext, officer: Officer) -> Resp
             )
             data: dict[str, Any] = {
                 "user": public_record(user),
+                "lifecycle": lifecycle_record(c.services.lifecycle.account(session, user)),
                 "registrations": [registration.summary(r) for r in history],
                 "applications": [
                     {"client_id": g.client_id, "since": iso(g.created_at), "acr": g.acr}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from idp.domain import audit
 from idp.domain.errors import Message
+from idp.domain.lifecycle import Account
 from idp.domain.passwords import hash_password
 from idp.domain.validation import (
     BAD_EMAIL,
@@ -30,7 +31,7 @@ from idp.domain.validation import (
 )
 from idp.storage.models import User
 
-COLUMNS = (
+REQUIRED_COLUMNS = (
     "user_id",
     "name_th",
     "name_en",
@@ -42,10 +43,18 @@ COLUMNS = (
     "department",
     "ministry",
     "initial_password",
-    "legacy_cert_fingerprint",
 )
+# A file may leave these out: no token-key users, no assignment orders on file.
+OPTIONAL_COLUMNS = ("legacy_cert_fingerprint", "assignment_order_on_file")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 REQUIRED_TEXT = ("name_th", "name_en", "unit_name", "division", "department", "ministry")
 MIN_INITIAL_PASSWORD = 12
+YES = ("yes", "true", "1", "ใช่")
+NO = ("no", "false", "0", "ไม่", "")
+BAD_YES_NO = Message(
+    "ต้องเป็น ใช่ หรือ ไม่ (yes/no, true/false, 1/0) หรือเว้นว่าง (= ไม่)",
+    "must be yes or no (also true/false, 1/0, ใช่/ไม่), or empty for no",
+)
 
 
 @dataclass(frozen=True)
@@ -97,20 +106,22 @@ def _row_errors(row: dict[str, str], line: int) -> list[RowError]:
         )
     elif fingerprint:
         add("legacy_cert_fingerprint", check(FINGERPRINT, fingerprint, BAD_FINGERPRINT))
+    if row["assignment_order_on_file"].lower() not in YES + NO:
+        add("assignment_order_on_file", BAD_YES_NO)
     return errors
 
 
 def parse_csv(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
     """Read and check every row; return the clean rows and every error with its line number."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         return [], [RowError(1, ", ".join(missing), Message("ไม่มีคอลัมน์ที่จำเป็น", "missing columns"))]
     rows: list[dict[str, str]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(reader, start=2):
-        row = {c: (raw.get(c) or "").strip() for c in COLUMNS}
+        row = {c: (raw.get(c) or "").strip() for c in COLUMNS}  # an optional column: empty
         row["legacy_cert_fingerprint"] = normalise_fingerprint(row["legacy_cert_fingerprint"])
         row["email"] = row["email"].lower()
         problems = _row_errors(row, index)
@@ -170,6 +181,8 @@ def _user_from_row(row: dict[str, str], now: datetime) -> User:
         ministry=row["ministry"],
         password_hash=hash_password(password) if password else None,
         legacy_cert_fingerprint=row["legacy_cert_fingerprint"] or None,
+        # the importing officer's statement that the written order is on file
+        assignment_order_on_file=row["assignment_order_on_file"].lower() in YES,
         must_change_password=bool(password),
         roles=[],
         created_at=now,
@@ -195,4 +208,15 @@ def public_record(user: User) -> dict[str, Any]:
         "must_change_password": user.must_change_password,
         "has_password": user.password_hash is not None,
         "legacy_cert_fingerprint": user.legacy_cert_fingerprint,
+        "assignment_order_on_file": user.assignment_order_on_file,
+    }
+
+
+def lifecycle_record(account: Account) -> dict[str, Any]:
+    """Where the account is in its lifecycle, what the user may do and what an officer may do
+    now (as the admin API and the command line show it)."""
+    return {
+        "state": account.state.value,
+        "abilities": sorted(a.value for a in account.abilities),
+        "officer_actions": sorted(a.value for a in account.officer_actions),
     }

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from idp.cli import main
 from idp.settings import Settings
+from idp.storage.models import AuditEvent
 from idp.web.app import create_app
 from tests import support
 from tests.e2e.test_device_api import Phone
@@ -150,3 +152,48 @@ def test_python_m_idp_cli_lists_every_command_group() -> None:
         line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()
     }
     assert {"jobs", "devices", "registrations"} <= commands
+
+
+def _on_file(run: CliRunner, user_id: str) -> object:
+    shown = _json(run, "users", "show", user_id)
+    assert isinstance(shown, dict)
+    return shown["assignment_order_on_file"]
+
+
+def test_users_assignment_order_through_the_lifecycle(run: CliRunner, settings: Settings) -> None:
+    with TestClient(create_app(settings), base_url=ISSUER) as client:
+        services = client.app.state.ctx.services  # type: ignore[attr-defined]
+        user = create_user(services)
+        marked = run.invoke(main, ["users", "assignment-order", user.user_id, "--on-file"])
+        assert marked.exit_code == 0, marked.output
+        assert marked.output.strip() == (
+            f"{user.user_id}: assignment order on file (state: provisioned)"
+        )
+        assert _on_file(run, user.user_id) is True
+        unmarked = run.invoke(main, ["users", "assignment-order", user.user_id, "--not-on-file"])
+        assert unmarked.exit_code == 0, unmarked.output
+        assert "not on file" in unmarked.output
+        assert _on_file(run, user.user_id) is False
+        neither = run.invoke(main, ["users", "assignment-order", user.user_id])
+        assert neither.exit_code == 2
+        assert "--on-file" in neither.output
+        missing = run.invoke(main, ["users", "assignment-order", new_user_id(), "--on-file"])
+        assert missing.exit_code == 1
+        assert "no user with this ID" in missing.output
+        support.approve_registration(services, user.user_id)
+        late = run.invoke(main, ["users", "assignment-order", user.user_id, "--on-file"])
+        assert late.exit_code == 1
+        assert "ทำรายการนี้กับบัญชีในสถานะปัจจุบันไม่ได้" in late.output
+        assert "not allowed in the account's state" in late.output
+        assert _on_file(run, user.user_id) is False
+        with services.db.read() as session:
+            actions = list(
+                session.scalars(
+                    select(AuditEvent.detail).where(
+                        AuditEvent.subject == user.user_id,
+                        AuditEvent.action == "user.assignment_order",
+                        AuditEvent.actor == "cli",
+                    )
+                )
+            )
+        assert [a["on_file"] for a in actions] == [True, False]

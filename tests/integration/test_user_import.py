@@ -26,6 +26,7 @@ def _row(user_id: str, **changes: str) -> str:
         "ministry": "กระทรวงการคลัง",
         "initial_password": "initial-password-1",
         "legacy_cert_fingerprint": "",
+        "assignment_order_on_file": "",
     }
     values.update(changes)
     return ",".join(values[c] for c in COLUMNS)
