@@ -5,6 +5,7 @@ is open, and later tests that call asyncio.run() must not find it."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +35,16 @@ def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
     )
     yield browser
     browser.close()
+
+
+@pytest.fixture(scope="module")
+def nginx_path() -> str:
+    """nginx (the Debian package) for Login by Token, as in tests/e2e/test_token_login.py."""
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed (CI installs the Debian package in .ci/run)")
+        pytest.skip("nginx is not installed: apt-get install nginx-light")
+    return found

@@ -6,77 +6,37 @@ signs in at a relying party with the pictures on the phone."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser
 
 from tests.backends import Backend
-from tests.e2e.test_token_login import PROXY_SOURCE, make_pki, nginx
 from tests.journeys.steps import (
     activate_phone,
     change_password,
     desktop,
-    heading,
     imported_user,
-    journey,
     new_password,
-    no_mail,
     refused_sign_in,
     register,
     relying_party,
     sign_in_at_rp,
     sign_in_with_password,
 )
-from tests.live import free_port
-
-
-@pytest.fixture(scope="module")
-def nginx_path() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed (CI installs the Debian package in .ci/run)")
-        pytest.skip("nginx is not installed: apt-get install nginx-light")
-    return found
+from tests.journeys.token_key import initial_password, token_login
 
 
 def test_token_key_holder_gets_an_initial_password_and_registers(
     backend: Backend, tmp_path: Path, chromium: Browser, nginx_path: str
 ) -> None:
-    pki_folder = tmp_path / "pki"
-    pki_folder.mkdir()
-    pki = make_pki(pki_folder)
-    port = free_port()
-    settings = {"server": {"trusted_proxies": [PROXY_SOURCE]}, "token_login": {"enabled": True}}
-    with (
-        journey(backend, tmp_path, chromium, port=port, **settings) as j,
-        nginx(nginx_path, pki_folder, pki, port) as proxy,
-    ):
+    with token_login(backend, tmp_path, chromium, nginx_path) as t:
+        j = t.j
         who = imported_user(
-            j, assignment_order_on_file=True, legacy_cert_fingerprint=pki.fingerprint
+            j, assignment_order_on_file=True, legacy_cert_fingerprint=t.pki.fingerprint
         )
         rp = relying_party(j, name="ระบบ New GFMIS Thai")
-        token_key = {
-            "origin": proxy,
-            "certPath": str(pki.client_cert),
-            "keyPath": str(pki.client_key),
-        }
-        page = desktop(j, client_certificates=[token_key], ignore_https_errors=True)
-
-        page.goto(proxy + "/login/token")
-        heading(page, "รหัสผ่านเริ่มต้นการใช้งาน Soft Token")
-        expect(page.get_by_text("GFMIS Token Key ของท่านระบุว่าท่านคือ:")).to_contain_text(who.user_id)
-        page.get_by_role("button", name="ขอรหัสผ่านเริ่มต้นการใช้งาน Soft Token").click()
-        expect(page.get_by_text("จะแสดงเพียงครั้งเดียวและไม่ส่งทางอีเมล")).to_be_visible()
-        expect(page.locator("#user-id")).to_have_text(who.user_id)
-        initial = page.locator("#initial-password").inner_text().strip()
-        assert len(initial) >= 12
-        no_mail(j, who.email)
+        page = t.token_holder_browser()
+        initial = initial_password(t, page, who)
 
         page.get_by_role("link", name="ลงทะเบียน Soft Token").click()
         sign_in_with_password(page, who.user_id, initial)
