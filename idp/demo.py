@@ -17,10 +17,12 @@ _UNIT = "0500500000,กองคลัง กรมตัวอย่าง,ก�
 DEMO_CSV = "\n".join(
     [
         ",".join(COLUMNS),
+        # The officer's assignment order is on file: her registration is approved at once.
         f"T05005000000201,นางสาวสมหญิง ใจดี,Ms Somying Jaidee,somying@example.go.th,0812345678,"
-        f"{_UNIT},{DEMO_PASSWORD},",
+        f"{_UNIT},{DEMO_PASSWORD},,yes",
+        # His is not: step 1 asks for the PDF and an officer approves at /admin.
         f"T05005000000202,นายสมชาย รักชาติ,Mr Somchai Rakchat,somchai@example.go.th,0898765432,"
-        f"{_UNIT},{DEMO_PASSWORD},",
+        f"{_UNIT},{DEMO_PASSWORD},,no",
     ]
 )
 PORTAL_ID = "demo-portal"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from idp.domain import audit, national_id, otp
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
-from idp.domain.lifecycle import needs_assignment_order
+from idp.domain.lifecycle import current_device, needs_assignment_order
 from idp.domain.names import normalise_name
 from idp.domain.otp import OneTimeCodes
 from idp.storage.models import Registration, User
@@ -97,7 +97,11 @@ def latest_attempt(session: Session, user_id: str) -> Registration | None:
 def open_registration(session: Session, user_id: str) -> Registration:
     """The user's registration in progress, or a new attempt (after a rejection, say)."""
     latest = latest_attempt(session, user_id)
-    if latest is not None and latest.status not in ("rejected", "cancelled"):
+    # An activated registration whose phone was revoked without ending it (a failure between
+    # the two writes) counts as ended: the user registers again, never re-pairs by password.
+    revoked = latest is not None and latest.status == "activated"
+    revoked = revoked and current_device(session, user_id) is None
+    if latest is not None and latest.status not in ("rejected", "cancelled") and not revoked:
         return latest
     now = datetime.now(UTC)
     registration = Registration(
@@ -135,8 +139,7 @@ def submit_identity(
         raise UserFacingError(problem, "national_id")
     if _held_by_another(session, national_id.normalise(raw_id), user.user_id):
         raise _error(
-            "เลขประจำตัวประชาชนนี้ลงทะเบียน Soft Token กับรหัสผู้ใช้อื่นอยู่แล้ว "
-            "กรุณาติดต่อกรมบัญชีกลาง",
+            "เลขประจำตัวประชาชนนี้ลงทะเบียน Soft Token กับรหัสผู้ใช้อื่นอยู่แล้ว กรุณาติดต่อกรมบัญชีกลาง",
             "this national ID is already registered for Soft Token under another user ID: "
             "contact the Comptroller General's Department",
             "national_id",

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.domain.audit import Origin
 from idp.domain.errors import Message
-from idp.domain.lifecycle import NotAllowed
+from idp.domain.lifecycle import Ability, Account, NotAllowed
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
 from idp.storage.models import AuditEvent, Client, Grant, User
@@ -59,8 +59,9 @@ def _overview(c: WebContext, user_id: str) -> dict[str, object]:
                 .limit(20)
             )
         )
+        account = c.services.lifecycle.account(session, user) if user else None
     device = c.push.devices.active_for(user_id)
-    return {"user": user, "grants": grants, "events": events, "device": device}
+    return {"user": user, "grants": grants, "events": events, "device": device, "account": account}
 
 
 async def account_page(request: Request, notice: str | None = None) -> Response:
@@ -70,6 +71,7 @@ async def account_page(request: Request, notice: str | None = None) -> Response:
         return sign_in_first(c, "/account")
     locale = c.render.locale(request)
     data = await run_in_threadpool(_overview, c, session.user_id)
+    account = data["account"]
     return c.render.page(
         request,
         "account.html",
@@ -77,6 +79,7 @@ async def account_page(request: Request, notice: str | None = None) -> Response:
         when=lambda d: format_datetime(d, locale),
         reasons={k: m.text(locale) for k, m in CANCEL_REASONS.items()},
         overview=data,
+        may=lambda ability: isinstance(account, Account) and account.may(Ability(ability)),
     )
 
 

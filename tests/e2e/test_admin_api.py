@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.domain import national_id
 from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.storage.models import AuditEvent, Client, Registration, User
@@ -162,7 +163,10 @@ def test_search_by_user_id_national_id_email_and_name(
 ) -> None:
     token, _officer = _token(app_client, services, ["officer"])
     person = support.create_user(services, name_th="นายค้นหา ทดสอบ", name_en="Mr Search Test")
-    nid = "3100600445635"
+    # not a citizen of the simulated upstream: other tests register those
+    nid = national_id.with_check_digit(
+        "3" + "".join(secrets.choice("0123456789") for _ in range(11))
+    )
     with services.db.session() as session:
         session.add(
             Registration(
@@ -178,7 +182,7 @@ def test_search_by_user_id_national_id_email_and_name(
     for text in (
         person.user_id,
         nid,
-        "3-1006-00445-63-5",
+        national_id.display(nid),
         f"{person.user_id.lower()}@example.go.th",
         "นายค้นหา",
         "Mr Search",

@@ -258,3 +258,17 @@ def test_the_development_clock_is_absent_unless_enabled(backend: Backend, tmp_pa
     settings = support.make_settings(backend, tmp_path, development={"movable_clock": False})
     with TestClient(create_app(settings), base_url=support.ISSUER) as client:
         assert client.get("/dev/clock").status_code == 404
+
+
+def test_a_revocation_whose_second_write_was_lost_leads_to_registering_again(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    push.revoke(user.user_id, "the process died before the registration was ended", "test")
+    assert _account(services, user.user_id).state is State.DEVICE_REVOKED  # type: ignore[attr-defined]
+    assert _activate_page(app_client, user).status_code == 403  # no re-pairing by password
+    wizard = app_client.get("/register")
+    assert wizard.status_code == 200
+    assert 'name="national_id"' in wizard.text  # a new attempt, at step 1
