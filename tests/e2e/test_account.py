@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 from idp.web.app import create_app
 from push_auth.errors import PushError
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
+from tests.logout_receiver import LogoutReceiver
 from tests.smtp import Inbox, smtp_server, text_of
 
 
 def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) -> None:
-    received: list[str] = []
-
-    async def receive(request: Request) -> PlainTextResponse:
-        received.append(str((await request.form())["logout_token"]))
-        return PlainTextResponse("ok")
-
+    receiver = LogoutReceiver()
     port, rp_port, smtp_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(
@@ -50,10 +41,9 @@ def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) ->
     rp = support.create_client(services, backchannel_logout_uri=f"http://127.0.0.1:{rp_port}/bcl")
     inbox = Inbox()
     smtp = smtp_server(inbox, smtp_port)
-    receiver = Starlette(routes=[Route("/bcl", receive, methods=["POST"])])
     try:
         with (
-            serve(receiver, rp_port),
+            serve(receiver.app, rp_port),
             serve(app, port),
             httpx.Client(base_url=base, follow_redirects=False) as browser,
         ):
@@ -76,10 +66,7 @@ def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) ->
                 data={"csrf_token": csrf, "reason": "new_phone", "confirm": "yes"},
             )
             assert cancelled.status_code == 200
-            deadline = time.monotonic() + 5
-            while not received and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert received  # the relying party was told by back-channel logout
+            assert receiver.wait()  # the relying party was told by back-channel logout
             [mail] = inbox.wait_for(1, to=registered)  # the registration's verified address
             assert "ยกเลิก" in text_of(mail)
             with pytest.raises(PushError) as refused:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 from idp.web.app import create_app
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve
+from tests.logout_receiver import LogoutReceiver
 
 
 def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend, tmp_path: Path) -> None:
-    received: list[str] = []
-
-    async def receive(request: Request) -> PlainTextResponse:
-        received.append(str((await request.form())["logout_token"]))
-        return PlainTextResponse("ok")
-
+    receiver = LogoutReceiver()
     receiver_port, idp_port = free_port(), free_port()
-    receiver = Starlette(routes=[Route("/bcl", receive, methods=["POST"])])
     issuer = f"http://127.0.0.1:{idp_port}"
     app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
     services = app.state.ctx.services
@@ -38,7 +28,7 @@ def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend, tmp_
         post_logout_redirect_uris=("http://localhost:9999/bye",),
     )
     with (
-        serve(receiver, receiver_port),
+        serve(receiver.app, receiver_port),
         serve(app, idp_port),
         httpx.Client(base_url=issuer, follow_redirects=False) as browser,
     ):
@@ -58,9 +48,7 @@ def test_logout_sends_a_logout_token_to_the_relying_party(backend: Backend, tmp_
         )
         assert response.status_code == 303, response.text[-800:]
         assert response.headers["location"] == "http://localhost:9999/bye?state=s1"
-        deadline = time.monotonic() + 5
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
+        received = receiver.wait()
         keys = KeySet.import_key_set(browser.get("/jwks").json())
         # the session's tokens are revoked with it (no offline_access was asked)
         refreshed = browser.post(

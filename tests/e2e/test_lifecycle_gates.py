@@ -4,15 +4,10 @@ device leaves no "success" behind, officers' actions tell relying parties."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from idp.domain.accounts import set_password
@@ -25,6 +20,7 @@ from tests.backends import Backend
 from tests.e2e.test_admin_api import _token
 from tests.e2e.test_device_api import Phone
 from tests.live import free_port, serve
+from tests.logout_receiver import LogoutReceiver
 from tests.support import RelyingParty, authorize_params, pkce
 
 API = "/admin/api/v1"
@@ -176,14 +172,8 @@ def test_after_an_officer_revokes_the_phone_the_page_asks_to_register_again(
 
 
 def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path) -> None:
-    received: list[str] = []
-
-    async def receive(request: Request) -> PlainTextResponse:
-        received.append(str((await request.form())["logout_token"]))
-        return PlainTextResponse("ok")
-
+    receiver = LogoutReceiver()
     receiver_port, idp_port = free_port(), free_port()
-    receiver = Starlette(routes=[Route("/bcl", receive, methods=["POST"])])
     issuer = f"http://127.0.0.1:{idp_port}"
     app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
     services = app.state.ctx.services
@@ -193,14 +183,14 @@ def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path)
         services, backchannel_logout_uri=f"http://127.0.0.1:{receiver_port}/bcl"
     )
     with (
-        serve(receiver, receiver_port),
+        serve(receiver.app, receiver_port),
         serve(app, idp_port),
         httpx.Client(base_url=issuer, follow_redirects=False) as browser,
     ):
         # an officer's token (no second lifespan: the live server runs this app)
         token, _officer = _token(TestClient(app), services, ["officer"])
         for path in ("reset-password", "sessions/end"):
-            received.clear()
+            receiver.received.clear()
             verifier, challenge = support.pkce()
             code = support.sign_in(browser, rp, user, challenge, scope="openid")["code"]
             assert support.exchange(browser, rp, code, verifier).status_code == 200
@@ -208,10 +198,7 @@ def test_officers_actions_tell_relying_parties(backend: Backend, tmp_path: Path)
                 f"{API}/users/{user.user_id}/{path}", headers={"Authorization": f"Bearer {token}"}
             )
             assert done.status_code == 200, done.text
-            deadline = time.monotonic() + 5
-            while not received and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert received, f"no back-channel logout after {path}"
+            assert receiver.wait(), f"no back-channel logout after {path}"
             browser.cookies.clear()
             if path == "reset-password":  # the emailed password is unknown here: set one
                 with services.db.session() as session:
