@@ -3,6 +3,7 @@ jobs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from idp.domain import audit, clients, keys, registration
 from idp.domain.errors import UserFacingError
+from idp.domain.lifecycle import OfficerAction
 from idp.domain.secrets import MasterKeyError
 from idp.domain.users import import_users, public_record
 from idp.jobs import run_all
@@ -347,12 +349,33 @@ def devices_show(user_id: str, as_json: bool) -> None:
 @click.argument("user_id")
 @click.option("--reason", required=True)
 def devices_revoke(user_id: str, reason: str) -> None:
-    """Revoke the user's device at once (lost phone, holder changed, …)."""
+    """Revoke the user's device at once (lost phone, …): every session ends, relying parties
+    are told, and the user registers again before another phone pairs."""
+    from idp.oidc.backchannel import deliver
+    from idp.web.app import build_context
+    from idp.web.logout import sign_out_everywhere
+
     with _services() as services:
-        device = build_push(services).revoke(user_id, reason, actor=CLI_ACTOR)
-    if device is None:
-        raise click.ClickException("no active device / ไม่มี Soft Token ที่ใช้งานอยู่")
-    click.echo(f"revoked {device.device_id}")
+        context = build_context(services)
+        revoked: list[str] = []
+
+        def revoke() -> None:
+            device = context.push.revoke(user_id, "officer: " + reason, actor=CLI_ACTOR)
+            revoked.extend([device.device_id] if device else [])
+
+        try:
+            with services.db.session() as session:
+                user, account = services.lifecycle.user(session, user_id)
+                if not account.officer_may(OfficerAction.REVOKE_DEVICE):
+                    raise click.ClickException("no active device / ไม่มี Soft Token ที่ใช้งานอยู่")
+                services.lifecycle.revoke_device(
+                    session, user, reason, CLI_ACTOR, revoke, new_device_allowed=False
+                )
+        except UserFacingError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+        notices = sign_out_everywhere(context, user_id, "device_revoked", audit.SYSTEM)
+        asyncio.run(deliver(services.keys, services.db, context.issuer, notices))
+    click.echo(f"revoked {revoked[0]}; relying parties told: {len(notices)}")
 
 
 @main.group()

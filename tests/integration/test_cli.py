@@ -14,6 +14,8 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from idp.cli import main
+from idp.domain.lifecycle import Ability, State
+from idp.services import build_services
 from idp.settings import Settings
 from idp.storage.models import AuditEvent
 from idp.web.app import create_app
@@ -134,6 +136,16 @@ def test_devices_show_and_revoke(run: CliRunner, settings: Settings) -> None:
     result = run.invoke(main, ["devices", "revoke", user.user_id, "--reason", "lost phone"])
     assert result.exit_code == 0, result.output
     assert run.invoke(main, ["devices", "show", user.user_id]).exit_code == 1
+    again = run.invoke(main, ["devices", "revoke", user.user_id, "--reason", "lost phone"])
+    assert again.exit_code == 1
+    services = build_services(settings)
+    try:  # through the lifecycle: the user registers again before another phone pairs
+        with services.db.read() as session:
+            account = services.lifecycle.user(session, user.user_id)[1]
+        assert account.state is State.CANCELLED
+        assert not account.may(Ability.ACTIVATE)
+    finally:
+        services.close()
 
 
 def test_python_m_idp_cli_lists_every_command_group() -> None:
