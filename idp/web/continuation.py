@@ -25,4 +25,7 @@ def adopt(c: WebContext, user_id: str, token: str) -> None:
 
 def url(c: WebContext, user_id: str) -> str | None:
     pending = c.services.store.get("reg-continue:" + user_id)
-    return "/authorize?" + urlencode(pending["params"]) if pending else None
+    if not pending:
+        return None
+    # stored as JSON: the pairs come back as lists, which urlencode refuses
+    return "/authorize?" + urlencode([(str(k), str(v)) for k, v in pending["params"]])
