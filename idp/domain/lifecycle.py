@@ -204,10 +204,10 @@ def spend_initial_password(user: User) -> None:
 def _device_state(device: DeviceView, now: datetime, warning: timedelta) -> State:
     if device.status == "suspended":
         return State.SUSPENDED
+    if device.not_after <= now:  # the renewed certificate's end, while one is issued
+        return State.EXPIRED
     if device.renewing:
         return State.RENEWING
-    if device.not_after <= now:
-        return State.EXPIRED
     if device.not_after - now <= warning:
         return State.WARNED
     return State.DEVICE_ACTIVE

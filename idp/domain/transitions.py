@@ -171,8 +171,11 @@ class Lifecycle:
             self.revoke_device(session, user, reason, officer, revoke, new_device_allowed=True)
 
     def change_holder(self, session: Session, user: User, officer: str) -> None:
-        """A new holder takes the user ID: they register Soft Token again."""
+        """A new holder takes the user ID: they register Soft Token again, with an assignment
+        order of their own (the one on file named the previous holder)."""
         self._end_registration(session, user.user_id, HOLDER_CHANGED_REASON)
+        user.assignment_order_on_file = False
+        user.updated_at = self.clock.now()
         audit.record(session, "lifecycle.holder_changed", actor=officer, subject=user.user_id)
 
     def lift_suspension(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.domain.lifecycle import needs_assignment_order
 from idp.storage.models import OutboxMessage, User
 from tests import support
 from tests.e2e.test_admin_api import API, _auth, _token
@@ -86,7 +87,7 @@ def test_change_of_holder_and_change_of_email(
     app_client: TestClient, services: support.Services
 ) -> None:
     token, _officer = _token(app_client, services, ["officer"])
-    person = support.create_user(services)
+    person = support.create_user(services, assignment_order_on_file=True)  # the previous holder's
     holder = {
         "name_th": "นายผู้รับ ช่วงต่อ",
         "name_en": "Mr Next Holder",
@@ -110,6 +111,7 @@ def test_change_of_holder_and_change_of_email(
         assert record is not None
         assert record.name_en == "Mr Next Holder"
         assert record.must_change_password is True
+        assert needs_assignment_order(record)  # the order on file named the previous holder
     assert {"holder_initial_password", "service_request_result"} <= set(
         _mail_to(services, holder["email"])
     )

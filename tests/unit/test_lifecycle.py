@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from idp.domain.lifecycle import (
     DEVICE_STATES,
     Ability,
     Credential,
+    DeviceView,
     OfficerAction,
     State,
     _abilities,
+    _device_state,
     _officer_actions,
 )
 
@@ -81,3 +84,11 @@ def test_officers_lift_only_a_suspension_and_revoke_only_a_device() -> None:
         assert (OfficerAction.LIFT_SUSPENSION in actions) == (state is State.SUSPENDED)
         assert (OfficerAction.REVOKE_DEVICE in actions) == (state in DEVICE_STATES)
     assert OfficerAction.MARK_ASSIGNMENT_ORDER not in _officer_actions(State.APPROVED, "approved")
+
+
+def test_a_renewal_never_used_does_not_hide_an_ended_certificate() -> None:
+    now = datetime.now(UTC)
+    renewing = DeviceView("d", "active", now + timedelta(days=700), renewing=True)
+    assert _device_state(renewing, now, timedelta(days=30)) is State.RENEWING
+    both_ended = DeviceView("d", "active", now - timedelta(seconds=1), renewing=True)
+    assert _device_state(both_ended, now, timedelta(days=30)) is State.EXPIRED
