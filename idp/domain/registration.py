@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from idp.domain import audit, national_id, otp
 from idp.domain.audit import Origin
 from idp.domain.errors import Message, UserFacingError
-from idp.domain.lifecycle import current_device, needs_assignment_order
+from idp.domain.lifecycle import current_device, latest_registration, needs_assignment_order
 from idp.domain.names import normalise_name
 from idp.domain.otp import OneTimeCodes
 from idp.storage.models import Registration, User
@@ -85,18 +85,9 @@ def current_step(registration: Registration) -> int:
     return next((s.number for s in steps_of(registration) if s.state in ("current", "waiting")), 5)
 
 
-def latest_attempt(session: Session, user_id: str) -> Registration | None:
-    return session.scalars(
-        select(Registration)
-        .where(Registration.user_id == user_id)
-        .order_by(Registration.attempt.desc())
-        .limit(1)
-    ).first()
-
-
 def open_registration(session: Session, user_id: str) -> Registration:
     """The user's registration in progress, or a new attempt (after a rejection, say)."""
-    latest = latest_attempt(session, user_id)
+    latest = latest_registration(session, user_id)
     # An activated registration whose phone was revoked without ending it (a failure between
     # the two writes) counts as ended: the user registers again, never re-pairs by password.
     revoked = latest is not None and latest.status == "activated"

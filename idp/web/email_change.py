@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from idp.domain import audit
 from idp.domain.errors import Message
-from idp.domain.registration import latest_attempt
+from idp.domain.lifecycle import latest_registration
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext, ctx
@@ -37,7 +37,7 @@ def _confirm(c: WebContext, token: str, request: Request) -> str | None:
             return None
         user.email = str(pending["email"])
         user.updated_at = datetime.now(UTC)
-        latest = latest_attempt(session, user.user_id)
+        latest = latest_registration(session, user.user_id)
         if latest is not None and latest.email_verified_at is not None:
             latest.email, latest.email_verified_at = user.email, datetime.now(UTC)
         audit.record(

@@ -115,9 +115,9 @@ def test_a_national_id_of_an_active_user_cannot_start_another_registration(
 
 
 def test_an_initial_password_from_the_token_key_works_once(
-    backend: Backend, tmp_path: Path, chromium: Browser, nginx_path: str
+    backend: Backend, tmp_path: Path, chromium: Browser, nginx_binary: str
 ) -> None:
-    with token_login(backend, tmp_path, chromium, nginx_path) as t:
+    with token_login(backend, tmp_path, chromium, nginx_binary) as t:
         j = t.j
         who = imported_user(j, legacy_cert_fingerprint=t.pki.fingerprint)
         rp = relying_party(j)

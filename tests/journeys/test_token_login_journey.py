@@ -27,9 +27,9 @@ from tests.journeys.token_key import initial_password, token_login
 
 
 def test_token_key_holder_gets_an_initial_password_and_registers(
-    backend: Backend, tmp_path: Path, chromium: Browser, nginx_path: str
+    backend: Backend, tmp_path: Path, chromium: Browser, nginx_binary: str
 ) -> None:
-    with token_login(backend, tmp_path, chromium, nginx_path) as t:
+    with token_login(backend, tmp_path, chromium, nginx_binary) as t:
         j = t.j
         who = imported_user(
             j, assignment_order_on_file=True, legacy_cert_fingerprint=t.pki.fingerprint
