@@ -34,9 +34,9 @@ def _reminders(services: Services, email: str) -> list[str]:
     with services.db.read() as session:
         return list(
             session.scalars(
-                select(OutboxMessage.body_text).where(
-                    OutboxMessage.kind == "renewal_reminder", OutboxMessage.to_address == email
-                )
+                select(OutboxMessage.body_text)
+                .where(OutboxMessage.kind == "renewal_reminder", OutboxMessage.to_address == email)
+                .order_by(OutboxMessage.id)
             )
         )
 
