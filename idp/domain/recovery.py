@@ -5,12 +5,15 @@ The answer is the same whether or not the details match (no account enumeration)
 entries lock the user ID for 5 minutes, counted atomically. One client IP is only throttled, at
 a much higher limit (security.ip_attempts requests per ip_window_seconds, 50 per 5 minutes by
 default): an office's users share one public address, and their wrong entries must not lock a
-colleague's correct request. A reset never removes the push factor.
+colleague's correct request. A reset never removes the push factor. Only an account the
+lifecycle lets reset its password (an approved registration, or a phone) can match: not a
+disabled one, not a cancelled one.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -69,12 +72,18 @@ class PasswordRecovery:
     request from one client IP against the much higher IP limit (its Limits.attempts)."""
 
     def __init__(
-        self, store: ExpiringStore, codes: OneTimeCodes, by_user: Lockout, by_ip: Lockout
+        self,
+        store: ExpiringStore,
+        codes: OneTimeCodes,
+        by_user: Lockout,
+        by_ip: Lockout,
+        may_reset: Callable[[Session, User], bool],
     ) -> None:
         self._store = store
         self._codes = codes
         self._by_user = by_user
         self._by_ip = by_ip
+        self._may_reset = may_reset  # the account lifecycle's answer
 
     def request(
         self, session: Session, user_id: str, raw_id: str, email: str, origin: Origin
@@ -93,7 +102,7 @@ class PasswordRecovery:
         nid, registered = registered_email(session, user) if user else (None, "")
         matches = (
             user is not None
-            and not user.disabled
+            and self._may_reset(session, user)
             and nid is not None
             and nid == national_id.normalise(raw_id)
             and registered.casefold() == email.strip().casefold()

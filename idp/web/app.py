@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from idp.admin_api.routes import admin_routes
 from idp.admin_ui_wiring import MOUNT, mount_admin_ui
 from idp.domain.errors import Message
+from idp.domain.lifecycle import Ability
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
 from idp.domain.recovery import PasswordRecovery
@@ -132,6 +133,9 @@ def build_context(services: Services) -> WebContext:
                     ip_window_seconds=security.ip_window_seconds,
                 ),
                 scope="forgot-ip",
+            ),
+            may_reset=lambda session, user: services.lifecycle.account(session, user).may(
+                Ability.RESET_PASSWORD
             ),
         ),
         steps=[

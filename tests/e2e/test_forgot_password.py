@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from idp.domain import recovery
-from idp.domain.audit import Origin
+from idp.domain.audit import SYSTEM, Origin
 from idp.domain.errors import UserFacingError
 from idp.storage.models import Registration
 from tests import support
@@ -42,7 +42,7 @@ def _registered(world: World) -> tuple[support.Person, str]:
                 id=secrets.token_urlsafe(16),
                 user_id=user.user_id,
                 attempt=1,
-                status="activated",
+                status="approved",  # activated needs a phone: the lifecycle checks both
                 national_id=NATIONAL_ID,
                 email=email,
                 email_verified_at=now,
@@ -116,6 +116,20 @@ def test_wrong_details_get_the_same_answer_and_no_email(world: World) -> None:
     assert strip[0] == strip[1] == strip[2]
     assert world.inbox.wait_for(1, timeout=1.5, to=email) == []
     assert world.inbox.wait_for(1, timeout=0.1, to="other@mail.example.go.th") == []
+
+
+@pytest.mark.parametrize("change", ["disabled", "cancelled"])
+def test_an_account_the_lifecycle_does_not_allow_gets_no_code(world: World, change: str) -> None:
+    user, email = _registered(world)
+    with world.services.db.session() as session:
+        record, _account = world.services.lifecycle.user(session, user.user_id)
+        if change == "disabled":
+            world.services.lifecycle.set_in_service(session, record, False, "test", SYSTEM)
+        else:
+            world.services.lifecycle.change_holder(session, record, "test")
+    asked = _ask(world.browser, user.user_id, NATIONAL_ID, email)
+    assert asked.status_code == 303  # the same answer as for anyone
+    assert world.inbox.wait_for(1, timeout=1.5, to=email) == []
 
 
 def test_five_wrong_entries_lock_even_in_parallel(world: World) -> None:
