@@ -146,7 +146,8 @@ class Lifecycle:
         self.account(session, user).require_officer(OfficerAction.REVOKE_DEVICE)
         revoke()
         registration = latest_registration(session, user.user_id)
-        if registration is not None and registration.status == "activated":
+        # "approved" too: the phone was recorded but the step-5 mark was lost (two writes)
+        if registration is not None and registration.status in ("approved", "activated"):
             if new_device_allowed:
                 registration.status = "approved"
                 registration.updated_at = self.clock.now()

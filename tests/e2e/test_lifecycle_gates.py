@@ -259,3 +259,21 @@ def test_a_revocation_whose_second_write_was_lost_leads_to_registering_again(
     wizard = app_client.get("/register")
     assert wizard.status_code == 200
     assert 'name="national_id"' in wizard.text  # a new attempt, at step 1
+
+
+def test_a_lost_step_5_mark_does_not_let_a_revoked_user_pair_by_password(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> None:
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    with services.db.session() as session:  # as if the write after the phone's was lost
+        session.query(Registration).filter_by(user_id=user.user_id).one().status = "approved"
+    token, _officer = _token(app_client, services, ["officer"])
+    revoked = app_client.post(
+        f"{API}/users/{user.user_id}/device/revoke",
+        json={"reason": "reported stolen"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert _account(services, user.user_id).state is State.CANCELLED  # type: ignore[attr-defined]
