@@ -18,11 +18,11 @@ from idp.domain.validation import (
     BAD_MOBILE,
     BAD_UNIT_CODE,
     BAD_USER_ID,
-    EMAIL,
     MOBILE,
     UNIT_CODE,
     USER_ID,
     check,
+    email_problem,
 )
 from idp.storage.models import ServiceRequest, User
 
@@ -64,7 +64,6 @@ def validate(form: RequestForm) -> None:
         ("user_id", USER_ID, BAD_USER_ID),
         ("unit_code", UNIT_CODE, BAD_UNIT_CODE),
         ("mobile", MOBILE, BAD_MOBILE),
-        ("registered_email", EMAIL, BAD_EMAIL),
     ):
         if problem := check(pattern, str(getattr(form, name)), message):
             raise _bad(name, problem)
@@ -76,7 +75,9 @@ def validate(form: RequestForm) -> None:
             "reasons",
             Message("กรุณาเลือกความประสงค์ตามแบบคำร้อง", "choose the request's reasons from the form"),
         )
-    if set(form.reasons) & set(CHANGE_EMAIL) and check(EMAIL, form.new_email, BAD_EMAIL):
+    if email_problem(form.registered_email):
+        raise _bad("registered_email", BAD_EMAIL)
+    if set(form.reasons) & set(CHANGE_EMAIL) and email_problem(form.new_email):
         raise _bad("new_email", BAD_EMAIL)
     if set(form.reasons) & set(CHANGE_HOLDER):
         holder = form.new_holder
@@ -85,11 +86,11 @@ def validate(form: RequestForm) -> None:
                 "new_holder",
                 Message("ต้องระบุชื่อผู้รับผิดชอบคนใหม่", "the new holder's names are required"),
             )
-        if check(EMAIL, holder.get("email", ""), BAD_EMAIL):
+        if email_problem(holder.get("email", "")):
             raise _bad("new_holder.email", BAD_EMAIL)
         if check(MOBILE, holder.get("mobile", ""), BAD_MOBILE):
             raise _bad("new_holder.mobile", BAD_MOBILE)
-    if form.email_new_password and check(EMAIL, form.new_password_email, BAD_EMAIL):
+    if form.email_new_password and email_problem(form.new_password_email):
         raise _bad("new_password_email", BAD_EMAIL)
 
 

@@ -16,17 +16,16 @@ from idp.domain.errors import Message
 from idp.domain.lifecycle import Account
 from idp.domain.passwords import hash_password
 from idp.domain.validation import (
-    BAD_EMAIL,
     BAD_FINGERPRINT,
     BAD_MOBILE,
     BAD_UNIT_CODE,
     BAD_USER_ID,
-    EMAIL,
     FINGERPRINT,
     MOBILE,
     UNIT_CODE,
     USER_ID,
     check,
+    email_problem,
     normalise_fingerprint,
 )
 from idp.storage.models import User
@@ -81,7 +80,7 @@ def _row_errors(row: dict[str, str], line: int) -> list[RowError]:
             errors.append(RowError(line, column, message))
 
     add("user_id", check(USER_ID, row["user_id"], BAD_USER_ID))
-    add("email", check(EMAIL, row["email"], BAD_EMAIL))
+    add("email", email_problem(row["email"]))
     add("mobile", check(MOBILE, row["mobile"], BAD_MOBILE))
     add("unit_code", check(UNIT_CODE, row["unit_code"], BAD_UNIT_CODE))
     for column in REQUIRED_TEXT:

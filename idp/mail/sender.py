@@ -99,6 +99,8 @@ class MailSender:
         settings = self._settings
         await aiosmtplib.send(
             build_message(message, settings.from_address),
+            sender=parseaddr(settings.from_address)[1],
+            recipients=[message.to_address],  # exactly one, never what the To header parses to
             hostname=settings.host,
             port=settings.port,
             use_tls=settings.security == "tls",

@@ -17,7 +17,7 @@ from idp.domain import registration as reg
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.lifecycle import needs_assignment_order
 from idp.domain.thai_dates import format_datetime
-from idp.domain.validation import BAD_EMAIL, EMAIL, check
+from idp.domain.validation import BAD_EMAIL, normalise_email
 from idp.oidc.adapter import origin_of
 from idp.storage.models import Registration, User
 from idp.upstream.keys import public_jwks
@@ -242,9 +242,9 @@ async def _step3(
 
 
 def _send_code(c: WebContext, user_id: str, request: Request, form: dict[str, str]) -> None:
-    email = form.get("email", "").strip().lower()
-    if problem := check(EMAIL, email, BAD_EMAIL):
-        raise UserFacingError(problem, "email")
+    email = normalise_email(form.get("email", ""))
+    if email is None:
+        raise UserFacingError(BAD_EMAIL, "email")
     with c.services.db.session() as session:
         registration = reg.open_registration(session, user_id)
         if reg.current_step(registration) != 3:

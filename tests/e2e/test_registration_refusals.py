@@ -199,3 +199,26 @@ def test_proofing_with_private_key_jwt(backend: Backend, tmp_path: Path) -> None
         jwks = signed.browser.get("/upstream/jwks").json()
         assert jwks["keys"][0]["alg"] == "ES256"
         assert "d" not in jwks["keys"][0]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "victim-{u}@mail.example.go.th,<attacker-{u}@mail.example.go.th>",
+        "(x)victim-{u}@mail.example.go.th",
+        "Victim <victim-{u}@mail.example.go.th>",
+        "victim-{u}@mail.example.go.th\nBcc: attacker-{u}@mail.example.go.th",
+        "victim-{u}@[127.0.0.1]",
+    ],
+)
+def test_only_one_plain_email_address_is_taken(world: World, typed: str) -> None:
+    user = support.create_user(world.services, name_th=SOMYING["name_th"])
+    csrf = _to_step3(world, user)
+    u = user.user_id.lower()
+    refused = world.browser.post(
+        "/register/email", data={"csrf_token": csrf, "email": typed.format(u=u)}
+    )
+    assert refused.status_code == 400
+    assert "อีเมลไม่ถูกต้อง" in refused.text
+    for address in (f"victim-{u}@mail.example.go.th", f"attacker-{u}@mail.example.go.th"):
+        assert world.inbox.wait_for(1, timeout=0.3, to=address) == []
