@@ -59,6 +59,7 @@ from idp.web.edge import Edge
 from idp.web.i18n import Catalogs
 from idp.web.password_step import PasswordChangeStep
 from idp.web.render import TEMPLATES, Renderer
+from idp.web.security_headers import NO_STORE, policy, secured
 from idp.web.sso import SsoSessions
 from idp.web.transactions import Transactions
 from push_auth.api import device_api
@@ -238,11 +239,18 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    """The 500 page. Starlette answers it outside every middleware, so the security headers
+    that idp.web.edge gives every other response are added here."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     context: WebContext | None = getattr(request.app.state, "ctx", None)
     if context is None:  # raised inside a mounted app (the back office), which answered
-        return PlainTextResponse(str(SERVER_ERROR), status_code=500)
-    return context.render.error(request, SERVER_ERROR, status=500)
+        response: Response = PlainTextResponse(str(SERVER_ERROR), status_code=500)
+        https = request.url.scheme == "https"
+    else:
+        response = context.render.error(request, SERVER_ERROR, status=500)
+        https = context.services.settings.is_https
+    response.raw_headers = secured([*response.raw_headers, NO_STORE], policy(https))
+    return response
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -80,8 +80,10 @@ async def consent_submit(request: Request) -> Response:
 
 def _respond(request: Request, outcome: Outcome) -> Response:
     c = ctx(request)
-    if isinstance(outcome, Redirect):
-        return RedirectResponse(outcome.location, status_code=302)
+    if isinstance(outcome, Redirect):  # may carry a code: never cached (RFC 6749 §5.1 spirit)
+        return RedirectResponse(
+            outcome.location, status_code=302, headers={"Cache-Control": "no-store"}
+        )
     if isinstance(outcome, NeedLogin):
         return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
     if isinstance(outcome, NeedDevice):
