@@ -8,6 +8,7 @@ unknown client or an unregistered redirect_uri never redirects.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class NeedDevice:
 Outcome = Redirect | ShowError | NeedLogin | NeedConsent | NeedDevice
 
 
+log = logging.getLogger(__name__)
+
+
 class AuthorizationFlow:
     def __init__(
         self,
@@ -81,6 +85,8 @@ class AuthorizationFlow:
         except OAuth2Error as error:
             error.state = error.state or oreq.payload.state
             return self._error(error)
+        except ValueError as exc:  # Authlib refuses to quote `"` or `\` in an error's text
+            return _unquotable(exc)
 
     def _decide(
         self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
@@ -126,6 +132,8 @@ class AuthorizationFlow:
             raise AccessDeniedError(redirect_uri=grant.redirect_uri, state=oreq.payload.state)
         except OAuth2Error as error:
             return self._error(error)
+        except ValueError as exc:
+            return _unquotable(exc)
 
     # -- single-rule checks --------------------------------------------------------------
     @staticmethod
@@ -216,6 +224,13 @@ class AuthorizationFlow:
             _status, _body, headers = error()
             return self._redirect(dict(headers)["Location"])
         return ShowError(error.description or error.error)
+
+
+def _unquotable(exc: ValueError) -> Outcome:
+    """A request whose bad value Authlib cannot put in its error text: the invalid-request
+    page, never a 500 (and never a redirect to an unchecked redirect_uri)."""
+    log.warning("authorization request refused: %s", exc)
+    return ShowError("invalid_request")
 
 
 def remember_consent(session: Session, user_id: str, client_id: str, scope: str) -> None:
