@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -11,7 +12,9 @@ from typing import Any
 import anyio.to_thread
 import httpx
 from joserfc.jwk import ECKey
+from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -153,14 +156,26 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+READY_TIMEOUT = 1.0  # seconds: a database that does not answer by then is not ready
+
+
+def _probe(services: Services) -> None:
+    services.keys.snapshot()
+    services.store.get("ready-probe")
+    with services.db.read() as session:
+        session.execute(text("SELECT 1"))
+
+
 async def ready(request: Request) -> Response:
+    """Ready when the signing keys, the expiring store and the database all answer."""
     services: Services = request.app.state.ctx.services
     try:
-        services.keys.snapshot()
-        services.store.get("ready-probe")
-    except Exception:
-        log.exception("readiness check failed")
-        return JSONResponse({"status": "unavailable"}, status_code=503)
+        await asyncio.wait_for(run_in_threadpool(_probe, services), READY_TIMEOUT)
+    except Exception as exc:
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return JSONResponse(
+            {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
+        )
     return JSONResponse({"status": "ok"})
 
 

@@ -1,0 +1,47 @@
+"""`/readyz` tells a load balancer the truth about the database (issue #11, item 4): red within
+a second while PostgreSQL has lost the database, green again once it answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import psycopg
+from starlette.testclient import TestClient
+
+from idp.web.app import create_app
+from tests import support
+from tests.backends import ProductionServers, production, servers_missing
+
+
+def test_readyz_goes_red_without_the_database_and_green_after(
+    production_servers: ProductionServers | str, tmp_path: Path
+) -> None:
+    if isinstance(production_servers, str):
+        servers_missing(production_servers)
+    assert isinstance(production_servers, ProductionServers)
+    name = production_servers.database + "_ready"
+    admin = production_servers.admin_url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        backend = production(production_servers)
+        base = backend.database_url.rsplit("/", 1)[0]
+        own = dataclasses.replace(backend, database_url=f"{base}/{name}")
+        settings = support.make_settings(own, tmp_path)
+        with TestClient(create_app(settings), base_url=support.ISSUER) as client:
+            assert client.get("/readyz").status_code == 200
+            with psycopg.connect(admin, autocommit=True) as conn:  # the database is gone
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            started = time.monotonic()
+            red = client.get("/readyz")
+            assert red.status_code == 503
+            assert red.headers["retry-after"]
+            assert time.monotonic() - started < 2.5
+            with psycopg.connect(admin, autocommit=True) as conn:  # and back
+                conn.execute(f'CREATE DATABASE "{name}"')
+            assert client.get("/readyz").status_code == 200
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
