@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from idp.domain.recovery import registered_email
 from idp.domain.thai_dates import format_datetime
 from idp.mail.mailer import Mailer
+from idp.oidc.revocations import Revocations
 from idp.services import Services
 from idp.storage.models import RenewalReminder, User
 from push_auth.models import Device
@@ -90,7 +91,10 @@ def _remind(services: Services, mail: Mailer, device: Device, due: list[int], no
 
 
 def run_all(services: Services, push: PushAuth, mail: Mailer) -> dict[str, int]:
-    return {"renewal_reminders": send_renewal_reminders(services, push, mail)}
+    return {
+        "renewal_reminders": send_renewal_reminders(services, push, mail),
+        "expired_revocations_forgotten": Revocations(services).forget_expired(),
+    }
 
 
 class Scheduler:

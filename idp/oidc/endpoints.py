@@ -137,8 +137,8 @@ class Revocation(_Lookup, RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         origin: Origin = getattr(request, "origin", None) or Origin()
         if token.kind == "access_token":
-            self.tokens.revoke_access_token(token.claims)
             with self.services.db.session() as session:
+                self.tokens.revoke_access_token(session, token.claims)
                 audit.record(
                     session,
                     "token.revoke",

@@ -4,11 +4,12 @@ A *grant* is the family of tokens that one authorization code started. Refresh t
 every use; presenting a refresh token that was already rotated means it was copied, so the
 whole family is revoked (and so are access tokens carrying its `gid` claim, at introspection and
 userinfo). Access tokens are signed ES256 JWTs that carry `jti`; revoking one records its `jti`
-in the expiring store until the token would have expired anyway.
+in the database and, for the hot path, in the expiring store (idp.oidc.revocations).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
@@ -24,10 +26,12 @@ from idp.domain import audit
 from idp.domain.audit import Origin
 from idp.domain.secrets import random_token, sha256_hex
 from idp.oidc.models import OAuthClient, RefreshTokenRecord, SignedInUser
+from idp.oidc.revocations import Revocations, Verdict, markers, verdict
 from idp.services import Services
 from idp.storage.models import Grant, RefreshToken
 
 ACCESS_TOKEN_ALG = "ES256"
+log = logging.getLogger(__name__)
 CODE_TOMBSTONE_TTL = 900
 
 
@@ -58,6 +62,7 @@ class TokenService:
         self._s = services
         self._issuer = services.settings.server.issuer
         self._tokens = services.settings.tokens
+        self.revocations = Revocations(services)
 
     # -- issuing -------------------------------------------------------------------------
     def generate(
@@ -235,9 +240,9 @@ class TokenService:
     # -- revocation ----------------------------------------------------------------------
     def revoke_grant(self, session: Session, grant_id: str, reason: str, origin: Origin) -> None:
         """Revoke a token family: its refresh tokens go, and its access tokens stop working at
-        once (a marker in the expiring store outlives every access token of the grant)."""
-        marker_ttl = self._tokens.access_token_ttl + 60
-        self._s.store.put("revoked-grant:" + grant_id, {}, marker_ttl)
+        once (a marker in the expiring store outlives every access token of the grant; the
+        grant's `revoked_at` is the durable record)."""
+        self.revocations.revoke_grant(grant_id)
         grant = session.get(Grant, grant_id)
         if grant is None:
             return
@@ -255,10 +260,8 @@ class TokenService:
             client_id=grant.client_id,
         )
 
-    def revoke_access_token(self, claims: dict[str, Any]) -> None:
-        ttl = int(claims.get("exp", 0)) - int(time.time())
-        if ttl > 0:
-            self._s.store.put("revoked-at:" + str(claims["jti"]), {}, ttl)
+    def revoke_access_token(self, session: Session, claims: dict[str, Any]) -> None:
+        self.revocations.revoke_access_token(session, claims)
 
     def code_was_used(self, code_hash: str, grant_id: str) -> None:
         self._s.store.put("code-used:" + code_hash, {"grant_id": grant_id}, CODE_TOMBSTONE_TTL)
@@ -272,18 +275,33 @@ class TokenService:
         """The claims of a live access token of ours, or None (expired, revoked, not ours):
         signature, issuer, expiry, and one look-up for a revoked jti or a revoked grant."""
         claims = self._verified(token)
-        if claims is None or self._s.store.count_existing(_revocation_markers(claims)):
+        if claims is None:
             return None
-        return AccessTokenClaims(claims)
+        keys = markers(claims)
+        found = verdict(self._s.store.count_existing(keys))
+        if found is Verdict.UNKNOWN and self._loaded():
+            found = verdict(self._s.store.count_existing(keys))
+        return AccessTokenClaims(claims) if found is Verdict.LIVE else None
 
     async def check_access_token_async(self, token: str) -> AccessTokenClaims | None:
         """check_access_token from the event loop: the same checks, the look-up awaited."""
         claims = self._verified(token)
         if claims is None:
             return None
-        if await self._s.store.count_existing_async(_revocation_markers(claims)):
-            return None
-        return AccessTokenClaims(claims)
+        keys = markers(claims)
+        found = verdict(await self._s.store.count_existing_async(keys))
+        if found is Verdict.UNKNOWN and await anyio.to_thread.run_sync(self._loaded):
+            found = verdict(await self._s.store.count_existing_async(keys))
+        return AccessTokenClaims(claims) if found is Verdict.LIVE else None
+
+    def _loaded(self) -> bool:
+        """Load the revocations after the store lost them; False (refuse) when it fails."""
+        try:
+            self.revocations.load()
+        except Exception:
+            log.exception("revocations could not be loaded: tokens are refused until they are")
+            return False
+        return True
 
     def _verified(self, token: str) -> dict[str, Any] | None:
         try:
@@ -293,14 +311,6 @@ class TokenService:
         if claims.get("iss") != self._issuer or int(claims.get("exp", 0)) <= time.time():
             return None
         return claims
-
-
-def _revocation_markers(claims: dict[str, Any]) -> list[str]:
-    """The expiring-store keys whose existence means the token was revoked."""
-    markers = ["revoked-at:" + str(claims.get("jti"))]
-    if gid := claims.get("gid"):
-        markers.append("revoked-grant:" + str(gid))
-    return markers
 
 
 def grant_is_live(grant: Grant | None) -> bool:

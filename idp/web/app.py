@@ -283,6 +283,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if settings.tokens.signer_process:
             await services.keys.signer.start()
+        try:  # the expiring store may be new or emptied: its revocation markers, from the record
+            await run_in_threadpool(context.server.tokens.revocations.load)
+        except Exception:  # refused until loaded: each check tries again
+            log.exception("revocations could not be loaded at start")
         await context.push.wakeup.start()
         await context.mail.sender.start()
         scheduler = Scheduler(services, context.push, context.mail)

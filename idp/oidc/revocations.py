@@ -1,0 +1,132 @@
+"""Revocation that survives the loss of the expiring store (issue #11, item 1).
+
+The database is the record: a revoked access token's `jti` (`revoked_access_tokens`) and a
+revoked grant (`grants.revoked_at`). The expiring store (Redis) holds a marker per revocation
+for the hot path, plus one *loaded* marker that says "every revocation of the database is
+here". A Redis that restarted empty, or evicted it, has no loaded marker: the markers are
+loaded again from the database before any token is believed, and while that cannot be done the
+token is refused, never accepted.
+
+One look-up answers both questions: the loaded marker is named three times in one EXISTS
+(which counts a key as often as it is named) beside the token's at most two markers, so the
+count is at least 3 exactly when the store is loaded, and above 3 when the token is revoked.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from idp.services import Services
+from idp.storage.models import Grant, RevokedAccessToken
+
+LOADED = "revocations-loaded"
+LOADED_WEIGHT = 3  # more than the token's own markers
+LOADED_TTL = 10 * 365 * 86_400  # as long as the store keeps it
+log = logging.getLogger(__name__)
+
+
+class Verdict(enum.Enum):
+    LIVE = "live"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"  # the store lost what it knew: load it again, or refuse
+
+
+def markers(claims: dict[str, Any]) -> list[str]:
+    """The keys to count for one access token: the loaded marker (weighted) and its own."""
+    own = ["revoked-at:" + str(claims.get("jti"))]
+    if gid := claims.get("gid"):
+        own.append("revoked-grant:" + str(gid))
+    return [LOADED] * LOADED_WEIGHT + own
+
+
+def verdict(count: int) -> Verdict:
+    if count < LOADED_WEIGHT:
+        return Verdict.UNKNOWN
+    return Verdict.REVOKED if count > LOADED_WEIGHT else Verdict.LIVE
+
+
+class Revocations:
+    """Records revocations durably and keeps the expiring store's markers complete."""
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._window = services.settings.tokens.access_token_ttl + 60  # longest access token
+        self._lock = threading.Lock()
+
+    def revoke_access_token(self, session: Session, claims: dict[str, Any]) -> None:
+        """The marker first (a failure here changes nothing), then the record in the caller's
+        transaction."""
+        expires = int(claims.get("exp", 0))
+        ttl = expires - int(time.time())
+        if ttl <= 0:
+            return
+        jti = str(claims["jti"])
+        self._s.store.put("revoked-at:" + jti, {}, ttl)
+        if session.get(RevokedAccessToken, jti) is None:
+            session.add(
+                RevokedAccessToken(
+                    jti=jti,
+                    expires_at=datetime.fromtimestamp(expires, UTC),
+                    revoked_at=datetime.now(UTC),
+                )
+            )
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """The marker of a revoked grant (the grant's row is the caller's to update)."""
+        self._s.store.put("revoked-grant:" + grant_id, {}, self._window)
+
+    def load(self) -> None:
+        """Every revocation still in force, from the database into the store; then the loaded
+        marker. Several processes may do it at once: the result is the same."""
+        with self._lock:
+            if self._s.store.count_existing([LOADED]):
+                return
+            now = datetime.now(UTC)
+            with self._s.db.read() as session:
+                tokens = session.execute(
+                    select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
+                        RevokedAccessToken.expires_at > now
+                    )
+                ).all()
+                grants = session.execute(
+                    select(Grant.grant_id, Grant.revoked_at).where(
+                        Grant.revoked_at > now - timedelta(seconds=self._window)
+                    )
+                ).all()
+            for jti, expires_at in tokens:
+                self._put("revoked-at:" + jti, _aware(expires_at) - now)
+            for grant_id, revoked_at in grants:
+                assert revoked_at is not None  # selected for it
+                left = _aware(revoked_at) + timedelta(seconds=self._window) - now
+                self._put("revoked-grant:" + grant_id, left)
+            self._s.store.put(LOADED, {"at": int(now.timestamp())}, LOADED_TTL)
+            log.info(
+                "revocations loaded into the expiring store: %d tokens, %d grants",
+                len(tokens),
+                len(grants),
+            )
+
+    def _put(self, key: str, left: timedelta) -> None:
+        seconds = int(left.total_seconds()) + 1
+        if seconds > 0:
+            self._s.store.put(key, {}, seconds)
+
+    def forget_expired(self) -> int:
+        """Remove records of tokens that have expired anyway (a scheduled job)."""
+        with self._s.db.session() as session:
+            result = session.execute(
+                delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= datetime.now(UTC))
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
