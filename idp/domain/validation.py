@@ -12,6 +12,11 @@ from idp.domain.errors import Message
 USER_ID = re.compile(r"^[A-Z][0-9]{14}$")
 UNIT_CODE = re.compile(r"^[0-9]{10}$")
 MOBILE = re.compile(r"^0[0-9]{9}$")
+# Control characters: none below space (and no DEL) in a path or a query; a form may keep TAB,
+# LF and CR (multi-line text). Checked on the raw, still percent-encoded bytes.
+IN_PATH = re.compile(r"[\x00-\x1f\x7f]")
+IN_URL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])|[\x00-\x1f\x7f]")
+IN_FORM = re.compile(rb"%(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f]|7[Ff])|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_EMAIL = 254
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
@@ -62,3 +67,13 @@ def normalise_email(value: str) -> str | None:
 
 def email_problem(value: str) -> Message | None:
     return None if normalise_email(value) == value.strip().lower() else BAD_EMAIL
+
+
+def bad_url(path: str, query: bytes) -> bool:
+    """A control character in the decoded path or anywhere in the query string."""
+    return IN_PATH.search(path) is not None or (bool(query) and IN_URL.search(query) is not None)
+
+
+def bad_form(body: bytes) -> bool:
+    """A control character other than TAB, LF and CR in a URL-encoded form body."""
+    return IN_FORM.search(body) is not None

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.domain.audit import Origin
+from idp.domain.validation import bad_form
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_FIELDS = 100
@@ -64,6 +65,9 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
+CONTROL_CHARACTERS = "the request contains control characters that are not allowed"
+
+
 class BadRequestBody(Exception):
     """The body could not be read as a form."""
 
@@ -90,6 +94,8 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise BadRequestBody("the body is too large")
+    if bad_form(bytes(body)):
+        raise BadRequestBody(CONTROL_CHARACTERS)
     try:
         return parse_qsl(
             body.decode("utf-8"),

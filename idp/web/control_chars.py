@@ -1,36 +1,32 @@
 """Control characters refused at the edge (issue #11, item 6): a NUL in a query parameter, a
 path or a form field reached PostgreSQL (500) or Authlib's error text (500). Every request's
-path and query, and the body of a URL-encoded form, are checked before any handler runs; a
-form may keep TAB, LF and CR (a multi-line text), nothing else below space, and no DEL."""
+path and query, and the body of a URL-encoded form, are checked before any handler runs
+(the rules are idp.domain.validation's bad_url and bad_form); the OAuth endpoints check their
+own forms as they parse them (idp.oidc.adapter.read_form)."""
 
 from __future__ import annotations
-
-import re
 
 import orjson
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive
 
 from idp.domain.errors import Message
+from idp.domain.validation import bad_form, bad_url
 
-IN_URL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])|[\x00-\x1f\x7f]")
-IN_FORM = re.compile(rb"%(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f]|7[Ff])|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 FORM_TYPE = b"application/x-www-form-urlencoded"
 MAX_FORM = 1_048_576  # larger forms are the handlers' to refuse; they are not scanned whole
 REFUSED = Message(
     "คำขอมีอักขระควบคุมที่ไม่อนุญาต กรุณาตรวจสอบข้อมูลแล้วลองใหม่",
     "the request contains control characters that are not allowed: check it and try again",
 )
+OWN_FORM_CHECK = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/authorize"})
 API_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/admin/api/", "/push/")
 
 
-def bad_url(path: str, query: bytes) -> bool:
-    """A control character in the decoded path or anywhere in the query string."""
-    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path) or bool(IN_URL.search(query))
-
-
-def bad_form(body: bytes) -> bool:
-    return bool(IN_FORM.search(body))
+def checks_own_form(path: str) -> bool:
+    """The OAuth endpoints parse their forms with idp.oidc.adapter.read_form, which refuses
+    control characters itself: no second read of the body on their hot path."""
+    return path in OWN_FORM_CHECK
 
 
 def is_form(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -69,3 +65,6 @@ async def read_form(receive: Receive) -> tuple[bytes, Receive]:
         return pending.pop(0) if pending else await receive()
 
     return body, replay
+
+
+__all__ = ["bad_form", "bad_url", "checks_own_form", "is_form", "read_form", "refusal"]

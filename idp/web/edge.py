@@ -36,7 +36,12 @@ class Edge:
         started = time.perf_counter()
         status = 500
         refused = control_chars.bad_url(scope["path"], scope.get("query_string", b""))
-        if not refused and scope["method"] == "POST" and control_chars.is_form(scope["headers"]):
+        if (
+            not refused
+            and scope["method"] == "POST"
+            and not control_chars.checks_own_form(scope["path"])
+            and control_chars.is_form(scope["headers"])
+        ):
             body, receive = await control_chars.read_form(receive)
             refused = control_chars.bad_form(body)
 
