@@ -11,6 +11,8 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
+import redis.exceptions
+import sqlalchemy.exc
 from joserfc.jwk import ECKey
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -57,6 +59,7 @@ from idp.web import (
 )
 from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
+from idp.web.control_chars import API_PREFIXES
 from idp.web.csrf import Csrf
 from idp.web.edge import Edge
 from idp.web.i18n import Catalogs
@@ -253,6 +256,34 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return context.render.error(request, NOT_FOUND, status=404)
 
 
+UNAVAILABLE = Message(
+    "ระบบไม่พร้อมให้บริการชั่วคราว กรุณาลองใหม่ในอีกสักครู่",
+    "The service is temporarily unavailable. Please try again in a moment.",
+)
+# A database or expiring store that cannot be reached: nothing was decided, try again later.
+OUTAGES: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY_AFTER = "5"
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """503 with Retry-After while a dependency is down (fail closed, and say so clearly)."""
+    log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+    if request.url.path.startswith(API_PREFIXES):
+        body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE.en}
+        return JSONResponse(body, status_code=503, headers=headers)
+    context: WebContext = request.app.state.ctx
+    response = context.render.error(request, UNAVAILABLE, status=503)
+    response.headers.update(headers)
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """The 500 page. Starlette answers it outside every middleware, so the security headers
     that idp.web.edge gives every other response are added here."""
@@ -311,7 +342,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes(context),
         lifespan=lifespan,
-        exception_handlers={404: not_found, 405: not_found, 500: server_error},
+        exception_handlers={
+            404: not_found,
+            405: not_found,
+            500: server_error,
+            **dict.fromkeys(OUTAGES, unavailable),
+        },
     )
     app.state.ctx = context
     if settings.admin_ui.enabled:  # after the admin API's mount, so that one matches first

@@ -1,5 +1,5 @@
-"""`/readyz` tells a load balancer the truth about the database (issue #11, item 4): red within
-a second while PostgreSQL has lost the database, green again once it answers."""
+"""PostgreSQL gone under a running IdP (issue #11, item 4): `/readyz` red within a second,
+pages and APIs a clear 503 with Retry-After, green again once the database answers."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ def test_readyz_goes_red_without_the_database_and_green_after(
             assert red.status_code == 503
             assert red.headers["retry-after"]
             assert time.monotonic() - started < 2.5
+            down = TestClient(client.app, base_url=support.ISSUER, raise_server_exceptions=False)
+            page = down.get("/authorize", params={"client_id": "rp", "response_type": "code"})
+            assert page.status_code == 503  # a clear "try again", not a 500
+            assert "ไม่พร้อมให้บริการชั่วคราว" in page.text
+            assert page.headers["retry-after"]
+            api = down.post("/token", data={"grant_type": "client_credentials"}, auth=("rp", "s"))
+            assert api.status_code == 503
+            assert api.json()["error"] == "temporarily_unavailable"
             with psycopg.connect(admin, autocommit=True) as conn:  # and back
                 conn.execute(f'CREATE DATABASE "{name}"')
             assert client.get("/readyz").status_code == 200

@@ -1,0 +1,61 @@
+"""Redis down under a running IdP (issue #11, item 4): a clear 503 with Retry-After (JSON for the
+APIs, a Thai/English page for people), readiness red; everything back once Redis returns."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from idp.web.app import create_app
+from tests import support
+from tests.backends import ProductionServers, production, servers_missing
+from tests.e2e.test_introspection import _tokens
+from tests.faults.throwaway import throwaway_redis
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_a_redis_outage_is_a_clear_503_and_passes(
+    production_servers: ProductionServers | str, tmp_path: Path
+) -> None:
+    if isinstance(production_servers, str):
+        servers_missing(production_servers)
+    assert isinstance(production_servers, ProductionServers)
+    with throwaway_redis(tmp_path) as own_redis:
+        backend = dataclasses.replace(
+            production(production_servers),
+            store_url=own_redis.url,
+            redis_url=own_redis.url,
+            run_prefix="outage:",
+        )
+        settings = support.make_settings(backend, tmp_path, store={"url": own_redis.url})
+        app = create_app(settings)
+        with TestClient(app, base_url=support.ISSUER, follow_redirects=False) as client:
+            services = app.state.ctx.services
+            user, rp = support.create_user(services), support.create_client(services)
+            tokens = _tokens(client, rp, user)
+            client.cookies.clear()
+
+            own_redis.kill()
+            down = TestClient(app, base_url=support.ISSUER, raise_server_exceptions=False)
+            api = down.post("/introspect", auth=rp.basic, data={"token": tokens["access_token"]})
+            assert api.status_code == 503
+            assert api.headers["retry-after"]
+            assert api.json()["error"] == "temporarily_unavailable"
+            page = down.get("/authorize", params=support.authorize_params(rp, support.pkce()[1]))
+            assert page.status_code == 503
+            assert "ไม่พร้อมให้บริการชั่วคราว" in page.text
+            assert page.headers["retry-after"]
+            assert page.headers["x-frame-options"] == "DENY"
+            assert down.get("/readyz").status_code == 503
+
+            own_redis.start()
+            again = client.post(
+                "/introspect", auth=rp.basic, data={"token": tokens["access_token"]}
+            )
+            assert again.status_code == 200
+            assert again.json()["active"] is True
+            assert client.get("/readyz").status_code == 200
