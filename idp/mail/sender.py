@@ -1,24 +1,40 @@
 """The sender worker: claims outbox messages and delivers them by SMTP (or to the dev mailbox).
 
 It runs as a task in each server process; several processes never send one message twice
-(see outbox.py). It wakes when a message is enqueued in this process, and polls otherwise.
+(see outbox.py). Delivery is at least once: a message whose send could not be recorded before
+its claim ran out is sent again, with the same Message-ID (derived from its outbox row). It
+wakes when a message is enqueued in this process, and polls otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 from starlette.concurrency import run_in_threadpool
 
-from idp.mail.outbox import Claimed, Outbox
+from idp.mail.outbox import CLAIM_SECONDS, Claimed, Outbox
 from idp.settings import MailSettings
 
 log = logging.getLogger(__name__)
+RECORD_RETRY_SECONDS = 1.0
+RECORD_WITHIN = CLAIM_SECONDS - 20  # then the claim would expire and the mail go again
+
+
+def message_id(message: Claimed, domain: str) -> str:
+    """The same Message-ID every time this outbox row is sent: delivery is at least once (a
+    send whose success could not be recorded is sent again), and receivers drop the repeat."""
+    digest = hashlib.sha256(
+        "\n".join(
+            [str(message.id), message.to_address, message.subject, message.body_text]
+        ).encode()
+    ).hexdigest()[:24]
+    return f"<outbox.{message.id}.{digest}@{domain or 'localhost'}>"
 
 
 def build_message(message: Claimed, sender: str) -> EmailMessage:
@@ -27,7 +43,7 @@ def build_message(message: Claimed, sender: str) -> EmailMessage:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    email["Message-ID"] = message_id(message, parseaddr(sender)[1].rpartition("@")[2])
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
@@ -93,7 +109,22 @@ class MailSender:
             )
             await run_in_threadpool(self._outbox.failed, message.id, message.attempts, str(exc))
             return
-        await run_in_threadpool(self._outbox.sent, message.id)
+        await self._record_sent(message)
+
+    async def _record_sent(self, message: Claimed) -> None:
+        """Record the send, retrying while the database is away, until shortly before the
+        claim would let another sender take the message again."""
+        deadline = asyncio.get_running_loop().time() + RECORD_WITHIN
+        while True:
+            try:
+                await run_in_threadpool(self._outbox.sent, message.id)
+                return
+            except Exception as exc:
+                if asyncio.get_running_loop().time() >= deadline:
+                    log.error("mail %s was sent but could not be recorded: %s", message.id, exc)
+                    return  # it may go again, with the same Message-ID
+                log.warning("mail %s sent; recording it failed, retrying: %s", message.id, exc)
+                await asyncio.sleep(RECORD_RETRY_SECONDS)
 
     async def _smtp(self, message: Claimed) -> None:
         settings = self._settings

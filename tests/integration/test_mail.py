@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.mail import sender as sender_module
 from idp.mail.messages import MessageRenderer
-from idp.mail.outbox import Outbox, enqueue
+from idp.mail.outbox import Claimed, Outbox, enqueue
 from idp.services import build_services
 from idp.settings import Settings
 from idp.storage.models import OutboxMessage
@@ -156,3 +157,41 @@ def test_the_sender_stops_promptly_even_when_woken_as_it_is_cancelled(settings: 
             assert asyncio.run(start_and_stop()) < 2
     finally:
         services.close()
+
+
+def test_a_send_recorded_late_goes_once_with_a_stable_message_id(
+    mail_app: TestClient, smtp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = Inbox()
+    controller = smtp_server(inbox, smtp_port)
+    try:
+        mail = mail_app.app.state.ctx.mail  # type: ignore[attr-defined]
+        outbox = mail.sender._outbox
+        recorded = outbox.sent
+        failures = [2]  # the database is away twice when the send is to be recorded
+
+        def flaky(message_id: int) -> None:
+            if failures[0]:
+                failures[0] -= 1
+                raise ConnectionError("the database is down")
+            recorded(message_id)
+
+        monkeypatch.setattr(outbox, "sent", flaky)
+        monkeypatch.setattr(sender_module, "RECORD_RETRY_SECONDS", 0.1)
+        to = "late-record@example.go.th"
+        _send_otp(mail_app, to, "135790")
+        [message] = inbox.wait_for(1, to=to)
+        time.sleep(1.0)  # a second send would have arrived by now
+        assert len(inbox.wait_for(2, timeout=0.1, to=to)) == 1
+        assert failures == [0]
+        assert message["Message-ID"].startswith("<outbox.")
+        with mail_app.app.state.ctx.services.db.read() as session:  # type: ignore[attr-defined]
+            row = session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == to)).one()
+            assert row.status == "sent"
+            claimed = Claimed(
+                row.id, row.to_address, row.subject, row.body_text, row.body_html, row.attempts
+            )
+        sender = mail_app.app.state.ctx.services.settings.mail.from_address  # type: ignore[attr-defined]
+        assert sender_module.build_message(claimed, sender)["Message-ID"] == message["Message-ID"]
+    finally:
+        controller.stop()
