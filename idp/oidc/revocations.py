@@ -30,6 +30,7 @@ from idp.storage.models import Grant, RevokedAccessToken
 LOADED = "revocations-loaded"
 LOADED_WEIGHT = 3  # more than the token's own markers
 LOADED_TTL = 10 * 365 * 86_400  # as long as the store keeps it
+HEAL_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -60,16 +61,16 @@ class Revocations:
         self._s = services
         self._window = services.settings.tokens.access_token_ttl + 60  # longest access token
         self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}  # markers the store refused: key -> expiry
+        self._healer: threading.Thread | None = None
 
     def revoke_access_token(self, session: Session, claims: dict[str, Any]) -> None:
-        """The marker first (a failure here changes nothing), then the record in the caller's
-        transaction."""
+        """The record in the caller's transaction, and the store's marker (see _mark)."""
         expires = int(claims.get("exp", 0))
-        ttl = expires - int(time.time())
-        if ttl <= 0:
+        if expires <= int(time.time()):
             return
         jti = str(claims["jti"])
-        self._s.store.put("revoked-at:" + jti, {}, ttl)
+        self._mark("revoked-at:" + jti, expires)
         if session.get(RevokedAccessToken, jti) is None:
             session.add(
                 RevokedAccessToken(
@@ -81,7 +82,49 @@ class Revocations:
 
     def revoke_grant(self, grant_id: str) -> None:
         """The marker of a revoked grant (the grant's row is the caller's to update)."""
-        self._s.store.put("revoked-grant:" + grant_id, {}, self._window)
+        self._mark("revoked-grant:" + grant_id, int(time.time()) + self._window)
+
+    def _mark(self, key: str, expires: int) -> None:
+        """Write a marker; when the store is down the revocation still goes ahead (the database
+        is the record, and a store that comes back empty is loaded again), and the marker is
+        written again every second until the store takes it (a store that comes back with its
+        data)."""
+        try:
+            self._s.store.put(key, {}, expires - int(time.time()))
+        except Exception as exc:
+            log.warning("revocation marker not written, retrying in the background: %s", exc)
+            with self._lock:
+                self._pending[key] = expires
+                if self._healer is None or not self._healer.is_alive():
+                    self._healer = threading.Thread(
+                        target=self._heal, name="revocation-markers", daemon=True
+                    )
+                    self._healer.start()
+
+    def _rewrite(self, key: str, expires: int) -> bool:
+        """True once the marker is written (or no longer needed)."""
+        left = expires - int(time.time())
+        try:
+            if left > 0:
+                self._s.store.put(key, {}, left)
+        except Exception as exc:
+            log.debug("revocation marker still not written: %s", exc)
+            return False
+        return True
+
+    def _heal(self) -> None:
+        while True:
+            time.sleep(HEAL_SECONDS)
+            with self._lock:
+                pending = dict(self._pending)
+            for key, expires in pending.items():
+                if self._rewrite(key, expires):
+                    with self._lock:
+                        self._pending.pop(key, None)
+            with self._lock:
+                if not self._pending:
+                    self._healer = None
+                    return
 
     def load(self) -> None:
         """Every revocation still in force, from the database into the store; then the loaded

@@ -4,6 +4,8 @@ and a live token still works (the markers are loaded again from the database).""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -80,3 +82,31 @@ def test_when_the_record_cannot_be_read_tokens_are_refused(
     assert _userinfo(app_client, live["access_token"]) == 401  # unknown: refused, not accepted
     body = app_client.post("/introspect", auth=rp.basic, data={"token": live["access_token"]})
     assert body.json()["active"] is False
+
+
+def test_a_marker_the_store_refused_is_written_when_it_takes_it_again(
+    app_client: TestClient, rp: RelyingParty, user: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that was away and came back with its data: the family's marker is written again
+    within seconds, so its access tokens stop working then, not an hour later."""
+    tokens = _tokens(app_client, rp, user)
+    store = app_client.app.state.ctx.services.store  # type: ignore[attr-defined]
+    put = store.put
+    refused: list[str] = []
+
+    def away_once(key: str, value: dict[str, object], ttl: int) -> None:
+        if key.startswith("revoked-grant:") and not refused:
+            refused.append(key)
+            raise ConnectionError("the store is away")
+        put(key, value, ttl)
+
+    monkeypatch.setattr(store, "put", away_once)
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert app_client.post("/token", auth=rp.basic, data=refresh).status_code == 200
+    reuse = app_client.post("/token", auth=rp.basic, data=refresh)
+    assert reuse.status_code == 400  # the family is revoked in the database all the same
+    assert refused
+    deadline = time.monotonic() + 5
+    while store.count_existing(refused) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _userinfo(app_client, tokens["access_token"]) == 401

@@ -59,3 +59,44 @@ def test_a_redis_outage_is_a_clear_503_and_passes(
             assert again.status_code == 200
             assert again.json()["active"] is True
             assert client.get("/readyz").status_code == 200
+
+
+def test_refresh_reuse_during_a_redis_outage_revokes_the_family(
+    production_servers: ProductionServers | str, tmp_path: Path
+) -> None:
+    if isinstance(production_servers, str):
+        servers_missing(production_servers)
+    assert isinstance(production_servers, ProductionServers)
+    with throwaway_redis(tmp_path) as own_redis:
+        backend = dataclasses.replace(
+            production(production_servers),
+            store_url=own_redis.url,
+            redis_url=own_redis.url,
+            run_prefix="reuse:",
+        )
+        app = create_app(support.make_settings(backend, tmp_path))
+        with TestClient(app, base_url=support.ISSUER, follow_redirects=False) as client:
+            services = app.state.ctx.services
+            user, rp = support.create_user(services), support.create_client(services)
+            tokens = _tokens(client, rp, user)
+            refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+
+            own_redis.kill()
+            down = TestClient(app, base_url=support.ISSUER, raise_server_exceptions=False)
+            first = down.post("/token", auth=rp.basic, data=refresh)
+            assert first.status_code == 200, first.text  # rotation needs only the database
+            rotated = first.json()["refresh_token"]
+            reuse = down.post("/token", auth=rp.basic, data=refresh)
+            assert reuse.status_code == 400  # reuse detected: the family goes, no 500
+            assert reuse.json()["error"] == "invalid_grant"
+
+            own_redis.start()
+            dead = client.post(
+                "/token",
+                auth=rp.basic,
+                data={"grant_type": "refresh_token", "refresh_token": rotated},
+            )
+            assert dead.status_code == 400  # the family stayed revoked
+            for token in (tokens["access_token"], first.json()["access_token"]):
+                body = client.post("/introspect", auth=rp.basic, data={"token": token}).json()
+                assert body["active"] is False
