@@ -54,7 +54,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         store=store,
         master=master,
         keys=keys,
-        audit=BufferedAudit(db),
+        audit=BufferedAudit(db, settings.var_path / "audit-spill.jsonl"),
         clock=clock,
         lifecycle=Lifecycle(clock, settings.push.renewal_warning_days),
     )

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from idp.storage.db import Database
+from idp.storage.db import Database, keep_on_rollback
 from idp.storage.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -42,14 +45,13 @@ def record(
     origin: Origin = SYSTEM,
     **detail: Any,
 ) -> None:
-    """Add one audit row to the caller's unit of work (never secrets in detail)."""
-    session.add(_event(action, actor, subject, outcome, origin, detail))
-
-
-def _event(
-    action: str, actor: str, subject: str, outcome: str, origin: Origin, detail: dict[str, Any]
-) -> AuditEvent:
-    return AuditEvent(**_row(action, actor, subject, outcome, origin, detail))
+    """Add one audit row to the caller's unit of work (never secrets in detail). A row whose
+    outcome is not a success (a refusal, a lockout, an alert) is written even when the unit
+    of work then rolls back, as a refusal's does."""
+    row = _row(action, actor, subject, outcome, origin, detail)
+    session.add(AuditEvent(**row))
+    if outcome != "success":
+        keep_on_rollback(session, AuditEvent, row)
 
 
 def _row(
@@ -110,13 +112,25 @@ class BufferedAudit:
     """Audit rows for high-volume events (token issuance), written in batches by one thread.
 
     A batch is written at most `interval` seconds after its first row, and on close. The rows
-    are the same append-only rows as `record` writes; only the transaction is shared.
+    are the same append-only rows as `record` writes; only the transaction is shared. A batch
+    the database does not take is never dropped: it is appended to a local spill file (JSON
+    lines), which is written to the database first, in order, once it answers again (retried
+    every `retry` seconds, and before any newer row).
     """
 
-    def __init__(self, db: Database, interval: float = 0.2, batch: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        spill: Path,
+        interval: float = 0.2,
+        batch: int = 500,
+        retry: float = 5.0,
+    ) -> None:
         self._db = db
+        self._spill = spill
         self._interval = interval
         self._batch = batch
+        self._retry = retry
         self._queue: queue.SimpleQueue[QueuedRow | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
@@ -138,7 +152,11 @@ class BufferedAudit:
         # every row would compete for the GIL with the request that just queued it.
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._retry if self._spilled() else None)
+            except queue.Empty:
+                self._replay()  # the database may be back
+                continue
             if first is None:
                 break
             time.sleep(self._interval)
@@ -155,15 +173,59 @@ class BufferedAudit:
             for start in range(0, len(rows), self._batch):
                 self._write(rows[start : start + self._batch])
 
-    def _write(self, rows: list[QueuedRow]) -> None:
+    def _spilled(self) -> bool:
         try:
-            with self._db.engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    _copy_rows(connection, rows)
-                else:
-                    _insert_rows(connection, rows)
-        except Exception:
-            log.exception("could not write %d audit rows", len(rows))
+            return self._spill.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    def _write(self, rows: list[QueuedRow]) -> None:
+        if self._spilled() and not self._replay():
+            self._append(rows)  # after the older ones: the order is kept
+            return
+        try:
+            self._to_db(rows)
+        except Exception as exc:
+            log.warning("audit rows spilled to %s (database: %s)", self._spill, exc)
+            self._append(rows)
+
+    def _to_db(self, rows: list[QueuedRow]) -> None:
+        with self._db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                _copy_rows(connection, rows)
+            else:
+                _insert_rows(connection, rows)
+
+    def _append(self, rows: list[QueuedRow]) -> None:
+        self._spill.parent.mkdir(parents=True, exist_ok=True)
+        with self._spill.open("ab") as spill:
+            fcntl.flock(spill, fcntl.LOCK_EX)  # the processes of one host share the file
+            for row in rows:
+                spill.write(orjson.dumps([row[0].isoformat(), *row[1:]]) + b"\n")
+            spill.flush()
+            os.fsync(spill.fileno())
+
+    def _replay(self) -> bool:
+        """The spilled rows into the database, in order, under the file's lock; True when none
+        is left. The file is emptied, never removed (another process may be waiting on it)."""
+        if not self._spilled():
+            return True
+        with self._spill.open("r+b") as spill:
+            fcntl.flock(spill, fcntl.LOCK_EX)
+            rows: list[QueuedRow] = []
+            for line in spill.read().splitlines():
+                at, *rest = orjson.loads(line)
+                rows.append((datetime.fromisoformat(at), *rest))
+            try:
+                for start in range(0, len(rows), self._batch):
+                    self._to_db(rows[start : start + self._batch])
+            except Exception as exc:
+                log.warning("spilled audit rows still wait for the database: %s", exc)
+                return False
+            spill.truncate(0)
+            os.fsync(spill.fileno())
+        log.info("%d spilled audit rows written", len(rows))
+        return True
 
     def close(self) -> None:
         self._queue.put(None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,6 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.settings import REPO_ROOT
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+KEPT = "kept_on_rollback"
+log = logging.getLogger(__name__)
+
+
+def keep_on_rollback(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """Write this row even if the session's unit of work rolls back (see Database.session)."""
+    session.info.setdefault(KEPT, []).append((model, values))
 
 
 def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -69,9 +78,26 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A unit of work: commits on success, rolls back on any error. Rows registered with
+        keep_on_rollback (a refusal's audit row) are written in a transaction of their own
+        when the unit of work rolls back."""
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    yield session
+            except BaseException:
+                kept = session.info.pop(KEPT, [])
+                if kept:
+                    self._write_kept(kept)
+                raise
+
+    def _write_kept(self, kept: list[tuple[type[Any], dict[str, Any]]]) -> None:
+        try:
+            with self._sessions() as session, session.begin():
+                for model, values in kept:
+                    session.add(model(**values))
+        except Exception:
+            log.exception("could not write %d rows kept from a rolled-back unit of work", len(kept))
 
     @contextmanager
     def read(self) -> Iterator[Session]:

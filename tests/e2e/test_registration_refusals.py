@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
-from idp.storage.models import Registration
+from idp.storage.models import AuditEvent, Registration
 from idp.upstream.citizens import CITIZENS
 from idp.upstream.proofing import ProofingError
 from idp.upstream.simulated import SimulatedUpstream
@@ -124,6 +124,15 @@ def test_email_code_limits(world: World) -> None:
     locked = browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
     assert locked.status_code == 400
     assert "5 นาที" in locked.text  # even the right code: locked for 5 minutes
+    with world.services.db.read() as session:  # each refusal audited, though it rolled back
+        failures = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "registration.email_otp",
+                AuditEvent.subject == user.user_id,
+                AuditEvent.outcome == "failure",
+            )
+        ).all()
+    assert len(failures) == 5  # the five wrong codes (the locked sixth was not checked)
 
 
 def test_email_of_another_person_is_refused(world: World) -> None:
