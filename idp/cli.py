@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.domain import audit, clients, keys, registration
+from idp.domain import officers as officers_domain
 from idp.domain.errors import UserFacingError
 from idp.domain.lifecycle import OfficerAction
 from idp.domain.secrets import MasterKeyError
@@ -293,17 +294,8 @@ def _change_role(user_id: str, role: str, grant: bool) -> None:
         user = session.get(User, user_id)
         if user is None:
             raise click.ClickException("no such user / ไม่พบผู้ใช้")
-        roles = set(user.roles)
-        roles = roles | {role} if grant else roles - {role}
-        user.roles = sorted(roles)
-        audit.record(
-            session,
-            "officer.grant" if grant else "officer.revoke",
-            actor=CLI_ACTOR,
-            subject=user_id,
-            role=role,
-        )
-    click.echo(f"{user_id}: {', '.join(sorted(roles)) or '-'}")
+        roles = officers_domain.change_role(session, user, role, grant, CLI_ACTOR)
+    click.echo(f"{user_id}: {', '.join(roles) or '-'}")
 
 
 @officers.command("grant")

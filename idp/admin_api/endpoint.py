@@ -16,6 +16,7 @@ from idp.admin_api.access import Officer, Refusal, authorise
 from idp.domain import audit
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.lifecycle import NotAllowed
+from idp.domain.officers import RoleRefused
 from idp.web.context import WebContext, ctx
 
 Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
@@ -61,6 +62,8 @@ def _problem(problem: UserFacingError) -> JSONResponse:
         body["error"], status = "not_found", 404
     elif isinstance(problem, NotAllowed):  # the lifecycle refuses in the account's state
         body["error"], body["state"], status = "not_allowed", problem.state.value, 409
+    elif isinstance(problem, RoleRefused):  # the back office would lose its officers
+        body["error"], status = "not_allowed", 409
     return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 

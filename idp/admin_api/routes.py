@@ -20,7 +20,7 @@ from idp.admin_api import manage, operations, pages
 from idp.admin_api import service_requests as requests
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
-from idp.domain import audit, clients, national_id, registration
+from idp.domain import clients, national_id, officers, registration
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.users import public_record
 from idp.domain.validation import USER_ID
@@ -291,24 +291,13 @@ async def list_officers(request: Request, c: WebContext, officer: Officer) -> Re
 async def set_role(request: Request, c: WebContext, officer: Officer) -> Response:
     body = await json_object(request)
     role, grant = str(body.get("role", "")), request.method == "PUT"
-    if role not in ("officer", "admin", "auditor"):
-        raise UserFacingError(Message("บทบาทไม่ถูกต้อง", "unknown role"), "role")
 
     def change() -> dict[str, Any]:
         with c.services.db.session() as session:
             user = session.get(User, request.path_params["user_id"])
             if user is None:
                 raise NotFound(NO_USER, "user_id")
-            roles = set(user.roles)
-            user.roles = sorted(roles | {role} if grant else roles - {role})
-            audit.record(
-                session,
-                "officer.grant" if grant else "officer.revoke",
-                actor=officer.user_id,
-                subject=user.user_id,
-                role=role,
-                origin=officer.origin,
-            )
+            officers.change_role(session, user, role, grant, officer.user_id, officer.origin)
             return public_record(user)
 
     return json_response(await run_in_threadpool(change))

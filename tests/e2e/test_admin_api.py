@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from idp.domain import national_id
+from idp.domain import national_id, officers
 from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.storage.models import AuditEvent, Client, Registration, User
@@ -203,3 +203,38 @@ def test_openapi_describes_every_route(app_client: TestClient) -> None:
         for method in route.methods or ():
             if method != "HEAD":
                 assert method.lower() in spec[path], (method, path)
+
+
+def test_the_back_office_keeps_an_admin_and_nobody_demotes_themselves(
+    app_client: TestClient, services: support.Services
+) -> None:
+    """Issue #11, item 12: an admin could revoke their own role, or the last admin's."""
+    token, admin_id = _token(app_client, services, ["admin"])
+    headers = {"Authorization": f"Bearer {token}"}
+    with services.db.session() as session:  # only this one admin in the whole database
+        for other in session.scalars(select(User).where(User.user_id != admin_id)):
+            other.roles = [r for r in other.roles if r != "admin"]
+    own = app_client.request(
+        "DELETE", f"{API}/officers/{admin_id}/roles", json={"role": "admin"}, headers=headers
+    )
+    assert own.status_code == 409
+    assert own.json()["error"] == "not_allowed"
+    colleague = support.create_user(services)
+    granted = app_client.put(
+        f"{API}/officers/{colleague.user_id}/roles", json={"role": "admin"}, headers=headers
+    )
+    assert granted.status_code == 200
+    assert (
+        app_client.request(
+            "DELETE",
+            f"{API}/officers/{colleague.user_id}/roles",
+            json={"role": "admin"},
+            headers=headers,
+        ).status_code
+        == 200
+    )  # another admin remains (the caller)
+    with services.db.session() as session:
+        record = session.get(User, admin_id)
+        assert record is not None
+        with pytest.raises(officers.RoleRefused):  # the last admin, even from the CLI
+            officers.change_role(session, record, "admin", False, "cli")
