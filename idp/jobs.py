@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from idp.domain import kept_files
 from idp.domain.recovery import registered_email
 from idp.domain.thai_dates import format_datetime
 from idp.mail.mailer import Mailer
@@ -94,7 +95,13 @@ def run_all(services: Services, push: PushAuth, mail: Mailer) -> dict[str, int]:
     return {
         "renewal_reminders": send_renewal_reminders(services, push, mail),
         "expired_revocations_forgotten": Revocations(services).forget_expired(),
+        "orphan_uploads_removed": _forget_orphan_uploads(services),
     }
+
+
+def _forget_orphan_uploads(services: Services) -> int:
+    with services.db.read() as session:
+        return kept_files.forget_orphans(session, kept_files.folder_of(services.settings))
 
 
 class Scheduler:

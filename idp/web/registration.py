@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from idp.domain import audit
+from idp.domain import audit, kept_files
 from idp.domain import registration as reg
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.lifecycle import needs_assignment_order
@@ -93,12 +93,12 @@ async def submit_identity(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/register")
+    stored = None
     try:
         form = await read_multipart(request)
         if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
             return c.render.error(request, BAD_FORM, 403)
         upload = form.get("assignment_order")
-        stored = None
         if isinstance(upload, UploadFile) and upload.filename:
             stored = await store_pdf(upload, uploads_folder(c.services.settings))
         await run_in_threadpool(
@@ -111,12 +111,19 @@ async def submit_identity(request: Request) -> Response:
             request,
         )
     except UserFacingError as problem:
+        if stored is not None:  # refused: keep no file that nothing names
+            await run_in_threadpool(_discard, c, stored.sha256)
         if isinstance(problem, TooLarge):  # stop the upload: answer and close the connection
             response = await wizard(request, problem, 413)
             response.headers["Connection"] = "close"
             return response
         return await wizard(request, problem, 400)
     return RedirectResponse("/register", status_code=303)
+
+
+def _discard(c: WebContext, digest: str) -> None:
+    with c.services.db.read() as session:
+        kept_files.discard(session, uploads_folder(c.services.settings), digest)
 
 
 def _save_identity(

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
+from idp.domain import kept_files
 from idp.domain.errors import Message, UserFacingError
 from idp.domain.registration import StoredUpload
 from idp.settings import Settings
@@ -64,7 +65,7 @@ async def read_multipart(
 
 
 def uploads_folder(settings: Settings) -> Path:
-    return settings.var_path / "uploads"
+    return kept_files.folder_of(settings)
 
 
 def kept_pdf(folder: Path, digest: object) -> Path | None:

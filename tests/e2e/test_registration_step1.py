@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
+import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from idp.domain import national_id
+from idp.domain import kept_files, national_id
 from idp.storage.models import AuditEvent, Registration
 from idp.web.app import create_app
 from tests import push_support, support
@@ -159,3 +162,37 @@ def test_pdf_over_10_mb_is_cut_off_while_streaming(backend: Backend, tmp_path: P
             status = 413  # the server closed the connection after answering
     assert status == 413
     assert sent < 20 * 1024 * 1024  # far from the 40 MB offered
+
+
+def test_a_refused_step_keeps_no_uploaded_file(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    """Issue #11, item 10: three refused requests left three PDFs nothing names."""
+    csrf = _wizard(app_client, user)
+    folder = services.settings.var_path / "uploads"
+    before = set(folder.glob("*.pdf")) if folder.is_dir() else set()
+    refusals = (("1101700203451", "yes", "เลขตรวจสอบ"), (VALID_ID, "no", "ความยินยอม"))
+    for nid, consent, why in refusals:  # the PDF is good; the step is refused for another reason
+        pdf = support.pdf_bytes() + secrets.token_bytes(8)  # a file of its own each time
+        refused = _submit(app_client, csrf, nid=nid, consent=consent, pdf=pdf)
+        assert refused.status_code == 400
+        assert why in refused.text
+    assert (set(folder.glob("*.pdf")) if folder.is_dir() else set()) == before
+    kept = support.pdf_bytes()
+    assert _submit(app_client, csrf, pdf=kept).status_code == 303  # accepted: kept
+    digest = _registration(services, user.user_id).upload_sha256
+    assert (folder / f"{digest}.pdf").read_bytes() == kept
+
+
+def test_the_job_removes_old_files_that_nothing_names(services: support.Services) -> None:
+    folder = kept_files.folder_of(services.settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    orphan, fresh = folder / ("a" * 64 + ".pdf"), folder / ("b" * 64 + ".pdf")
+    for path in (orphan, fresh):
+        path.write_bytes(b"%PDF-")
+    old = time.time() - kept_files.ORPHAN_AGE - 60
+    os.utime(orphan, (old, old))
+    with services.db.read() as session:
+        assert kept_files.forget_orphans(session, folder) == 1
+    assert not orphan.exists()
+    assert fresh.exists()  # an officer's upload may still be named by its request
