@@ -29,6 +29,9 @@ from idp.storage.expiring import ExpiringStore
 from idp.storage.models import Registration, User
 
 FLOW_TTL = otp.TTL
+MAILS_PER_HOUR = 5  # codes emailed to one account
+GUESSES = 5  # wrong codes for one account, across all its flows, per GUESS_WINDOW
+GUESS_WINDOW = 300
 SENT = Message(
     "หากข้อมูลถูกต้อง ระบบได้ส่งรหัส OTP ไปยังอีเมลที่ลงทะเบียนไว้แล้ว",
     "If the details match, a code has been sent to the registered email.",
@@ -85,6 +88,19 @@ class PasswordRecovery:
         self._by_ip = by_ip
         self._may_reset = may_reset  # the account lifecycle's answer
 
+    def _mail_allowed(self, account: str) -> bool:
+        """At most MAILS_PER_HOUR codes an hour reach one account's mailbox, whatever the
+        number of flows: a flood of requests must not flood the victim's inbox."""
+        return self._store.increment("forgot-mail:" + account, 3600) <= MAILS_PER_HOUR
+
+    def _guess_allowed(self, account: str) -> bool:
+        """Wrong codes are counted per account across flows (a new flow is no new chance)."""
+        guesses = self._store.get("forgot-guesses:" + account) or {}
+        return int(guesses.get("count", 0)) < GUESSES
+
+    def _wrong_guess(self, account: str) -> None:
+        self._store.increment("forgot-guesses:" + account, GUESS_WINDOW)
+
     def request(
         self, session: Session, user_id: str, raw_id: str, email: str, origin: Origin
     ) -> ResetRequest:
@@ -127,6 +143,8 @@ class PasswordRecovery:
             self._by_ip.failed(ip, ip, by_ip)
             return ResetRequest(flow_id, None, None)  # nobody receives this code
         self._by_user.succeeded(account)  # not by_ip: that would clear the whole office's count
+        if not self._mail_allowed(account):
+            return ResetRequest(flow_id, None, None)  # the same answer; no more mail this hour
         return ResetRequest(flow_id, code, registered)
 
     def resend(self, flow_id: str) -> ResetRequest:
@@ -134,7 +152,7 @@ class PasswordRecovery:
         if flow is None:
             raise UserFacingError(otp.WRONG)
         code, _expires = self._codes.issue(flow_id)
-        matched = flow["user_id"] is not None
+        matched = flow["user_id"] is not None and self._mail_allowed(str(flow["user_id"]))
         return ResetRequest(flow_id, code if matched else None, flow["email"])
 
     def complete(
@@ -142,11 +160,16 @@ class PasswordRecovery:
     ) -> tuple[User, str, str]:
         """(user, new password, registered email) once the code is right."""
         flow = self._store.get("forgot:" + flow_id) if len(flow_id) < 64 else None
+        account = str((flow or {}).get("user_id") or "")
+        if account and not self._guess_allowed(account):
+            raise UserFacingError(LOCKED, "otp")
         if (
             flow is None
             or self._codes.verify(flow_id, code, origin.ip) is None
             or flow["user_id"] is None
         ):
+            if account:
+                self._wrong_guess(account)
             raise UserFacingError(otp.WRONG, "otp")
         self._store.delete("forgot:" + flow_id)
         user = session.get(User, flow["user_id"])

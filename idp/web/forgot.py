@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ from idp.web.context import WebContext, ctx
 from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import BAD_FORM
 
+ANSWER_FLOOR = 0.25  # seconds: longer than the slowest matching request takes
+
 
 async def forgot_page(request: Request) -> Response:
     return ctx(request).render.page(request, "forgot.html")
@@ -28,8 +32,12 @@ async def forgot_submit(request: Request) -> Response:
     form = await ctx(request).render.csrf.checked_form(request)
     if form is None:
         return c.render.error(request, BAD_FORM, 403)
+    started = time.monotonic()
     try:
         result = await run_in_threadpool(_request, c, form, request)
+        # The same time whether or not the details matched (the work differs: a code is
+        # emailed only to a match): no account enumeration by the clock.
+        await asyncio.sleep(max(0.0, ANSWER_FLOOR - (time.monotonic() - started)))
     except UserFacingError as problem:
         return c.render.page(
             request,

@@ -17,6 +17,7 @@ from idp.domain import recovery
 from idp.domain.audit import SYSTEM, Origin
 from idp.domain.errors import UserFacingError
 from idp.storage.models import Registration
+from idp.web import forgot
 from tests import support
 from tests.backends import Backend
 from tests.registration_support import World, registration_world
@@ -230,3 +231,35 @@ def test_resend_waits_90_seconds_and_expired_codes_fail(world: World) -> None:
     store.put("otp:reset:" + flow_id, pending, 1)
     time.sleep(1.2)
     assert _verify(world.browser, flow, code).status_code == 400
+
+
+def test_wrong_codes_count_per_account_across_flows(world: World) -> None:
+    """Issue #11, item 9: a new flow is no new set of five guesses."""
+    user, email = _registered(world)
+    flows = [_request(world, user.user_id, NATIONAL_ID, email, f"192.0.2.{n}") for n in range(3)]
+    origin = Origin(ip="203.0.113.7", user_agent="test")
+    for flow in flows:  # 2 + 2 + 1 wrong codes in three flows
+        for _ in range(2 if flow is not flows[-1] else 1):
+            with pytest.raises(UserFacingError), world.services.db.session() as session:
+                world.context.recovery.complete(session, flow.flow_id, "000000", origin)
+    last = flows[-1]
+    assert last.code is not None
+    with pytest.raises(UserFacingError) as refused, world.services.db.session() as session:
+        world.context.recovery.complete(session, last.flow_id, last.code, origin)
+    assert "5" in refused.value.message.en  # locked: even the right code waits
+
+
+def test_one_account_gets_at_most_five_codes_an_hour(world: World) -> None:
+    user, email = _registered(world)
+    codes = [
+        _request(world, user.user_id, NATIONAL_ID, email, f"192.0.2.{n}").code for n in range(8)
+    ]
+    assert sum(code is not None for code in codes) == recovery.MAILS_PER_HOUR
+
+
+def test_the_answer_takes_the_same_time_known_or_not(world: World) -> None:
+    user, email = _registered(world)
+    for user_id in (user.user_id, support.new_user_id()):
+        started = time.monotonic()
+        assert _ask(world.browser, user_id, NATIONAL_ID, email).status_code == 303
+        assert time.monotonic() - started >= forgot.ANSWER_FLOOR
