@@ -249,9 +249,15 @@ def routes(context: WebContext) -> list[Route | Mount]:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
+    """404 and 405: JSON for the APIs (405 with its Allow header), a page for people."""
     status = exc.status_code if isinstance(exc, HTTPException) else 404
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
     if status == 405:
-        return JSONResponse({"error": "method_not_allowed"}, status_code=405)
+        return JSONResponse({"error": "method_not_allowed"}, status_code=405, headers=headers)
+    if request.url.path.startswith(API_PREFIXES):
+        return JSONResponse(
+            {"error": "not_found", "error_description": NOT_FOUND.en}, status_code=404
+        )
     context: WebContext = request.app.state.ctx
     return context.render.error(request, NOT_FOUND, status=404)
 

@@ -42,3 +42,17 @@ def test_the_redirect_that_carries_a_code_is_not_cached(
         response = app_client.get(location)
     assert "code=" in response.headers["location"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_wrong_method_names_the_allowed_ones(app_client: TestClient) -> None:
+    response = app_client.delete("/token")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json() == {"error": "method_not_allowed"}
+
+
+def test_an_unknown_api_path_answers_json(app_client: TestClient) -> None:
+    response = app_client.get("/admin/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    assert app_client.get("/no-such-page").headers["content-type"].startswith("text/html")
