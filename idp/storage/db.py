@@ -31,8 +31,15 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # pool_pre_ping: a connection that PostgreSQL dropped (a restart, a failover, an idle
+    # timeout) is replaced before a request uses it, so the first request after is no error.
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        pool_pre_ping=True,
     )
 
 
@@ -73,6 +80,7 @@ class Database:
                 pool_recycle=1800,
                 isolation_level="AUTOCOMMIT",
                 pool_reset_on_return=None,
+                pool_pre_ping=True,
             )
         self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
 
