@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -275,17 +276,32 @@ OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
 )
 RETRY_AFTER = "5"
+REQUEST_ID = Message("รหัสอ้างอิง", "reference")
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
-    """503 with Retry-After while a dependency is down (fail closed, and say so clearly)."""
-    log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
-    headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+    """503 with Retry-After while a dependency is down (fail closed, and say so clearly). The
+    answer and the log line carry one request ID, for a user's report to find the log."""
+    request_id = secrets.token_hex(8)
+    log.warning(
+        "dependency unavailable on %s %s (request %s): %s",
+        request.method,
+        request.url.path,
+        request_id,
+        exc,
+    )
+    headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store", "X-Request-ID": request_id}
     if request.url.path.startswith(API_PREFIXES):
-        body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE.en}
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": UNAVAILABLE.en,
+            "request_id": request_id,
+        }
         return JSONResponse(body, status_code=503, headers=headers)
     context: WebContext = request.app.state.ctx
-    response = context.render.error(request, UNAVAILABLE, status=503)
+    locale = context.render.locale(request)
+    text = f"{UNAVAILABLE.text(locale)} ({REQUEST_ID.text(locale)} {request_id})"
+    response = context.render.error(request, text, status=503)
     response.headers.update(headers)
     return response
 

@@ -45,9 +45,11 @@ def test_a_redis_outage_is_a_clear_503_and_passes(
             assert api.status_code == 503
             assert api.headers["retry-after"]
             assert api.json()["error"] == "temporarily_unavailable"
+            assert api.json()["request_id"] == api.headers["x-request-id"]  # in the log too
             page = down.get("/authorize", params=support.authorize_params(rp, support.pkce()[1]))
             assert page.status_code == 503
             assert "ไม่พร้อมให้บริการชั่วคราว" in page.text
+            assert page.headers["x-request-id"] in page.text
             assert page.headers["retry-after"]
             assert page.headers["x-frame-options"] == "DENY"
             assert down.get("/readyz").status_code == 503
