@@ -367,7 +367,7 @@ def devices_revoke(user_id: str, reason: str) -> None:
             raise click.ClickException(str(exc.message)) from exc
         notices = sign_out_everywhere(context, user_id, "device_revoked", audit.SYSTEM)
         asyncio.run(deliver(services.keys, services.db, context.issuer, notices))
-    click.echo(f"revoked {revoked[0]}; relying parties told: {len(notices)}")
+    click.echo(f"revoked {', '.join(revoked) or '-'}; relying parties told: {len(notices)}")
 
 
 @main.group()

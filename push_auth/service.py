@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -26,6 +27,7 @@ from push_auth.models import Challenge, Device
 from push_auth.notifier import Notifier
 from push_auth.ports import Clock, Devices, Enrolment, Ephemeral, Events, Wakeup
 
+log = logging.getLogger(__name__)
 ACTIVATION_TTL = 600
 CHALLENGE_TTL = 120
 BACKOFF_START = 10
@@ -161,7 +163,10 @@ class PushAuth:
             created_at=self.clock.now(),
         )
         self.devices.add(device)
-        self.enrolment.enrolled(user_id)
+        try:  # the device is recorded: the host's own bookkeeping must not undo the activation
+            self.enrolment.enrolled(user_id)
+        except Exception:
+            log.exception("the host could not record the enrolment of %s", device_id)
         self.ephemeral.put(
             "act-user:" + user_id, {"status": "activated", "expires": 0}, ACTIVATION_TTL
         )

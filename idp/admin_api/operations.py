@@ -88,6 +88,8 @@ async def revoke_device(request: Request, c: WebContext, officer: Officer) -> Re
                 ),
                 new_device_allowed=False,
             )
+        if not revoked:  # another officer was first
+            raise NotFound(NO_DEVICE, "user_id")
         device = revoked[0]
         return {"user_id": user_id, "device_id": device.device_id, "status": device.status}
 

@@ -191,10 +191,12 @@ class BufferedAudit:
 
     def _to_db(self, rows: list[QueuedRow]) -> None:
         with self._db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                _copy_rows(connection, rows)
-            else:
-                _insert_rows(connection, rows)
+            for start in range(0, len(rows), self._batch):
+                batch = rows[start : start + self._batch]
+                if connection.dialect.name == "postgresql":
+                    _copy_rows(connection, batch)
+                else:
+                    _insert_rows(connection, batch)
 
     def _append(self, rows: list[QueuedRow]) -> None:
         self._spill.parent.mkdir(parents=True, exist_ok=True)
@@ -216,9 +218,8 @@ class BufferedAudit:
             for line in spill.read().splitlines():
                 at, *rest = orjson.loads(line)
                 rows.append((datetime.fromisoformat(at), *rest))
-            try:
-                for start in range(0, len(rows), self._batch):
-                    self._to_db(rows[start : start + self._batch])
+            try:  # one transaction: a replay is written whole or not at all (no duplicates)
+                self._to_db(rows)
             except Exception as exc:
                 log.warning("spilled audit rows still wait for the database: %s", exc)
                 return False

@@ -272,9 +272,11 @@ def _abilities(state: State, credential: Credential, must_change: bool) -> froze
     return frozenset(found)
 
 
-def _officer_actions(state: State, registration_status: str | None) -> frozenset[OfficerAction]:
-    if state is State.DISABLED:
-        return frozenset()
+def _officer_actions(
+    state: State, registration_status: str | None, has_device: bool = False
+) -> frozenset[OfficerAction]:
+    if state is State.DISABLED:  # a lost phone of a disabled account can still be revoked
+        return frozenset({OfficerAction.REVOKE_DEVICE} if has_device else ())
     found = {OfficerAction.RESET_PASSWORD}
     if state is State.SUSPENDED:
         found.add(OfficerAction.LIFT_SUSPENSION)
@@ -314,5 +316,5 @@ def account_of(session: Session, user: User, now: datetime, warning_days: int = 
         registration_status=status,
         device=device,
         abilities=_abilities(state, credential, user.must_change_password),
-        officer_actions=_officer_actions(state, status),
+        officer_actions=_officer_actions(state, status, device is not None),
     )

@@ -25,6 +25,10 @@ LAST_ADMIN = Message(
     "there must be at least one admin: grant the admin role to someone else first",
 )
 
+OWN_ACCOUNT = Message(
+    "ไม่สามารถระงับบัญชีของตนเองได้", "you cannot disable your own account: ask another admin"
+)
+
 
 class RoleRefused(UserFacingError):
     """A role change that would lock officers out (answered 409 by the admin API)."""
@@ -52,6 +56,14 @@ def change_role(
         origin=origin,
     )
     return list(user.roles)
+
+
+def refuse_locking_out(session: Session, user: User, actor: str) -> None:
+    """Disabling this account must leave the back office reachable."""
+    if actor == user.user_id:
+        raise RoleRefused(OWN_ACCOUNT, "user_id")
+    if "admin" in user.roles and not _other_admins(session, user.user_id):
+        raise RoleRefused(LAST_ADMIN, "user_id")
 
 
 def _other_admins(session: Session, user_id: str) -> bool:

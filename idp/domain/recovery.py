@@ -173,7 +173,8 @@ class PasswordRecovery:
             raise UserFacingError(otp.WRONG, "otp")
         self._store.delete("forgot:" + flow_id)
         user = session.get(User, flow["user_id"])
-        assert user is not None
+        if user is None or not self._may_reset(session, user):  # disabled or cancelled since
+            raise UserFacingError(otp.WRONG, "otp")
         password = issue_random_password(session, user)
         audit.record(
             session, "password.reset", actor=user.user_id, subject=user.user_id, origin=origin

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp.domain import audit
+from idp.domain import audit, officers
 from idp.domain.accounts import issue_random_password
 from idp.domain.audit import SYSTEM, Origin
 from idp.domain.clock import Clock
@@ -206,7 +206,9 @@ class Lifecycle:
         self, session: Session, user: User, in_service: bool, officer: str, origin: Origin
     ) -> None:
         """An officer disables the account (nothing works until it is enabled again: sign-in,
-        tokens, roles) or enables it."""
+        tokens, roles) or enables it. Nobody disables themselves, nor the last admin."""
+        if not in_service:
+            officers.refuse_locking_out(session, user, officer)
         user.disabled = not in_service
         user.updated_at = self.clock.now()
         audit.record(

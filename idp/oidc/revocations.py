@@ -29,7 +29,9 @@ from idp.storage.models import Grant, RevokedAccessToken
 
 LOADED = "revocations-loaded"
 LOADED_WEIGHT = 3  # more than the token's own markers
-LOADED_TTL = 10 * 365 * 86_400  # as long as the store keeps it
+# Reloaded from the record at least this often: a store restored from a snapshot, a promoted
+# replica or an eviction may keep the loaded marker and lose newer revocation markers.
+LOADED_TTL = 300
 HEAL_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
@@ -126,11 +128,11 @@ class Revocations:
                     self._healer = None
                     return
 
-    def load(self) -> None:
+    def load(self, force: bool = False) -> None:
         """Every revocation still in force, from the database into the store; then the loaded
         marker. Several processes may do it at once: the result is the same."""
         with self._lock:
-            if self._s.store.count_existing([LOADED]):
+            if not force and self._s.store.count_existing([LOADED]):
                 return
             now = datetime.now(UTC)
             with self._s.db.read() as session:

@@ -274,6 +274,7 @@ OUTAGES: tuple[type[Exception], ...] = (
     sqlalchemy.exc.TimeoutError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    TimeoutError,  # the batched Redis look-up's own deadline
 )
 RETRY_AFTER = "5"
 REQUEST_ID = Message("รหัสอ้างอิง", "reference")
@@ -337,7 +338,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.tokens.signer_process:
             await services.keys.signer.start()
         try:  # the expiring store may be new or emptied: its revocation markers, from the record
-            await run_in_threadpool(context.server.tokens.revocations.load)
+            await run_in_threadpool(context.server.tokens.revocations.load, True)
         except Exception:  # refused until loaded: each check tries again
             log.exception("revocations could not be loaded at start")
         await context.push.wakeup.start()

@@ -30,7 +30,10 @@ def checks_own_form(path: str) -> bool:
 
 
 def is_form(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(name == b"content-type" and value.startswith(FORM_TYPE) for name, value in headers)
+    return any(
+        name == b"content-type" and value.lstrip().lower().startswith(FORM_TYPE)
+        for name, value in headers
+    )
 
 
 def refusal(path: str) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.domain.errors import Message
+from idp.domain.lifecycle import in_service
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext, ctx
@@ -53,9 +54,9 @@ def presented_fingerprint(c: WebContext, request: Request) -> str | None:
 
 
 def _holder_of(session: Session, fingerprint: str) -> User | None:
-    """The user whose legacy token-key certificate has this fingerprint (the lifecycle
-    refuses a disabled one when the password is issued)."""
-    return session.scalars(select(User).where(User.legacy_cert_fingerprint == fingerprint)).first()
+    """The user in service whose legacy token-key certificate has this fingerprint."""
+    user = session.scalars(select(User).where(User.legacy_cert_fingerprint == fingerprint)).first()
+    return user if user is not None and in_service(user) else None
 
 
 def _user_for(c: WebContext, fingerprint: str) -> User | None:

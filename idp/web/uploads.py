@@ -92,7 +92,9 @@ def check_and_keep(data: bytes, folder: Path) -> StoredUpload:
     digest = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{digest}.pdf"
-    if not target.exists():
+    if target.exists():
+        os.utime(target)  # fresh again: the orphan job must not take it from its new record
+    else:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

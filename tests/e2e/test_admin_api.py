@@ -238,3 +238,17 @@ def test_the_back_office_keeps_an_admin_and_nobody_demotes_themselves(
         assert record is not None
         with pytest.raises(officers.RoleRefused):  # the last admin, even from the CLI
             officers.change_role(session, record, "admin", False, "cli")
+
+
+def test_an_admin_cannot_disable_their_own_account(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, admin_id = _token(app_client, services, ["admin"])
+    refused = app_client.post(
+        f"{API}/users/{admin_id}/disable", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status_code == 409
+    with services.db.read() as session:
+        record = session.get(User, admin_id)
+        assert record is not None
+        assert record.disabled is False

@@ -79,3 +79,12 @@ def test_a_quote_in_an_authorize_parameter_shows_the_invalid_request_page(
     ):
         response = client.get(path)
         assert response.status_code == 400, (path, response.status_code, response.text[:300])
+
+
+def test_the_form_check_ignores_the_case_of_the_content_type(app_client: TestClient) -> None:
+    response = _client(app_client).post(
+        "/forgot",
+        content="user_id=T05%0000&national_id=1101700203450&email=a@example.go.th",
+        headers={"content-type": "Application/X-WWW-Form-Urlencoded"},
+    )
+    assert response.status_code == 400

@@ -96,8 +96,8 @@ def test_user_import_and_show(run: CliRunner, tmp_path: Path) -> None:
     assert "line 3, user_id" in result.output
     assert "line 3, mobile" in result.output
     assert run.invoke(main, ["users", "show", good]).exit_code == 1  # nothing imported
-    ok = tmp_path / "ok.csv"
-    ok.write_text("\n".join([HEADER, _row(good)]), encoding="utf-8")
+    ok, colleague = tmp_path / "ok.csv", new_user_id()
+    ok.write_text("\n".join([HEADER, _row(good), _row(colleague)]), encoding="utf-8")
     assert run.invoke(main, ["users", "import", str(ok)]).exit_code == 0
     shown = _json(run, "users", "show", good)
     assert isinstance(shown, dict)
@@ -105,6 +105,7 @@ def test_user_import_and_show(run: CliRunner, tmp_path: Path) -> None:
     assert "password_hash" not in shown
     assert run.invoke(main, ["officers", "grant", good, "--role", "admin"]).exit_code == 0
     assert _json(run, "users", "show", good)["roles"] == ["admin"]  # type: ignore[index]
+    assert run.invoke(main, ["officers", "grant", colleague, "--role", "admin"]).exit_code == 0
     assert run.invoke(main, ["officers", "revoke", good, "--role", "admin"]).exit_code == 0
 
 

@@ -59,6 +59,8 @@ def test_push_needs_a_usable_phone(state: State) -> None:
 def test_a_disabled_account_may_do_nothing() -> None:
     assert _abilities(State.DISABLED, Credential.CHOSEN, must_change=True) == frozenset()
     assert _officer_actions(State.DISABLED, "activated") == frozenset()
+    with_phone = _officer_actions(State.DISABLED, "activated", has_device=True)
+    assert with_phone == frozenset({OfficerAction.REVOKE_DEVICE})  # a lost phone still goes
 
 
 def test_a_spent_one_time_password_only_leads_to_the_change() -> None:
