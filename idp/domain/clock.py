@@ -9,7 +9,6 @@ challenge's two minutes) stays on real time: the other party's clock is not ours
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -25,9 +24,6 @@ class Clock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
-
-    def time(self) -> float:
-        return time.time() + self._offset.total_seconds()
 
     @property
     def offset(self) -> timedelta:

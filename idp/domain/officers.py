@@ -68,10 +68,12 @@ def refuse_locking_out(session: Session, user: User, actor: str) -> None:
 
 def _other_admins(session: Session, user_id: str) -> bool:
     candidates = session.scalars(
-        select(User).where(
+        select(User)
+        .where(
             User.user_id != user_id,
             User.disabled.is_(False),
             cast(User.roles, String).like('%"admin"%'),
         )
+        .with_for_update()  # two admins demoting each other at once: one waits, or is refused
     )
     return any("admin" in other.roles for other in candidates)

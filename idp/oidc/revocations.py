@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.services import Services
@@ -73,14 +74,19 @@ class Revocations:
             return
         jti = str(claims["jti"])
         self._mark("revoked-at:" + jti, expires)
-        if session.get(RevokedAccessToken, jti) is None:
-            session.add(
-                RevokedAccessToken(
-                    jti=jti,
-                    expires_at=datetime.fromtimestamp(expires, UTC),
-                    revoked_at=datetime.now(UTC),
+        if session.get(RevokedAccessToken, jti) is not None:
+            return
+        try:  # the same token revoked twice at once: the second finds the first's record
+            with session.begin_nested():
+                session.add(
+                    RevokedAccessToken(
+                        jti=jti,
+                        expires_at=datetime.fromtimestamp(expires, UTC),
+                        revoked_at=datetime.now(UTC),
+                    )
                 )
-            )
+        except IntegrityError:
+            log.info("access token %s was revoked by a concurrent request", jti)
 
     def revoke_grant(self, grant_id: str) -> None:
         """The marker of a revoked grant (the grant's row is the caller's to update)."""
