@@ -69,6 +69,14 @@ def create_production(tmp: Path) -> ProductionServers | str:
     return ProductionServers(admin_url, redis_url, database, f"idp-test-{run}:")
 
 
+def require_production(servers: ProductionServers | str) -> ProductionServers:
+    """The run's PostgreSQL and Redis, or the test fails (CI) / is skipped with the reason."""
+    if isinstance(servers, str):
+        servers_missing(servers)
+    assert isinstance(servers, ProductionServers)
+    return servers
+
+
 def drop_production(servers: ProductionServers) -> None:
     with psycopg.connect(servers.admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{servers.database}" WITH (FORCE)')

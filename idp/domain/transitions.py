@@ -17,10 +17,14 @@ from idp.domain.clock import Clock
 from idp.domain.errors import Message, NotFound
 from idp.domain.lifecycle import (
     HOLDER_CHANGED_REASON,
+    NOT_ALLOWED,
     Ability,
     Account,
+    NotAllowed,
     OfficerAction,
+    State,
     account_of,
+    in_service,
     latest_registration,
 )
 from idp.domain.recovery import registered_email
@@ -55,7 +59,7 @@ class Lifecycle:
     ) -> str:
         """A one-time initial password (Login by Token; a new holder): it works for one
         sign-in, which must end in choosing a password."""
-        self._refuse_disabled(session, user)
+        self._refuse_disabled(user)
         password = issue_random_password(session, user)
         user.single_use_password = "issued"
         audit.record(
@@ -73,7 +77,7 @@ class Lifecycle:
     ) -> str:
         """A random password to be changed at the next sign-in (forgot password, an officer's
         reset); it replaces any one-time initial password."""
-        self._refuse_disabled(session, user)
+        self._refuse_disabled(user)
         password = issue_random_password(session, user)
         user.single_use_password = None
         audit.record(
@@ -81,9 +85,10 @@ class Lifecycle:
         )
         return password
 
-    def _refuse_disabled(self, session: Session, user: User) -> None:
-        if user.disabled:
-            self.account(session, user).require(Ability.SIGN_IN)
+    @staticmethod
+    def _refuse_disabled(user: User) -> None:
+        if not in_service(user):
+            raise NotAllowed(NOT_ALLOWED[Ability.SIGN_IN], State.DISABLED)
 
     # -- the device ----------------------------------------------------------------------
     def device_enrolled(self, session: Session, user_id: str) -> None:

@@ -5,6 +5,7 @@ device leaves no "success" behind, officers' actions tell relying parties."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +30,17 @@ API = "/admin/api/v1"
 def _account(services: support.Services, user_id: str) -> object:
     with services.db.read() as session:
         return services.lifecycle.user(session, user_id)[1]
+
+
+def _paired(
+    app_client: TestClient, services: support.Services, user: support.Person
+) -> tuple[Any, Phone]:
+    """An approved registration and a paired phone (push_auth's PushAuth, the phone)."""
+    support.approve_registration(services, user.user_id)
+    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
+    phone = Phone(app_client)
+    assert phone.activate(push.start_activation(user.user_id).code).status_code == 201
+    return push, phone
 
 
 def _initial_password(services: support.Services, user_id: str) -> str:
@@ -134,9 +146,7 @@ def test_a_code_given_before_the_registration_ended_pairs_nothing(
 def test_one_phone_at_a_time_and_the_registration_records_it(
     app_client: TestClient, services: support.Services, user: support.Person
 ) -> None:
-    support.approve_registration(services, user.user_id)
-    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
-    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    _push, _phone = _paired(app_client, services, user)
     account = _account(services, user.user_id)
     assert account.state is State.DEVICE_ACTIVE  # type: ignore[attr-defined]
     assert not account.may(Ability.ACTIVATE)  # type: ignore[attr-defined]
@@ -152,10 +162,7 @@ def test_one_phone_at_a_time_and_the_registration_records_it(
 def test_after_an_officer_revokes_the_phone_the_page_asks_to_register_again(
     app_client: TestClient, services: support.Services, user: support.Person
 ) -> None:
-    support.approve_registration(services, user.user_id)
-    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
-    phone = Phone(app_client)
-    assert phone.activate(push.start_activation(user.user_id).code).status_code == 201
+    _push, _phone = _paired(app_client, services, user)
     token, _officer = _token(app_client, services, ["officer"])
     revoked = app_client.post(
         f"{API}/users/{user.user_id}/device/revoke",
@@ -224,9 +231,7 @@ def test_certificates_last_the_configured_days(backend: Backend, tmp_path: Path)
 def test_the_development_clock_moves_the_lifecycle(
     app_client: TestClient, services: support.Services, user: support.Person
 ) -> None:
-    support.approve_registration(services, user.user_id)
-    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
-    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    _push, _phone = _paired(app_client, services, user)
     page = app_client.get("/dev/clock")
     assert page.status_code == 200
     csrf = support.csrf_of(page.text)
@@ -250,9 +255,7 @@ def test_the_development_clock_is_absent_unless_enabled(backend: Backend, tmp_pa
 def test_a_revocation_whose_second_write_was_lost_leads_to_registering_again(
     app_client: TestClient, services: support.Services, user: support.Person
 ) -> None:
-    support.approve_registration(services, user.user_id)
-    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
-    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    push, _phone = _paired(app_client, services, user)
     push.revoke(user.user_id, "the process died before the registration was ended", "test")
     assert _account(services, user.user_id).state is State.DEVICE_REVOKED  # type: ignore[attr-defined]
     assert _activate_page(app_client, user).status_code == 403  # no re-pairing by password
@@ -264,9 +267,7 @@ def test_a_revocation_whose_second_write_was_lost_leads_to_registering_again(
 def test_a_lost_step_5_mark_does_not_let_a_revoked_user_pair_by_password(
     app_client: TestClient, services: support.Services, user: support.Person
 ) -> None:
-    support.approve_registration(services, user.user_id)
-    push = app_client.app.state.ctx.push  # type: ignore[attr-defined]
-    assert Phone(app_client).activate(push.start_activation(user.user_id).code).status_code == 201
+    _push, _phone = _paired(app_client, services, user)
     with services.db.session() as session:  # as if the write after the phone's was lost
         session.query(Registration).filter_by(user_id=user.user_id).one().status = "approved"
     token, _officer = _token(app_client, services, ["officer"])

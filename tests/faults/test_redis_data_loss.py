@@ -3,7 +3,6 @@ stay revoked, live ones keep working, on a Redis of the test's own."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,17 @@ from starlette.testclient import TestClient
 
 from idp.web.app import create_app
 from tests import support
-from tests.backends import ProductionServers, production, servers_missing
+from tests.backends import ProductionServers, require_production
 from tests.e2e.test_introspection import _tokens
-from tests.faults.throwaway import throwaway_redis
+from tests.faults.throwaway import backend_on, throwaway_redis
 
 
 def test_revocations_survive_a_redis_restart(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     with throwaway_redis(tmp_path) as own_redis:
-        backend = dataclasses.replace(
-            production(production_servers),
-            store_url=own_redis.url,
-            redis_url=own_redis.url,
-            run_prefix="fault:",
-        )
+        backend = backend_on(production_servers, own_redis, "fault:")
         settings = support.make_settings(backend, tmp_path)
         with TestClient(
             create_app(settings), base_url=support.ISSUER, follow_redirects=False

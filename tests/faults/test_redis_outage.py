@@ -3,7 +3,6 @@ APIs, a Thai/English page for people), readiness red; everything back once Redis
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ from starlette.testclient import TestClient
 
 from idp.web.app import create_app
 from tests import support
-from tests.backends import ProductionServers, production, servers_missing
+from tests.backends import ProductionServers, require_production
 from tests.e2e.test_introspection import _tokens
-from tests.faults.throwaway import throwaway_redis
+from tests.faults.throwaway import backend_on, throwaway_redis
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,16 +20,9 @@ pytestmark = pytest.mark.timeout(120)
 def test_a_redis_outage_is_a_clear_503_and_passes(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     with throwaway_redis(tmp_path) as own_redis:
-        backend = dataclasses.replace(
-            production(production_servers),
-            store_url=own_redis.url,
-            redis_url=own_redis.url,
-            run_prefix="outage:",
-        )
+        backend = backend_on(production_servers, own_redis, "outage:")
         settings = support.make_settings(backend, tmp_path, store={"url": own_redis.url})
         app = create_app(settings)
         with TestClient(app, base_url=support.ISSUER, follow_redirects=False) as client:
@@ -66,16 +58,9 @@ def test_a_redis_outage_is_a_clear_503_and_passes(
 def test_refresh_reuse_during_a_redis_outage_revokes_the_family(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     with throwaway_redis(tmp_path) as own_redis:
-        backend = dataclasses.replace(
-            production(production_servers),
-            store_url=own_redis.url,
-            redis_url=own_redis.url,
-            run_prefix="reuse:",
-        )
+        backend = backend_on(production_servers, own_redis, "reuse:")
         app = create_app(support.make_settings(backend, tmp_path))
         with TestClient(app, base_url=support.ISSUER, follow_redirects=False) as client:
             services = app.state.ctx.services

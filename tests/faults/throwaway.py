@@ -3,6 +3,7 @@ and restart (never the machine's shared one)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.backends import Backend, ProductionServers, production
 from tests.live import free_port
 
 
@@ -78,3 +80,10 @@ def throwaway_redis(folder: Path) -> Iterator[ThrowawayRedis]:
         yield server
     finally:
         server.kill()
+
+
+def backend_on(servers: ProductionServers, own: ThrowawayRedis, prefix: str) -> Backend:
+    """The run's PostgreSQL database with this test's own Redis."""
+    return dataclasses.replace(
+        production(servers), store_url=own.url, redis_url=own.url, run_prefix=prefix
+    )

@@ -10,15 +10,13 @@ from starlette.testclient import TestClient
 
 from idp.web.app import create_app
 from tests import support
-from tests.backends import ProductionServers, production, servers_missing
+from tests.backends import ProductionServers, production, require_production
 
 
 def test_the_first_request_after_postgresql_dropped_its_connections_works(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     settings = support.make_settings(production(production_servers), tmp_path)
     app = create_app(settings)
     with TestClient(app, base_url=support.ISSUER, raise_server_exceptions=False) as client:

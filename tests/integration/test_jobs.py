@@ -24,7 +24,7 @@ from idp.settings import Settings
 from idp.storage.models import DeviceRecord, OutboxMessage
 from idp.web.app import create_app
 from idp.web.context import WebContext
-from tests.backends import ProductionServers, production, servers_missing
+from tests.backends import ProductionServers, production, require_production
 from tests.e2e.test_device_api import Phone
 from tests.integration.test_cli import run  # noqa: F401 - the CLI fixture
 from tests.support import ISSUER, approve_registration, create_user, make_settings
@@ -149,9 +149,7 @@ def test_two_processes_racing_on_postgresql_send_each_reminder_once(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
     """On PostgreSQL only: SQLite and the memory store are one process by design."""
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     settings = make_settings(production(production_servers), tmp_path)
     with TestClient(create_app(settings), base_url=ISSUER) as client:
         context = client.app.state.ctx  # type: ignore[attr-defined]

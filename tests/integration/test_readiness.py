@@ -12,15 +12,13 @@ from starlette.testclient import TestClient
 
 from idp.web.app import create_app
 from tests import support
-from tests.backends import ProductionServers, production, servers_missing
+from tests.backends import ProductionServers, production, require_production
 
 
 def test_readyz_goes_red_without_the_database_and_green_after(
     production_servers: ProductionServers | str, tmp_path: Path
 ) -> None:
-    if isinstance(production_servers, str):
-        servers_missing(production_servers)
-    assert isinstance(production_servers, ProductionServers)
+    production_servers = require_production(production_servers)
     name = production_servers.database + "_ready"
     admin = production_servers.admin_url
     with psycopg.connect(admin, autocommit=True) as conn:
