@@ -18,6 +18,8 @@ from idp.web import access_log, control_chars
 from idp.web.proxies import apply_forwarded
 from idp.web.security_headers import policy, secured
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 
 class Edge:
     def __init__(self, app: ASGIApp, *, trusted_proxies: list[str], https: bool) -> None:
@@ -38,7 +40,7 @@ class Edge:
         refused = control_chars.bad_url(scope["path"], scope.get("query_string", b""))
         if (
             not refused
-            and scope["method"] == "POST"
+            and scope["method"] in BODY_METHODS
             and not control_chars.checks_own_form(scope["path"])
             and control_chars.is_form(scope["headers"])
         ):
