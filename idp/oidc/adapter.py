@@ -53,8 +53,6 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self.params = query + form
         self.payload = MultiPayload(self.params)
         self.origin = origin
-        self.checked_access_token: Any = None  # idp.oidc.endpoints.CheckedAccessToken
-        self.authenticated_client: Any = None  # IdPAuthorizationServer.authenticate_here
 
     @property
     def args(self) -> dict[str, str]:

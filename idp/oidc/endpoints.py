@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from authlib.consts import default_json_headers
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -36,19 +37,12 @@ class FoundToken:
     def is_revoked(self) -> bool:
         return False  # revoked tokens are not found at all
 
-
-@dataclass(frozen=True)
-class CheckedAccessToken:
-    """The outcome of checking a JWT access token: its claims if it is live, else None."""
-
-    token: str
-    checked: AccessTokenClaims | None
-
-    def found(self) -> FoundToken | None:
-        if self.checked is None:
+    @classmethod
+    def access_token(cls, checked: AccessTokenClaims | None) -> FoundToken | None:
+        """The access token that check_access_token found live, or None."""
+        if checked is None:
             return None
-        claims = self.checked.claims
-        return FoundToken("access_token", str(claims["client_id"]), claims)
+        return cls("access_token", str(checked.claims["client_id"]), checked.claims)
 
 
 class _Lookup:
@@ -65,10 +59,7 @@ class _Lookup:
         return None
 
     def _access(self, value: str) -> FoundToken | None:
-        checked = self.tokens.check_access_token(value)
-        if checked is None:
-            return None
-        return FoundToken("access_token", str(checked.claims["client_id"]), checked.claims)
+        return FoundToken.access_token(self.tokens.check_access_token(value))
 
     def _refresh(self, value: str) -> FoundToken | None:
         with self.services.db.read() as session:
@@ -94,25 +85,16 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
     def check_permission(self, token: FoundToken, client: OAuthClient, request: Any) -> bool:
         return token.check_client(client)
 
-    def authenticate_endpoint_client(self, request: Any) -> OAuthClient:
-        """Authlib's, or the client that the route already authenticated on the event loop."""
-        client: OAuthClient | None = getattr(request, "authenticated_client", None)
-        if client is None:
-            return super().authenticate_endpoint_client(request)  # type: ignore[no-any-return]
+    def answer_checked(
+        self, request: Any, client: OAuthClient, checked: AccessTokenClaims | None
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """create_endpoint_response's answer for a client already authenticated and an access
+        token already checked (idp.oidc.dispatch.LoopFirst, on the event loop)."""
         request.client = client
-        return client
-
-    def authenticate_token(self, request: Any, client: OAuthClient) -> FoundToken | None:
-        """Authlib's, except that an access token already checked on the event loop
-        (idp.web.token_routes.introspect) is not looked up a second time."""
-        checked: CheckedAccessToken | None = getattr(request, "checked_access_token", None)
-        if checked is None or checked.token != request.form.get("token"):
-            return super().authenticate_token(request, client)  # type: ignore[no-any-return]
         self.check_params(request, client)
-        found = checked.found()
-        return (
-            found if found is not None and self.check_permission(found, client, request) else None
-        )
+        found = FoundToken.access_token(checked)
+        token = found if found and self.check_permission(found, client, request) else None
+        return 200, self.create_introspection_payload(token), default_json_headers
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         body = {

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from authlib.oauth2 import AuthorizationServer, OAuth2Error
+from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
@@ -30,6 +30,7 @@ from idp.oidc.claims import (
     verified_claims,
     wants_verified_claims,
 )
+from idp.oidc.dispatch import Dispatch, LoopFirst
 from idp.oidc.endpoints import Introspection, Revocation
 from idp.oidc.logout import EndSession
 from idp.oidc.models import AuthorizationCode, OAuthClient, RefreshTokenRecord, SignedInUser
@@ -43,11 +44,6 @@ CLIENT_CACHE_SECONDS = 5
 
 def origin_of(request: OAuth2Request) -> Origin:
     return getattr(request, "origin", None) or Origin()
-
-
-def _basic_client_id(headers: Any) -> str | None:
-    client_id, _secret = extract_basic_authorization(headers)
-    return str(client_id) if client_id else None
 
 
 def verified_claims_for(
@@ -141,15 +137,29 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
             self._local.client = None
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class _ServerParts:
+    """A grant's dependencies, from the server that made it: Authlib builds a grant for each
+    request as `grant_cls(request, server)`, so a grant uses its own server's services, and
+    two servers in one process (tests, tools) never share them through the class."""
+
+    server: IdPAuthorizationServer
+
+    @property
+    def services(self) -> Services:
+        return self.server.services
+
+    @property
+    def tokens(self) -> TokenService:
+        return self.server.tokens
+
+
+class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = [  # noqa: RUF012
         "client_secret_basic",
         "client_secret_post",
         "private_key_jwt",
         "none",
     ]
-    services: Services
-    tokens: TokenService
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         user: SignedInUser = request.user
@@ -202,11 +212,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return authorization_code.signed_in_user()
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+class RefreshTokenGrant(_ServerParts, grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
-    services: Services
-    tokens: TokenService
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenRecord | None:
         with self.services.db.session() as session:
@@ -249,7 +257,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
 
 class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, services: Services, fetch_jwks: Any) -> None:
+    """Authlib's server with our grants, endpoints and storage; `dispatch` is where its token,
+    introspection and revocation requests run (idp.oidc.dispatch), LoopFirst unless told."""
+
+    def __init__(
+        self,
+        services: Services,
+        fetch_jwks: Any,
+        dispatch: Callable[[IdPAuthorizationServer], Dispatch] = LoopFirst,
+    ) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.services = services
         self.tokens = TokenService(services)
@@ -258,15 +274,14 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_client_auth_method(
             PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(services, fetch_jwks)
         )
-        for grant_cls in (AuthorizationCodeGrant, RefreshTokenGrant):
-            grant_cls.services = services
-            grant_cls.tokens = self.tokens
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), IdTokens(services)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
-        self.register_endpoint(Introspection(self, services, self.tokens))
+        self.introspection = Introspection(self, services, self.tokens)
+        self.register_endpoint(self.introspection)
         self.register_endpoint(Revocation(self, services, self.tokens))
         self.register_endpoint(EndSession(self, services))
+        self.dispatch = dispatch(self)
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         """The client, cached in this process for CLIENT_CACHE_SECONDS."""
@@ -293,33 +308,10 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         return verified_claims_for(self.services, user_id, claims_request, part)
 
-    def is_cpu_only(self, request: OAuth2Request) -> bool:
-        """True when a token request needs no database, Redis or network: client_credentials
-        by a client secret, for a client already in this process's cache. Such requests can
-        run on the event loop instead of paying for a thread hand-off."""
-        return request.payload.grant_type == "client_credentials" and self.knows_client_of(request)
-
-    def authenticate_here(self, request: OAuth2Request, endpoint: str, methods: list[str]) -> bool:
-        """Authenticate a cached secret client now, on the event loop (no I/O), before work is
-        done for it; the endpoint then takes the result from `request.authenticated_client`.
-        False (nothing done) for any other client or a failed authentication, which the
-        endpoint then refuses as usual."""
-        if not self.knows_client_of(request):
-            return False
-        try:
-            request.authenticated_client = self.authenticate_client(request, methods, endpoint)
-        except OAuth2Error:
-            return False
-        return True
-
-    def knows_client_of(self, request: OAuth2Request) -> bool:
-        """The request's client is in this process's cache and authenticates with a secret,
-        so authenticating it needs neither the database nor the network."""
-        client_id = request.payload.client_id or _basic_client_id(request.headers)
-        cached = self._clients.get(client_id or "")
-        if not cached or cached[0] <= time.monotonic():
-            return False
-        return cached[1].record.token_endpoint_auth_method.startswith("client_secret")
+    def cached_client(self, client_id: str) -> OAuthClient | None:
+        """The client if this process's cache holds it (no I/O), else None."""
+        cached = self._clients.get(client_id)
+        return cached[1] if cached and cached[0] > time.monotonic() else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         code = request.authorization_code

@@ -20,7 +20,6 @@ from idp.oidc.adapter import (
     to_response,
 )
 from idp.oidc.claims import release, wants_verified_claims
-from idp.oidc.endpoints import CheckedAccessToken, Introspection
 from idp.oidc.tokens import grant_is_live
 from idp.storage.models import Grant, User
 from idp.web.context import WebContext, ctx
@@ -40,13 +39,7 @@ async def token(request: Request) -> Response:
     if isinstance(prepared, Response):
         return prepared
     c, oreq = prepared
-    if c.server.is_cpu_only(oreq):  # measured: the thread hand-off costs a third of this path
-        with c.server.tokens.deferred_signing():
-            status, body, headers = c.server.create_token_response(oreq)
-        await c.server.tokens.finish_signing(body)  # the signature made in the signer process
-        return to_response(status, body, headers)
-    result = await run_in_threadpool(c.server.create_token_response, oreq)
-    return to_response(*result)
+    return to_response(*await c.server.dispatch.token(oreq))
 
 
 async def introspect(request: Request) -> Response:
@@ -54,16 +47,7 @@ async def introspect(request: Request) -> Response:
     if isinstance(prepared, Response):
         return prepared
     c, oreq = prepared
-    token = oreq.form.get("token", "")
-    methods = Introspection.CLIENT_AUTH_METHODS
-    if token.count(".") == 2 and c.server.authenticate_here(oreq, "introspection", methods):
-        # A JWT (refresh tokens have no dots) from a known client, authenticated first: checked
-        # on the event loop, the revocation look-up awaited, no database, no thread hand-off.
-        checked = await c.server.tokens.check_access_token_async(token)
-        oreq.checked_access_token = CheckedAccessToken(token, checked)
-        return to_response(*c.server.create_endpoint_response("introspection", oreq))
-    result = await run_in_threadpool(c.server.create_endpoint_response, "introspection", oreq)
-    return to_response(*result)
+    return to_response(*await c.server.dispatch.introspect(oreq))
 
 
 async def revoke(request: Request) -> Response:
@@ -71,8 +55,7 @@ async def revoke(request: Request) -> Response:
     if isinstance(prepared, Response):
         return prepared
     c, oreq = prepared
-    result = await run_in_threadpool(c.server.create_endpoint_response, "revocation", oreq)
-    return to_response(*result)
+    return to_response(*await c.server.dispatch.revoke(oreq))
 
 
 def _bearer(request: Request, form: list[tuple[str, str]]) -> str | None:
