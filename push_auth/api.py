@@ -143,8 +143,9 @@ def device_api(push: PushAuth) -> list[Route]:
 
     async def picture(request: Request) -> Response:
         match = re.fullmatch(r"(\d{2})\.svg", request.path_params["name"])
-        if not match or int(match.group(1)) >= pictures.COUNT:
-            return Response(status_code=404)
+        if not match or int(match.group(1)) >= pictures.COUNT:  # JSON, like every API refusal
+            refusal = PushError("not_found", "ไม่พบรูปภาพนี้", "no such picture", 404)
+            return JSONResponse(refusal.body(), status_code=404)
         svg = pictures.all_pictures()[int(match.group(1))].svg()
         return Response(
             svg,
