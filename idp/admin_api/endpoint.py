@@ -4,6 +4,7 @@ a missing thing as a 404, what the account's lifecycle does not allow in its sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -92,7 +93,32 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise UserFacingError(
             Message("ข้อมูลต้องเป็น JSON object", "the body must be a JSON object"), "body"
         )
+    if (field := _control_characters(data, "body")) is not None:
+        raise UserFacingError(CONTROL_CHARACTERS, field)
     return data
+
+
+CONTROL_CHARACTERS = Message(
+    "ข้อมูลมีอักขระควบคุมที่ไม่อนุญาต", "control characters other than TAB, LF and CR are not allowed"
+)
+FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # the forms' rule
+
+
+def _control_characters(value: Any, field: str) -> str | None:
+    """The first field (a top-level name) whose text holds a control character, keys included:
+    PostgreSQL refuses a NUL, and none belongs in a record."""
+    if isinstance(value, str):
+        return field if FORBIDDEN.search(value) else None
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = [(k, v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(None, v) for v in value]
+    for key, item in items:
+        name = key if field == "body" and isinstance(key, str) else field
+        if (key is not None and FORBIDDEN.search(key)) or _control_characters(item, name):
+            return name
+    return None
 
 
 def json_response(data: Any, status: int = 200) -> JSONResponse:

@@ -3,6 +3,7 @@ user import with a preview, the uploaded assignment order, and the dashboard's n
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,8 @@ from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
+UNREADABLE_CSV = Message("อ่านไฟล์ CSV ไม่ได้", "the CSV file could not be read")
+NO_ROWS = Message("ไฟล์ไม่มีรายชื่อผู้ใช้", "the file has no user rows")
 
 
 def ceiling(c: WebContext) -> clients.Lifetimes:
@@ -185,11 +188,18 @@ async def import_csv(request: Request, c: WebContext, officer: Officer) -> Respo
     if len(body) > IMPORT_LIMIT:
         raise UserFacingError(Message("ไฟล์ใหญ่เกิน 10 MB", "the file is larger than 10 MB"), "file")
     text = body.decode("utf-8-sig", errors="replace")
+    if "\x00" in text:  # PostgreSQL cannot store it, and no CSV needs it
+        raise UserFacingError(Message("ไฟล์มีอักขระ NUL", "the file contains a NUL character"), "file")
     preview = request.query_params.get("preview") in ("1", "true")
 
     def run() -> dict[str, Any]:
         with c.services.db.session() as session:
-            result = import_users(session, text, officer.user_id)
+            try:
+                result = import_users(session, text, officer.user_id)
+            except csv.Error as exc:  # a field over the csv module's limit, say
+                raise UserFacingError(UNREADABLE_CSV, "file") from exc
+            if not result.imported and not result.errors:
+                raise UserFacingError(NO_ROWS, "file")
             errors = [
                 {"line": e.line, "column": e.column, "th": e.message.th, "en": e.message.en}
                 for e in result.errors

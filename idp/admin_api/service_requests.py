@@ -35,10 +35,59 @@ RESULTS = {
 }
 
 
+# Each field's type and longest value, as the record stores it (PostgreSQL refuses longer).
+TEXT_FIELDS = {
+    "user_id": 15,
+    "unit_code": 10,
+    "unit_name": 300,
+    "requester_name": 200,
+    "registered_email": 254,
+    "mobile": 10,
+    "division": 300,
+    "department": 300,
+    "ministry": 300,
+    "other_text": 500,
+    "new_email": 254,
+    "new_password_email": 254,
+    "form_pdf_sha256": 64,
+}
+HOLDER_FIELDS = {"name_th": 200, "name_en": 200, "email": 254, "mobile": 10}
+WRONG_TYPE = Message("รูปแบบข้อมูลไม่ถูกต้อง", "the value has the wrong type")
+TOO_LONG = Message("ข้อมูลยาวเกินไป", "the value is too long")
+
+
+def _misshapen(fields: dict[str, Any]) -> tuple[str, Message] | None:
+    """The first field of the wrong type or too long for its column, with why."""
+    for name, longest in TEXT_FIELDS.items():
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            return name, WRONG_TYPE
+        if value is not None and len(value) > longest:
+            return name, TOO_LONG
+    reasons, holder = fields.get("reasons"), fields.get("new_holder")
+    if reasons is not None and not (
+        isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
+    ):
+        return "reasons", WRONG_TYPE
+    if fields.get("email_new_password") is not None and not isinstance(
+        fields["email_new_password"], bool
+    ):
+        return "email_new_password", WRONG_TYPE
+    if holder is None:
+        return None
+    if not isinstance(holder, dict) or not all(isinstance(v, str) for v in holder.values()):
+        return "new_holder", WRONG_TYPE
+    if any(len(str(holder.get(k, ""))) > n for k, n in HOLDER_FIELDS.items()):
+        return "new_holder", TOO_LONG
+    return None
+
+
 @endpoint("registrations", write=True)
 async def record_request(request: Request, c: WebContext, officer: Officer) -> Response:
     body = await json_object(request)
     fields = {k: body.get(k) for k in service_requests.RequestForm.__dataclass_fields__}
+    if (wrong := _misshapen(fields)) is not None:
+        raise UserFacingError(wrong[1], wrong[0])
     try:
         form = service_requests.RequestForm(**{k: v for k, v in fields.items() if v is not None})
     except TypeError as exc:

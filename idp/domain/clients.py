@@ -58,10 +58,14 @@ def _invalid(th: str, en: str, field: str) -> UserFacingError:
 
 
 def _check_uri(uri: str, field: str) -> None:
-    parts = urlsplit(uri)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname  # an unclosed "[" (an IPv6 literal) fails here or above
+    except ValueError:
+        hostname = None
+    if hostname is None or parts.scheme not in ("https", "http") or parts.fragment:
         raise _invalid("URI ไม่ถูกต้อง: " + uri, "not a valid absolute URI: " + uri, field)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    local = hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme == "http" and not local:
         raise _invalid("ต้องใช้ https: " + uri, "must use https: " + uri, field)
 
@@ -69,6 +73,10 @@ def _check_uri(uri: str, field: str) -> None:
 def validate(spec: ClientSpec, ceiling: Lifetimes | None = None) -> None:
     if not spec.client_id or len(spec.client_id) > 100 or not spec.client_id.isascii():
         raise _invalid("client_id ไม่ถูกต้อง", "client_id must be 1-100 ASCII characters", "id")
+    if len(spec.name) > 200 or len(spec.scope) > 500:  # the columns' lengths
+        raise _invalid("ชื่อหรือ scope ยาวเกินไป", "name or scope is too long", "name")
+    if spec.backchannel_logout_uri and len(spec.backchannel_logout_uri) > 500:
+        raise _invalid("URI ยาวเกินไป", "the URI is too long", "backchannel_logout_uri")
     if spec.auth_method not in AUTH_METHODS:
         raise _invalid("วิธียืนยันตัวตนไม่รองรับ", "unsupported auth method", "auth_method")
     if unknown := set(spec.grant_types) - set(GRANT_TYPES):
@@ -222,7 +230,9 @@ def update(
     for name, kind in EDITABLE.items():
         value = changes.get(name)
         if value is not None and (
-            not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
+            not isinstance(value, kind)
+            or isinstance(value, bool) != (kind is bool)
+            or (isinstance(value, list) and not all(isinstance(v, str) for v in value))
         ):
             raise _invalid("รูปแบบข้อมูลไม่ถูกต้อง", f"{name} must be a {kind.__name__}", name)
     merged = {**describe(client), **changes}

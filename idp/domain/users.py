@@ -47,6 +47,7 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("legacy_cert_fingerprint", "assignment_order_on_file")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 REQUIRED_TEXT = ("name_th", "name_en", "unit_name", "division", "department", "ministry")
+LONGEST = {"name_th": 200, "name_en": 200} | dict.fromkeys(REQUIRED_TEXT[2:], 300)  # the columns
 MIN_INITIAL_PASSWORD = 12
 YES = ("yes", "true", "1", "ใช่")
 NO = ("no", "false", "0", "ไม่", "")
@@ -86,6 +87,14 @@ def _row_errors(row: dict[str, str], line: int) -> list[RowError]:
     for column in REQUIRED_TEXT:
         if not row[column]:
             add(column, Message("ต้องระบุข้อมูลนี้", "this field is required"))
+        elif len(row[column]) > LONGEST[column]:
+            add(
+                column,
+                Message(
+                    f"ยาวได้ไม่เกิน {LONGEST[column]} ตัวอักษร",
+                    f"at most {LONGEST[column]} characters",
+                ),
+            )
     password, fingerprint = row["initial_password"], row["legacy_cert_fingerprint"]
     if bool(password) == bool(fingerprint):
         add(

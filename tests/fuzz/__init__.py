@@ -1,0 +1,1 @@
+"""schemathesis over the admin and device OpenAPI documents, and the documents kept whole."""
