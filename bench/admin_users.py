@@ -141,7 +141,7 @@ def main() -> int:
             "authorization_code", OAuthClient(record), signed_in, "openid admin"
         )["access_token"]
         services.close()
-        server = start(uvicorn_args("idp.web.app:create_app", PORT, 1), dict(os.environ), PORT)
+        server = start(uvicorn_args("idp.app:create_app", PORT, 1), dict(os.environ), PORT)
         middle = f"T{args.users // 2:014d}"
         cursor = base64.urlsafe_b64encode(f'["{middle}"]'.encode()).decode().rstrip("=")
         cases = {

@@ -160,7 +160,7 @@ def measure_backend(
     label: str, env: dict[str, str], workers: int, seconds: int, connections: int, folder: Path
 ) -> list[Result]:
     env = {**os.environ, **env, "IDP_SERVER__WORKERS": str(workers)}
-    server = start(uvicorn_args("idp.web.app:create_app", PORT, workers), env, PORT)
+    server = start(uvicorn_args("idp.app:create_app", PORT, workers), env, PORT)
     base = f"http://127.0.0.1:{PORT}"
     try:
         data = prepare(

@@ -84,7 +84,7 @@ def serve(reload: bool) -> None:
 
         seed_demo(settings)
     uvicorn.run(
-        "idp.web.app:create_app",
+        "idp.app:create_app",
         factory=True,
         host=settings.server.host,
         port=settings.server.port,
@@ -343,12 +343,10 @@ def devices_show(user_id: str, as_json: bool) -> None:
 def devices_revoke(user_id: str, reason: str) -> None:
     """Revoke the user's device at once (lost phone, …): every session ends, relying parties
     are told, and the user registers again before another phone pairs."""
-    from idp.oidc.backchannel import deliver
-    from idp.web.app import build_context
-    from idp.web.logout import sign_out_everywhere
+    from idp.bootstrap import build_core
 
     with _services() as services:
-        context = build_context(services)
+        context = build_core(services)
         revoked: list[str] = []
 
         def revoke() -> None:
@@ -365,8 +363,9 @@ def devices_revoke(user_id: str, reason: str) -> None:
                 )
         except UserFacingError as exc:
             raise click.ClickException(str(exc.message)) from exc
-        notices = sign_out_everywhere(context, user_id, "device_revoked", audit.SYSTEM)
-        asyncio.run(deliver(services.keys, services.db, context.issuer, notices))
+        sign_out = context.back_channel.sign_out
+        notices = sign_out.everywhere(user_id, "device_revoked", audit.SYSTEM)
+        asyncio.run(context.back_channel.deliver(notices))
     click.echo(f"revoked {', '.join(revoked) or '-'}; relying parties told: {len(notices)}")
 
 

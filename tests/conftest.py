@@ -57,7 +57,7 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app_client(settings: Settings) -> Iterator[TestClient]:
-    from idp.web.app import create_app
+    from idp.app import create_app
 
     with TestClient(
         create_app(settings), base_url=support.ISSUER, follow_redirects=False

@@ -14,10 +14,10 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
+from idp.app import create_app
 from idp.domain.registration import LIVE
 from idp.settings import Settings
 from idp.storage.models import Registration
-from idp.web.app import create_app
 from idp.web.context import WebContext
 from tests import support
 from tests.backends import Backend

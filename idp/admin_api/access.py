@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from idp.core import Core
 from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
 from idp.domain.lifecycle import in_service
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
-from idp.web.context import WebContext
 
 STEP_UP_SECONDS = 900
 READ_ROLES = {
@@ -65,7 +65,7 @@ def _error(status: int, error: str, en: str, th: str, challenge: str | None = No
     )
 
 
-def authorise(c: WebContext, request: Request, resource: str, write: bool) -> Officer:
+def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _error(

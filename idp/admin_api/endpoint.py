@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idp.admin_api.access import Officer, Refusal, authorise
+from idp.core import Core, core_of
 from idp.domain import audit
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.lifecycle import NotAllowed
 from idp.domain.officers import RoleRefused
-from idp.web.context import WebContext, ctx
 
-Handler = Callable[[Request, WebContext, Officer], Awaitable[Response]]
+Handler = Callable[[Request, Core, Officer], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store"}
 NO_USER = Message("ไม่พบผู้ใช้", "no such user")
 
@@ -32,7 +32,7 @@ def endpoint(
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            c = ctx(request)
+            c = core_of(request)
             try:
                 officer = await run_in_threadpool(authorise, c, request, resource, write)
             except Refusal as refusal:
@@ -68,7 +68,7 @@ def _problem(problem: UserFacingError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
-def _audit(c: WebContext, officer: Officer, request: Request, outcome: str) -> None:
+def _audit(c: Core, officer: Officer, request: Request, outcome: str) -> None:
     with c.services.db.session() as session:
         audit.record(
             session,

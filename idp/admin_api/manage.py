@@ -14,31 +14,30 @@ from starlette.responses import Response
 
 from idp.admin_api.access import STEP_UP_SECONDS, Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
+from idp.core import Core
 from idp.domain import clients, registration
 from idp.domain.acr import ACR_PUSH
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.kept_files import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 from idp.domain.lifecycle import OfficerAction
 from idp.domain.names import normalise_name
 from idp.domain.recovery import registered_email
 from idp.domain.users import import_users, lifecycle_record, public_record
 from idp.storage.models import AuditEvent, Grant, Registration, ServiceRequest, User
-from idp.web.context import WebContext
-from idp.web.logout import sign_out_and_notify
-from idp.web.uploads import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
 UNREADABLE_CSV = Message("อ่านไฟล์ CSV ไม่ได้", "the CSV file could not be read")
 NO_ROWS = Message("ไฟล์ไม่มีรายชื่อผู้ใช้", "the file has no user rows")
 
 
-def ceiling(c: WebContext) -> clients.Lifetimes:
+def ceiling(c: Core) -> clients.Lifetimes:
     """The deployment's token lifetimes, which a client's own may only shorten."""
     tokens = c.services.settings.tokens
     return clients.Lifetimes(tokens.access_token_ttl, tokens.id_token_ttl, tokens.refresh_token_ttl)
 
 
 @endpoint("me", write=False)
-async def me(request: Request, c: WebContext, officer: Officer) -> Response:
+async def me(request: Request, c: Core, officer: Officer) -> Response:
     """Who is calling: the back office shows only what these roles may use."""
     with c.services.db.read() as session:
         user = session.get(User, officer.user_id)
@@ -59,7 +58,7 @@ async def me(request: Request, c: WebContext, officer: Officer) -> Response:
 
 
 @endpoint("clients", write=True)
-async def edit_client(request: Request, c: WebContext, officer: Officer) -> Response:
+async def edit_client(request: Request, c: Core, officer: Officer) -> Response:
     changes = await json_object(request)
 
     def edit() -> dict[str, Any]:
@@ -76,7 +75,7 @@ async def edit_client(request: Request, c: WebContext, officer: Officer) -> Resp
 
 
 @endpoint("clients", write=True)
-async def rotate_client_secret(request: Request, c: WebContext, officer: Officer) -> Response:
+async def rotate_client_secret(request: Request, c: Core, officer: Officer) -> Response:
     def rotate() -> dict[str, Any]:
         with c.services.db.session() as session:
             secret = clients.rotate_secret(session, request.path_params["id"], officer.user_id)
@@ -88,7 +87,7 @@ async def rotate_client_secret(request: Request, c: WebContext, officer: Officer
 
 
 @endpoint("clients", write=True)
-async def delete_client(request: Request, c: WebContext, officer: Officer) -> Response:
+async def delete_client(request: Request, c: Core, officer: Officer) -> Response:
     def remove() -> None:
         with c.services.db.session() as session:
             clients.delete(session, request.path_params["id"], officer.user_id)
@@ -99,7 +98,7 @@ async def delete_client(request: Request, c: WebContext, officer: Officer) -> Re
 
 
 @endpoint("users", write=False)
-async def user_detail(request: Request, c: WebContext, officer: Officer) -> Response:
+async def user_detail(request: Request, c: Core, officer: Officer) -> Response:
     """The record, its place in the lifecycle (state, the user's abilities, the officer's
     actions), registration history, device, signed-in applications and audit trail."""
 
@@ -160,7 +159,7 @@ async def user_detail(request: Request, c: WebContext, officer: Officer) -> Resp
 
 
 @endpoint("users", write=True)
-async def force_password_reset(request: Request, c: WebContext, officer: Officer) -> Response:
+async def force_password_reset(request: Request, c: Core, officer: Officer) -> Response:
     """A new random password, emailed to the registered address; the officer never sees it
     (ASVS 6.4.6); the user must change it and is signed out everywhere."""
 
@@ -177,12 +176,12 @@ async def force_password_reset(request: Request, c: WebContext, officer: Officer
 
     user_id = await run_in_threadpool(reset)
     c.mail.wake()
-    await sign_out_and_notify(c, user_id, "password_reset", officer.origin)
+    await c.back_channel.sign_out_everywhere(user_id, "password_reset", officer.origin)
     return json_response({"user_id": user_id, "emailed": True})
 
 
 @endpoint("users", write=True)
-async def import_csv(request: Request, c: WebContext, officer: Officer) -> Response:
+async def import_csv(request: Request, c: Core, officer: Officer) -> Response:
     """CSV text in the body; `?preview=1` checks every row and changes nothing."""
     body = await request.body()
     if len(body) > IMPORT_LIMIT:
@@ -214,7 +213,7 @@ async def import_csv(request: Request, c: WebContext, officer: Officer) -> Respo
 
 
 @endpoint("registrations", write=False)
-async def registration_detail(request: Request, c: WebContext, officer: Officer) -> Response:
+async def registration_detail(request: Request, c: Core, officer: Officer) -> Response:
     """One registration beside the user record and the proofing result, differences marked."""
     with c.services.db.read() as session:
         found = session.get(Registration, request.path_params["id"])
@@ -268,7 +267,7 @@ def _compare(found: Registration, user: User, claims: dict[str, Any]) -> list[di
 
 
 @endpoint("registrations", write=True)
-async def upload_pdf(request: Request, c: WebContext, officer: Officer) -> Response:
+async def upload_pdf(request: Request, c: Core, officer: Officer) -> Response:
     """A signed service-request form (PDF, at most 10 MB) in the body; its SHA-256 back."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_PDF_BYTES:
@@ -285,13 +284,13 @@ async def upload_pdf(request: Request, c: WebContext, officer: Officer) -> Respo
 
 
 @endpoint("registrations", write=False)
-async def uploaded_pdf(request: Request, c: WebContext, officer: Officer) -> Response:
+async def uploaded_pdf(request: Request, c: Core, officer: Officer) -> Response:
     """A stored PDF by its SHA-256 (a service request's signed form)."""
     return _pdf(c, str(request.path_params["sha256"]))
 
 
 @endpoint("registrations", write=False)
-async def assignment_order(request: Request, c: WebContext, officer: Officer) -> Response:
+async def assignment_order(request: Request, c: Core, officer: Officer) -> Response:
     """The uploaded assignment order, as a download that the browser never runs as a page."""
     with c.services.db.read() as session:
         found = session.get(Registration, request.path_params["id"])
@@ -299,7 +298,7 @@ async def assignment_order(request: Request, c: WebContext, officer: Officer) ->
     return _pdf(c, digest or "")
 
 
-def _pdf(c: WebContext, digest: str) -> Response:
+def _pdf(c: Core, digest: str) -> Response:
     path = kept_pdf(uploads_folder(c.services.settings), digest)
     if path is None:
         raise NotFound(Message("ไม่มีไฟล์แนบ", "no such file on record"), "id")
@@ -316,7 +315,7 @@ def _pdf(c: WebContext, digest: str) -> Response:
 
 
 @endpoint("dashboard", write=False)
-async def dashboard(request: Request, c: WebContext, officer: Officer) -> Response:
+async def dashboard(request: Request, c: Core, officer: Officer) -> Response:
     """Pending work, registrations and sign-ins per day over 30 days, certificates expiring."""
 
     def numbers() -> dict[str, Any]:

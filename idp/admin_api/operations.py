@@ -15,25 +15,24 @@ from starlette.responses import Response
 
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_USER, endpoint, iso, json_object, json_response
+from idp.core import Core
 from idp.domain import keys
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.lifecycle import NotAllowed, OfficerAction
 from idp.domain.users import lifecycle_record
 from idp.storage.models import AuditEvent, User
-from idp.web.context import WebContext
-from idp.web.logout import sign_out_and_notify
 from push_auth.errors import PushError
 from push_auth.models import Device
 
 
 @endpoint("keys", write=False)
-async def list_keys(request: Request, c: WebContext, officer: Officer) -> Response:
+async def list_keys(request: Request, c: Core, officer: Officer) -> Response:
     with c.services.db.read() as session:
         return json_response({"items": keys.describe_all(session)})
 
 
 @endpoint("keys", write=True)
-async def rotate_keys(request: Request, c: WebContext, officer: Officer) -> Response:
+async def rotate_keys(request: Request, c: Core, officer: Officer) -> Response:
     """Next keys become active, active ones retire (published until their last token expires);
     other processes pick the change up within tokens.key_refresh_seconds."""
 
@@ -49,14 +48,14 @@ async def rotate_keys(request: Request, c: WebContext, officer: Officer) -> Resp
 
 
 @endpoint("users", write=True)
-async def end_sessions(request: Request, c: WebContext, officer: Officer) -> Response:
+async def end_sessions(request: Request, c: Core, officer: Officer) -> Response:
     """Sign the user out everywhere: every sign-in session and grant ends, relying parties
     are told by back-channel logout."""
     user_id = request.path_params["user_id"]
     with c.services.db.read() as session:
         if session.get(User, user_id) is None:
             raise NotFound(NO_USER, "user_id")
-    told = await sign_out_and_notify(c, user_id, "officer", officer.origin)
+    told = await c.back_channel.sign_out_everywhere(user_id, "officer", officer.origin)
     return json_response({"user_id": user_id, "relying_parties_told": told})
 
 
@@ -64,7 +63,7 @@ NO_DEVICE = Message("ผู้ใช้นี้ไม่มีอุปกร�
 
 
 @endpoint("users", write=True)
-async def revoke_device(request: Request, c: WebContext, officer: Officer) -> Response:
+async def revoke_device(request: Request, c: Core, officer: Officer) -> Response:
     """The user's certificate revoked at once, every session ended, relying parties told; a
     new activation is then allowed. `{"reason"}` is required and audited."""
     user_id = request.path_params["user_id"]
@@ -94,7 +93,7 @@ async def revoke_device(request: Request, c: WebContext, officer: Officer) -> Re
         return {"user_id": user_id, "device_id": device.device_id, "status": device.status}
 
     result = await run_in_threadpool(revoke)
-    await sign_out_and_notify(c, user_id, "device_revoked", officer.origin)
+    await c.back_channel.sign_out_everywhere(user_id, "device_revoked", officer.origin)
     return json_response(result)
 
 
@@ -133,7 +132,7 @@ def _open_not_me(session: Session) -> list[AuditEvent]:
 
 
 @endpoint("users", write=False)
-async def alerts(request: Request, c: WebContext, officer: Officer) -> Response:
+async def alerts(request: Request, c: Core, officer: Officer) -> Response:
     """Open "not me" alerts: users whose Soft Token is suspended because they answered "not me"
     (the lifecycle's state, in which an officer may lift the suspension), each with the time
     and address of the sign-in they refused. They stay open until an officer acts."""
@@ -165,7 +164,7 @@ async def alerts(request: Request, c: WebContext, officer: Officer) -> Response:
 
 
 @endpoint("users", write=True)
-async def lift_suspension(request: Request, c: WebContext, officer: Officer) -> Response:
+async def lift_suspension(request: Request, c: Core, officer: Officer) -> Response:
     """After "not me", the officer has called the user (`{"note"}`: what the call established);
     pushes reach the phone again. 409 when the device is not suspended."""
     user_id = request.path_params["user_id"]
@@ -201,7 +200,7 @@ async def lift_suspension(request: Request, c: WebContext, officer: Officer) -> 
 
 
 @endpoint("users", write=True)
-async def assignment_order(request: Request, c: WebContext, officer: Officer) -> Response:
+async def assignment_order(request: Request, c: Core, officer: Officer) -> Response:
     """`{"on_file": true|false}`: the written assignment order is (or is no longer) on file,
     so registration step 1 needs no PDF and step 4 may approve by itself. 409 once the
     registration is approved."""

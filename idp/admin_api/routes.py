@@ -20,13 +20,12 @@ from idp.admin_api import manage, operations, pages
 from idp.admin_api import service_requests as requests
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
+from idp.core import Core
 from idp.domain import clients, national_id, officers, registration
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.users import public_record
 from idp.domain.validation import USER_ID
 from idp.storage.models import AuditEvent, Registration, User
-from idp.web.context import WebContext
-from idp.web.logout import sign_out_and_notify
 
 NOT_FOUND = Message("ไม่พบรายการที่ขอ", "no such action")
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
@@ -34,7 +33,7 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 # -- registrations ------------------------------------------------------------------------------
 @endpoint("registrations", write=False)
-async def list_registrations(request: Request, c: WebContext, officer: Officer) -> Response:
+async def list_registrations(request: Request, c: Core, officer: Officer) -> Response:
     status = request.query_params.get("status", "waiting_approval")
     limit, after = pages.window(request.query_params)
 
@@ -57,7 +56,7 @@ async def list_registrations(request: Request, c: WebContext, officer: Officer) 
 
 
 @endpoint("registrations", write=True)
-async def decide_registration(request: Request, c: WebContext, officer: Officer) -> Response:
+async def decide_registration(request: Request, c: Core, officer: Officer) -> Response:
     decision = request.path_params["decision"]
     if decision not in ("approve", "reject"):
         raise NotFound(NOT_FOUND, "decision")
@@ -104,7 +103,7 @@ def _matches(text: str) -> Any:
 
 # -- users --------------------------------------------------------------------------------------
 @endpoint("users", write=False)
-async def search_users(request: Request, c: WebContext, officer: Officer) -> Response:
+async def search_users(request: Request, c: Core, officer: Officer) -> Response:
     text = (request.query_params.get("q") or "").strip()
     limit, after = pages.window(request.query_params)
 
@@ -120,7 +119,7 @@ async def search_users(request: Request, c: WebContext, officer: Officer) -> Res
 
 
 @endpoint("users", write=True)
-async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -> Response:
+async def set_user_disabled(request: Request, c: Core, officer: Officer) -> Response:
     action = request.path_params["action"]
     if action not in ("disable", "enable"):
         raise NotFound(NOT_FOUND, "action")
@@ -136,7 +135,7 @@ async def set_user_disabled(request: Request, c: WebContext, officer: Officer) -
 
     record = await run_in_threadpool(change)
     if disabled:  # a disabled user is signed out everywhere
-        await sign_out_and_notify(c, record["user_id"], "disabled", officer.origin)
+        await c.back_channel.sign_out_everywhere(record["user_id"], "disabled", officer.origin)
     return json_response(record)
 
 
@@ -184,7 +183,7 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 
 
 @endpoint("audit", write=False)
-async def audit_log(request: Request, c: WebContext, officer: Officer) -> Response:
+async def audit_log(request: Request, c: Core, officer: Officer) -> Response:
     limit, after = pages.window(request.query_params)
     query = _audit_query(request, after, limit + 1)
 
@@ -197,7 +196,7 @@ async def audit_log(request: Request, c: WebContext, officer: Officer) -> Respon
 
 
 @endpoint("audit", write=False)
-async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Response:
+async def audit_csv(request: Request, c: Core, officer: Officer) -> Response:
     query = _audit_query(request, None, 100_000)
 
     def run() -> str:
@@ -220,13 +219,13 @@ async def audit_csv(request: Request, c: WebContext, officer: Officer) -> Respon
 
 # -- relying parties and officers (admin) --------------------------------------------------------
 @endpoint("clients", write=False)
-async def list_clients(request: Request, c: WebContext, officer: Officer) -> Response:
+async def list_clients(request: Request, c: Core, officer: Officer) -> Response:
     with c.services.db.read() as session:
         return json_response({"items": [clients.describe(x) for x in clients.list_all(session)]})
 
 
 @endpoint("clients", write=True)
-async def create_client(request: Request, c: WebContext, officer: Officer) -> Response:
+async def create_client(request: Request, c: Core, officer: Officer) -> Response:
     body = await json_object(request)
 
     def create() -> dict[str, Any]:
@@ -276,7 +275,7 @@ def _strings(body: dict[str, Any], name: str, default: list[str]) -> list[str]:
 
 
 @endpoint("officers", write=False)
-async def list_officers(request: Request, c: WebContext, officer: Officer) -> Response:
+async def list_officers(request: Request, c: Core, officer: Officer) -> Response:
     """Everyone with a back-office role, by user ID."""
     limit, after = pages.window(request.query_params)
     q = select(User).where(func.length(cast(User.roles, String)) > 2)  # not "[]"
@@ -288,7 +287,7 @@ async def list_officers(request: Request, c: WebContext, officer: Officer) -> Re
 
 
 @endpoint("officers", write=True)
-async def set_role(request: Request, c: WebContext, officer: Officer) -> Response:
+async def set_role(request: Request, c: Core, officer: Officer) -> Response:
     body = await json_object(request)
     role, grant = str(body.get("role", "")), request.method == "PUT"
 

@@ -12,14 +12,13 @@ from starlette.responses import Response
 from idp.admin_api import pages
 from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import endpoint, json_object, json_response
+from idp.core import Core
 from idp.domain import service_requests
 from idp.domain.errors import Message, NotFound, UserFacingError
+from idp.domain.kept_files import kept_pdf, uploads_folder
 from idp.domain.recovery import registered_email
 from idp.domain.secrets import random_token
 from idp.storage.models import ServiceRequest
-from idp.web.context import WebContext
-from idp.web.logout import sign_out_and_notify
-from idp.web.uploads import kept_pdf, uploads_folder
 
 EMAIL_CHANGE_TTL = 86_400
 RESULTS = {
@@ -83,7 +82,7 @@ def _misshapen(fields: dict[str, Any]) -> tuple[str, Message] | None:
 
 
 @endpoint("registrations", write=True)
-async def record_request(request: Request, c: WebContext, officer: Officer) -> Response:
+async def record_request(request: Request, c: Core, officer: Officer) -> Response:
     body = await json_object(request)
     fields = {k: body.get(k) for k in service_requests.RequestForm.__dataclass_fields__}
     if (wrong := _misshapen(fields)) is not None:
@@ -109,7 +108,7 @@ async def record_request(request: Request, c: WebContext, officer: Officer) -> R
 
 
 @endpoint("registrations", write=False)
-async def list_requests(request: Request, c: WebContext, officer: Officer) -> Response:
+async def list_requests(request: Request, c: Core, officer: Officer) -> Response:
     status = request.query_params.get("status", "received")
     limit, after = pages.window(request.query_params)
 
@@ -125,7 +124,7 @@ async def list_requests(request: Request, c: WebContext, officer: Officer) -> Re
 
 
 @endpoint("registrations", write=False)
-async def show_request(request: Request, c: WebContext, officer: Officer) -> Response:
+async def show_request(request: Request, c: Core, officer: Officer) -> Response:
     with c.services.db.read() as session:
         found = session.get(ServiceRequest, request.path_params["id"])
         if found is None:
@@ -134,11 +133,11 @@ async def show_request(request: Request, c: WebContext, officer: Officer) -> Res
 
 
 @endpoint("registrations", write=True)
-async def process_request(request: Request, c: WebContext, officer: Officer) -> Response:
+async def process_request(request: Request, c: Core, officer: Officer) -> Response:
     request_id = request.path_params["id"]
     actions, user_id = await run_in_threadpool(_process, c, request_id, officer)
     if "reset_device" in actions:
-        await sign_out_and_notify(c, user_id, "service_request", officer.origin)
+        await c.back_channel.sign_out_everywhere(user_id, "service_request", officer.origin)
     c.mail.wake()
     with c.services.db.read() as session:
         found = session.get(ServiceRequest, request_id)
@@ -146,7 +145,7 @@ async def process_request(request: Request, c: WebContext, officer: Officer) -> 
         return json_response(service_requests.describe(found))
 
 
-def _process(c: WebContext, request_id: str, officer: Officer) -> tuple[list[str], str]:
+def _process(c: Core, request_id: str, officer: Officer) -> tuple[list[str], str]:
     with c.services.db.session() as session:
         found = session.get(ServiceRequest, request_id)
         if found is None or found.status != "received":

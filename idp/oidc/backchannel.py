@@ -1,29 +1,24 @@
-"""OpenID Connect Back-Channel Logout 1.0: logout tokens POSTed to relying parties."""
+"""OpenID Connect Back-Channel Logout 1.0: logout tokens POSTed to relying parties, and signing
+a user out everywhere with the relying parties told in the background."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 
 from idp.domain import audit
+from idp.domain.audit import Origin
 from idp.domain.keys import KeyRing
 from idp.domain.secrets import random_token
+from idp.login.sign_out import LogoutNotice, SignOut
 from idp.storage.db import Database
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LogoutNotice:
-    client_id: str
-    uri: str
-    alg: str
-    sub: str
-    sid: str | None
 
 
 def logout_token(keys: KeyRing, issuer: str, notice: LogoutNotice) -> str:
@@ -64,3 +59,30 @@ async def deliver(keys: KeyRing, db: Database, issuer: str, notices: list[Logout
                     client_id=notice.client_id,
                     status=status,
                 )
+
+
+class BackChannel:
+    """Sign-outs whose relying parties are told by back-channel logout, in the background."""
+
+    def __init__(self, sign_out: SignOut, keys: KeyRing, db: Database, issuer: str) -> None:
+        self.sign_out = sign_out
+        self._keys = keys
+        self._db = db
+        self._issuer = issuer
+        self._deliveries: set[asyncio.Task[None]] = set()  # referenced until each one ends
+
+    async def deliver(self, notices: list[LogoutNotice]) -> None:
+        await deliver(self._keys, self._db, self._issuer, notices)
+
+    def tell(self, notices: list[LogoutNotice]) -> None:
+        """Deliver the notices in a task of their own (the answer to the user does not wait)."""
+        if notices:
+            task = asyncio.create_task(self.deliver(notices))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def sign_out_everywhere(self, user_id: str, reason: str, origin: Origin) -> int:
+        """Sign the user out everywhere and tell every relying party; how many were told."""
+        notices = await run_in_threadpool(self.sign_out.everywhere, user_id, reason, origin)
+        self.tell(notices)
+        return len(notices)

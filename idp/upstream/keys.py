@@ -8,6 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 
+from idp.domain.secrets import MasterKey
+
 P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 
 
@@ -26,3 +28,8 @@ def public_jwks(key: ECKey) -> dict[str, Any]:
             {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": "ES256", "use": "sig"}
         ]
     }
+
+
+def upstream_client_key(master: MasterKey) -> ECKey:
+    """Our key towards the upstream (private_key_jwt), the same in every process."""
+    return derived_ec_key(master.derive(b"upstream-client-key"))

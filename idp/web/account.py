@@ -17,7 +17,6 @@ from idp.storage.models import AuditEvent, Client, Grant, User
 from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import WebContext, ctx
 from idp.web.i18n import COOKIE
-from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import BAD_FORM
 
 CANCEL_REASONS = {
@@ -90,7 +89,7 @@ async def sign_out_all(request: Request) -> Response:
     if session is None or form is None:
         return c.render.error(request, BAD_FORM, 403)
     response = RedirectResponse("/account", status_code=303)
-    await sign_out_and_notify(c, session.user_id, "user_request", origin_of(request))
+    await c.back_channel.sign_out_everywhere(session.user_id, "user_request", origin_of(request))
     return response
 
 
@@ -136,7 +135,7 @@ async def cancel_soft_token(request: Request) -> Response:
     except NotAllowed as refused:
         return c.render.error(request, refused.message, 409)
     response = c.render.page(request, "cancelled.html")
-    await sign_out_and_notify(c, session.user_id, "soft_token_cancelled", origin)
+    await c.back_channel.sign_out_everywhere(session.user_id, "soft_token_cancelled", origin)
     c.sso.end(request, response)
     return response
 

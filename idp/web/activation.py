@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from idp.domain.lifecycle import Ability, Account
+from idp.login.sso import SsoSession
 from idp.web import continuation
 from idp.web.context import WebContext, ctx
-from idp.web.sso import SsoSession
 from push_auth.errors import PushError
 from push_auth.service import Activation
 

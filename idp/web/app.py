@@ -1,22 +1,15 @@
-"""The composition root: build every service from the settings and one visible routing table."""
+"""The hosted pages' routing table, health and readiness, and the error pages (404, 405, 503
+while a dependency is down, 500). idp.app mounts the APIs beside them."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-import anyio.to_thread
-import httpx
 import redis.exceptions
 import sqlalchemy.exc
-from joserfc.jwk import ECKey
 from sqlalchemy import text
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,23 +17,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from idp.admin_api.routes import admin_routes
-from idp.admin_ui_wiring import MOUNT, mount_admin_ui
 from idp.domain.errors import Message
-from idp.domain.lifecycle import Ability
-from idp.domain.lockout import Limits, Lockout
-from idp.domain.otp import OneTimeCodes
-from idp.domain.recovery import PasswordRecovery
-from idp.domain.registration import EmailVerification
-from idp.domain.secrets import MasterKeyError
-from idp.jobs import Scheduler
-from idp.mail.mailer import Mailer
-from idp.oidc.server import IdPAuthorizationServer
-from idp.push_wiring import build_push
-from idp.services import Services, build_services
-from idp.settings import Settings, SettingsError, load_settings
-from idp.upstream.keys import derived_ec_key
-from idp.upstream.proofing import UpstreamProofing
+from idp.services import Services
+from idp.upstream.keys import upstream_client_key
 from idp.upstream.simulated import SimulatedUpstream
 from idp.web import (
     account,
@@ -58,102 +37,16 @@ from idp.web import (
     token_login,
     token_routes,
 )
-from idp.web.authorize import AuthorizationFlow
 from idp.web.context import WebContext
 from idp.web.control_chars import API_PREFIXES
-from idp.web.csrf import Csrf
-from idp.web.edge import Edge
-from idp.web.i18n import Catalogs
-from idp.web.password_step import PasswordChangeStep
-from idp.web.render import TEMPLATES, Renderer
+from idp.web.render import TEMPLATES
 from idp.web.security_headers import NO_STORE, policy, secured
-from idp.web.sso import SsoSessions
-from idp.web.transactions import Transactions
-from push_auth.api import device_api
 
 STATIC = TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
 
 NOT_FOUND = Message("ไม่พบหน้าที่ต้องการ", "Page not found")
 SERVER_ERROR = Message("ระบบขัดข้อง กรุณาลองใหม่อีกครั้ง", "Something went wrong. Please try again.")
-
-
-def fetch_jwks(uri: str) -> dict[str, Any]:
-    """A client's JWKS by URI (private_key_jwt)."""
-    response = httpx.get(uri, timeout=5.0, follow_redirects=False)
-    response.raise_for_status()
-    data: dict[str, Any] = response.json()
-    return data
-
-
-def upstream_client_key(services: Services) -> ECKey:
-    """Our key towards the upstream (private_key_jwt), the same in every process."""
-    return derived_ec_key(services.master.derive(b"upstream-client-key"))
-
-
-def one_time_codes(services: Services, limits: Limits, purpose: str) -> OneTimeCodes:
-    lockout = Lockout(services.store, limits, scope="otp-" + purpose)
-    return OneTimeCodes(services.store, lockout, services.master.derive(b"otp"), purpose)
-
-
-def has_device(services: Services, user_id: str) -> bool:
-    """A second factor exists for this account (the lifecycle says a phone is paired)."""
-    with services.db.read() as session:
-        return services.lifecycle.user(session, user_id)[1].has_device
-
-
-def build_context(services: Services) -> WebContext:
-    settings = services.settings
-    secure = settings.is_https
-    server = IdPAuthorizationServer(services, fetch_jwks)
-    transactions = Transactions(services.store, settings.session.login_transaction_ttl)
-    security = settings.security
-    limits = Limits(
-        security.lockout_attempts,
-        security.lockout_seconds,
-        security.ip_attempts,
-        security.ip_window_seconds,
-    )
-    csrf = Csrf(services.master.derive(b"csrf"), secure)
-    push = build_push(services)
-    return WebContext(
-        services=services,
-        server=server,
-        flow=AuthorizationFlow(server, transactions, lambda user_id: has_device(services, user_id)),
-        transactions=transactions,
-        sso=SsoSessions(services.store, settings.session, secure),
-        render=Renderer(Catalogs(), csrf, settings.i18n.default_locale, secure),
-        lockout=Lockout(services.store, limits),
-        push=push,
-        mail=Mailer(services.db, settings.mail),
-        proofing=UpstreamProofing(settings, services.store, upstream_client_key(services)),
-        email_codes=EmailVerification(one_time_codes(services, limits, "registration")),
-        recovery=PasswordRecovery(
-            services.store,
-            one_time_codes(services, limits, "reset"),
-            Lockout(services.store, limits, scope="forgot-user"),
-            Lockout(
-                services.store,
-                Limits(
-                    attempts=security.ip_attempts,
-                    lock_seconds=security.ip_window_seconds,
-                    ip_attempts=security.ip_attempts,
-                    ip_window_seconds=security.ip_window_seconds,
-                ),
-                scope="forgot-ip",
-            ),
-            may_reset=lambda session, user: services.lifecycle.account(session, user).may(
-                Ability.RESET_PASSWORD
-            ),
-        ),
-        steps=[
-            signin.PasswordStep(),
-            push_steps.RenewalRequiredStep(),
-            push_steps.PushStep(),
-            PasswordChangeStep(),
-            push_steps.RenewalNoticeStep(),
-        ],
-    )
 
 
 async def health(request: Request) -> Response:
@@ -198,7 +91,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
             settings.upstream.client_secret,
             context.services.master.derive(b"simulated-upstream"),
             context.services.store,
-            upstream_client_key(context.services),
+            upstream_client_key(context.services.master),
         )
         development_only.append(Mount("/dev/upstream", routes=upstream.routes()))
     return [  # the machine-to-machine endpoints first: routes are matched in order
@@ -244,8 +137,6 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/healthz", health),
         Route("/readyz", ready),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Mount("/push/v1", routes=device_api(context.push)),
-        Mount("/admin/api/v1", routes=admin_routes()),
     ]
 
 
@@ -320,62 +211,3 @@ async def server_error(request: Request, exc: Exception) -> Response:
         https = context.services.settings.is_https
     response.raw_headers = secured([*response.raw_headers, NO_STORE], policy(https))
     return response
-
-
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI application (uvicorn --factory idp.web.app:create_app)."""
-    try:
-        settings = settings or load_settings()
-        services = build_services(settings)
-    except (SettingsError, MasterKeyError) as exc:
-        raise SystemExit(f"idp: {exc}") from None
-    context = build_context(services)
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Fewer threads contend less for the GIL: measured best at about 8 on 2 cores.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
-        if settings.tokens.signer_process:
-            await services.keys.signer.start()
-        try:  # the expiring store may be new or emptied: its revocation markers, from the record
-            await run_in_threadpool(context.server.tokens.revocations.load, True)
-        except Exception:  # refused until loaded: each check tries again
-            log.exception("revocations could not be loaded at start")
-        await context.push.wakeup.start()
-        await context.mail.sender.start()
-        scheduler = Scheduler(services, context.push, context.mail)
-        if settings.jobs.enabled:
-            await scheduler.start()
-        # What exists once started lives as long as the process: keep it out of the garbage
-        # collector's full passes, which took 60-90 ms each and were the p99 of every endpoint.
-        # Young collections every 10,000 allocations instead of 700: most of a request's
-        # objects are freed by reference counting before then (introspection +8 %).
-        if gc.get_freeze_count() == 0:  # the first application of this process
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(10_000, 10, 10)
-        yield
-        await scheduler.stop()
-        await context.mail.sender.stop()
-        await context.push.wakeup.stop()
-        await services.store.close_async()
-        await services.keys.signer.stop()
-        services.close()
-
-    app = Starlette(
-        routes=routes(context),
-        lifespan=lifespan,
-        exception_handlers={
-            404: not_found,
-            405: not_found,
-            500: server_error,
-            **dict.fromkeys(OUTAGES, unavailable),
-        },
-    )
-    app.state.ctx = context
-    if settings.admin_ui.enabled:  # after the admin API's mount, so that one matches first
-        app.router.routes.append(Mount(MOUNT, app=mount_admin_ui(services, app)))
-    app.add_middleware(
-        Edge, trusted_proxies=settings.server.trusted_proxies, https=settings.is_https
-    )
-    return app

@@ -1,48 +1,35 @@
-"""What the route handlers share, built once by create_app and kept on app.state."""
+"""What the hosted pages share: the core (idp.core) and the web area's own parts, built once
+by idp.bootstrap and kept on app.state."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from idp.core import Core
 from idp.domain.lockout import Lockout
 from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
-from idp.mail.mailer import Mailer
-from idp.oidc.server import IdPAuthorizationServer
-from idp.services import Services
+from idp.login.transaction import Transactions
+from idp.oidc.authorization import AuthorizationFlow
 from idp.upstream.proofing import UpstreamProofing
-from idp.web.authorize import AuthorizationFlow
 from idp.web.render import Renderer
-from idp.web.sso import SsoSessions
-from idp.web.transactions import Transactions
-from push_auth.service import PushAuth
-
-if TYPE_CHECKING:
-    from idp.web.signin import SignInStep
+from idp.web.session_cookie import SessionCookie
+from idp.web.step import SignInStep
 
 
 @dataclass
-class WebContext:
-    services: Services
-    server: IdPAuthorizationServer
-    flow: AuthorizationFlow
-    transactions: Transactions
-    sso: SsoSessions
-    render: Renderer
-    lockout: Lockout
-    push: PushAuth
-    mail: Mailer
-    proofing: UpstreamProofing
-    email_codes: EmailVerification
-    recovery: PasswordRecovery
-    steps: list[SignInStep] = field(default_factory=list)
-
-    @property
-    def issuer(self) -> str:
-        return self.services.settings.server.issuer
+class WebContext(Core):
+    flow: AuthorizationFlow = field(kw_only=True)
+    transactions: Transactions = field(kw_only=True)
+    sso: SessionCookie = field(kw_only=True)
+    render: Renderer = field(kw_only=True)
+    lockout: Lockout = field(kw_only=True)
+    proofing: UpstreamProofing = field(kw_only=True)
+    email_codes: EmailVerification = field(kw_only=True)
+    recovery: PasswordRecovery = field(kw_only=True)
+    steps: list[SignInStep] = field(kw_only=True, default_factory=list)
 
 
 def ctx(request: Request) -> WebContext:

@@ -17,7 +17,6 @@ from idp.domain.recovery import ResetRequest
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
 from idp.web.context import WebContext, ctx
-from idp.web.logout import sign_out_and_notify
 from idp.web.uploads import BAD_FORM
 
 ANSWER_FLOOR = 0.25  # seconds: longer than the slowest matching request takes
@@ -120,7 +119,7 @@ async def verify(request: Request) -> Response:
     except UserFacingError as problem:
         return await code_page(request, problem, 400)
     response = c.render.page(request, "forgot_done.html")
-    await sign_out_and_notify(c, user_id, "password_reset", origin_of(request))
+    await c.back_channel.sign_out_everywhere(user_id, "password_reset", origin_of(request))
     return response
 
 

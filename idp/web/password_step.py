@@ -11,18 +11,20 @@ from starlette.responses import Response
 from idp.domain import accounts, password_policy
 from idp.domain.errors import UserFacingError
 from idp.domain.lifecycle import Ability
+from idp.login.factors.password import PASSWORD
+from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 from idp.web.context import WebContext, ctx
-from idp.web.logout import sign_out_and_notify
-from idp.web.transactions import LoginTransaction
 
 
 class PasswordChangeStep:
     name = "password_change"
+    needs = (PASSWORD.name,)
+    provides = None
 
-    def pending(self, request: Request, txn: LoginTransaction) -> bool:
-        if "password" not in txn.done or self.name in txn.done or txn.user_id is None:
+    def applies(self, request: Request, txn: LoginTransaction) -> bool:
+        if txn.user_id is None:
             return False
         c = ctx(request)
         with c.services.db.read() as session:
@@ -52,9 +54,9 @@ class PasswordChangeStep:
         except UserFacingError as problem:
             return await self.show(request, txn, problem)
         user_id = str(txn.user_id)
-        txn.user_id, txn.amr, txn.done, txn.extra = None, [], [], {}  # sign in again
+        txn.start_over()  # sign in again, with the new password
         response = c.render.page(request, "password_changed.html", txn=txn)
-        await sign_out_and_notify(c, user_id, "password_change", origin_of(request))
+        await c.back_channel.sign_out_everywhere(user_id, "password_change", origin_of(request))
         return response
 
     @staticmethod

@@ -17,12 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idp.domain import acr
 from idp.domain.lifecycle import PUSH_STATES, State
 from idp.domain.thai_dates import format_datetime
+from idp.login.factors import Factor
+from idp.login.factors.password import PASSWORD
+from idp.login.factors.push import reported_amr
+from idp.login.transaction import LoginTransaction
 from idp.web.context import WebContext, ctx
 from idp.web.signin import EXPIRED
-from idp.web.transactions import LoginTransaction
 from push_auth.errors import PushError
 from push_auth.models import Challenge, Device
 from push_auth.pictures import all_pictures
@@ -47,10 +49,17 @@ def _state(c: WebContext, txn: LoginTransaction) -> State | None:
 
 
 class RenewalRequiredStep:
-    name = "renewal_required"
+    """Before the push: a phone whose certificate expired cannot approve until renewed."""
 
-    def pending(self, request: Request, txn: LoginTransaction) -> bool:
-        if "password" not in txn.done or "push" in txn.done:
+    name = "renewal_required"
+    needs = (PASSWORD.name,)
+    provides = None
+
+    def __init__(self, push: Factor) -> None:
+        self._push = push
+
+    def applies(self, request: Request, txn: LoginTransaction) -> bool:
+        if self._push.name in txn.factors_done:
             return False
         return _state(ctx(request), txn) is State.EXPIRED
 
@@ -63,17 +72,21 @@ class RenewalRequiredStep:
         )
 
     async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
-        if self.pending(request, txn):
+        if self.applies(request, txn):
             return await self.show(request, txn)
         return None
 
 
 class PushStep:
-    name = "push"
+    """Proves the push factor of the deployment's mode (idp.login.factors.push)."""
 
-    def pending(self, request: Request, txn: LoginTransaction) -> bool:
-        if "password" not in txn.done or self.name in txn.done:
-            return False
+    name = "push"
+    needs = (PASSWORD.name,)
+
+    def __init__(self, push: Factor) -> None:
+        self.provides = push.name
+
+    def applies(self, request: Request, txn: LoginTransaction) -> bool:
         return _state(ctx(request), txn) in PUSH_OR_SUSPENDED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
@@ -129,22 +142,21 @@ class PushStep:
         if challenge is None or challenge.status != "approved" or challenge.user_id != txn.user_id:
             return await self.show(request, txn)
         txn.extra.pop("challenge_id", None)
-        device_amr = {"pin": "pin", "face": "face", "fpt": "fpt"}
-        methods = {*txn.amr, "swk", "mfa", *(device_amr[m] for m in challenge.amr)}
-        if challenge.amr and set(challenge.amr) & {"face", "fpt"}:
-            methods.add("user")
-        txn.amr = sorted(methods)
-        txn.extra["acr"] = acr.ACR_PUSH if challenge.mode == "sequence" else acr.ACR_PASSWORD
-        txn.done.append(self.name)
+        factor = "push_sequence" if challenge.mode == "sequence" else "push_compare"
+        txn.proved(factor, reported_amr(challenge.amr))
         return None
 
 
 class RenewalNoticeStep:
-    name = "renewal_notice"
+    """After the push, from 30 to 1 days before the certificate expires."""
 
-    def pending(self, request: Request, txn: LoginTransaction) -> bool:
-        if "push" not in txn.done or self.name in txn.done:
-            return False
+    name = "renewal_notice"
+    provides = None
+
+    def __init__(self, push: Factor) -> None:
+        self.needs = (PASSWORD.name, push.name)
+
+    def applies(self, request: Request, txn: LoginTransaction) -> bool:
         return _state(ctx(request), txn) is State.WARNED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
@@ -170,7 +182,7 @@ class RenewalNoticeStep:
         if form.get("action") == "renew":
             txn.extra["renewing"] = True
             return await self.show(request, txn)
-        txn.done.append(self.name)
+        txn.steps_done.append(self.name)
         return None
 
 

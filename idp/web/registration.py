@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from idp.domain import audit, kept_files
 from idp.domain import registration as reg
 from idp.domain.errors import Message, UserFacingError
+from idp.domain.kept_files import uploads_folder
 from idp.domain.lifecycle import needs_assignment_order
 from idp.domain.thai_dates import format_datetime
 from idp.domain.validation import BAD_EMAIL, normalise_email
@@ -25,7 +26,7 @@ from idp.upstream.proofing import ProofingError
 from idp.web import continuation
 from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import WebContext, ctx
-from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf, uploads_folder
+from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf
 
 
 def _proofing_status(c: WebContext, user_id: str) -> str | None:

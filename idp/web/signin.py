@@ -1,26 +1,24 @@
-"""The hosted sign-in: a sequence of pluggable steps, then the SSO session.
+"""The hosted sign-in: a sequence of pluggable steps (idp.web.step), then the SSO session at
+the level that idp.login.assurance gives the factors proven.
 
-A step is anything with `name`, `pending(txn)`, `show(request, txn)` and `submit(request, txn)`.
-`submit` returns a response to stay on the step (an error, say) or None when the step is done.
-Later issues add steps (push approval, forced password change, renewal warning) to the list
-that create_app builds; nothing here changes.
+The steps are listed once, in idp.bootstrap; nothing here changes when one is added.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.domain import acr
 from idp.domain.authn import Result, authenticate
 from idp.domain.errors import Message
+from idp.login.factors.password import PASSWORD
+from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
-from idp.web.transactions import LoginTransaction
+from idp.web.step import SignInStep, is_done, is_ready
 
 INVALID = Message("รหัสผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "The user ID or password is incorrect.")
 LOCKED = Message(
@@ -36,19 +34,13 @@ BAD_FORM = Message(
 )
 
 
-class SignInStep(Protocol):
-    name: str
-
-    def pending(self, request: Request, txn: LoginTransaction) -> bool: ...
-    async def show(self, request: Request, txn: LoginTransaction) -> Response: ...
-    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None: ...
-
-
 class PasswordStep:
     name = "password"
+    needs: tuple[str, ...] = ()
+    provides = PASSWORD.name
 
-    def pending(self, request: Request, txn: LoginTransaction) -> bool:
-        return self.name not in txn.done
+    def applies(self, request: Request, txn: LoginTransaction) -> bool:
+        return True
 
     async def show(
         self,
@@ -81,13 +73,19 @@ class PasswordStep:
         if result is Result.INVALID or user is None:
             return await self.show(request, txn, INVALID, username)
         txn.user_id = user.user_id
-        txn.amr = sorted({*txn.amr, "pwd"})
-        txn.done.append(self.name)
+        txn.proved(self.provides)
         return None
 
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:
-    return next((step for step in ctx(request).steps if step.pending(request, txn)), None)
+    return next(
+        (
+            step
+            for step in ctx(request).steps
+            if is_ready(step, txn) and not is_done(step, txn) and step.applies(request, txn)
+        ),
+        None,
+    )
 
 
 async def login_page(request: Request) -> Response:
@@ -129,7 +127,7 @@ async def login_submit(request: Request) -> Response:
 def _finish(request: Request, txn: LoginTransaction) -> Response:
     """No step is pending (some may have stopped applying, e.g. a renewal began elsewhere):
     complete the sign-in once, then just go on to where it leads."""
-    if txn.authenticated_at is not None and txn.authenticated_at >= txn.created:
+    if txn.fresh:
         return RedirectResponse(destination(txn), status_code=303)
     return _complete(request, txn)
 
@@ -145,8 +143,8 @@ def _complete(request: Request, txn: LoginTransaction) -> Response:
     txn.authenticated_at = int(time.time())
     c.transactions.save(txn)
     response = RedirectResponse(destination(txn), status_code=303)
-    achieved = str(txn.extra.get("acr", acr.ACR_PASSWORD))
-    c.sso.start(
-        response, txn.user_id, achieved, txn.amr, previous=request.cookies.get(c.sso.cookie)
-    )
+    achieved = c.assurance.achieved(txn.factors_done)
+    assert achieved is not None  # the password step comes first
+    amr = c.assurance.amr(txn.factors_done, txn.reported_amr)
+    c.sso.start(request, response, txn.user_id, achieved, amr, tuple(txn.factors_done))
     return response

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import admin_ui_support, push_support, support
 from tests.backends import Backend
 from tests.browser.test_back_office import sign_in_with_push

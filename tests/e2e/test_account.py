@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from idp.web.app import create_app
+from idp.app import create_app
 from push_auth.errors import PushError
 from tests import push_support, support
 from tests.backends import Backend

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.domain.acr import ACR_PASSWORD
 from idp.storage.models import AuditEvent, User
-from idp.web.app import create_app
 from push_auth.authenticator.client import Authenticator
 from tests import push_support, support
 from tests.backends import Backend

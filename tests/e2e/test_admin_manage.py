@@ -348,7 +348,7 @@ def test_create_client_takes_every_setting(
 
 
 def test_four_eyes_an_approval_waits_for_a_second_officer(backend: Backend, tmp_path: Path) -> None:
-    from idp.web.app import create_app
+    from idp.app import create_app
 
     settings = support.make_settings(backend, tmp_path, registration={"four_eyes": True})
     with TestClient(create_app(settings), base_url=support.ISSUER) as client:

@@ -18,9 +18,9 @@ from starlette.responses import Response
 
 from admin_ui.app import create_app as create_admin_ui
 from admin_ui.settings import AdminUISettings
+from idp.app import create_app
 from idp.domain import clients
 from idp.storage.models import AuditEvent, Grant, User
-from idp.web.app import create_app
 from push_auth.errors import PushError
 from tests import admin_ui_support, support
 from tests.backends import Backend

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from idp.app import create_app
 from idp.domain.users import REQUIRED_COLUMNS
 from idp.storage.models import AuditEvent, User
-from idp.web.app import create_app
 from tests import admin_ui_support, push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve

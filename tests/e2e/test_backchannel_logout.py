@@ -8,7 +8,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve

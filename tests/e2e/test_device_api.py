@@ -316,7 +316,7 @@ def test_expired_activation_code_is_refused(app_client: TestClient, user: suppor
 def test_compare_mode_shows_the_picture_and_never_gives_the_push_acr(
     backend: support.Backend, tmp_path: Path
 ) -> None:
-    from idp.web.app import create_app
+    from idp.app import create_app
 
     settings = support.make_settings(backend, tmp_path, push={"mode": "compare"})
     with TestClient(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import Backend
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.domain.accounts import set_password
 from idp.domain.lifecycle import Ability, State
 from idp.storage.models import Registration, User
-from idp.web.app import create_app
 from push_auth.errors import PushError
 from tests import support
 from tests.backends import Backend

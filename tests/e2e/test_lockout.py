@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from idp.app import create_app
 from idp.storage.models import AuditEvent
-from idp.web.app import create_app
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve

@@ -31,7 +31,7 @@ def uvicorn_process(port: int, env: dict[str, str]) -> Iterator[None]:
             "-m",
             "uvicorn",
             "--factory",
-            "idp.web.app:create_app",
+            "idp.app:create_app",
             "--host",
             "127.0.0.1",
             "--port",

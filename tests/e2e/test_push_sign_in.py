@@ -15,9 +15,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
+from idp.app import create_app
 from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
 from idp.storage.models import DeviceRecord
-from idp.web.app import create_app
 from push_auth.authenticator.client import Authenticator
 from tests import push_support, support
 from tests.backends import Backend

@@ -12,9 +12,9 @@ import httpx
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.domain import kept_files, national_id
 from idp.storage.models import AuditEvent, Registration
-from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from idp.web.app import create_app
+from idp.app import create_app
 from push_auth.authenticator.cli import main as softtoken
 from push_auth.authenticator.qr import parse_activation, read_qr
 from push_auth.authenticator.state import AuthenticatorError

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve

@@ -69,7 +69,7 @@ def test_code_used_by_another_client_fails(
 
 
 def test_expired_code_fails(backend: support.Backend, tmp_path: support.Path) -> None:
-    from idp.web.app import create_app
+    from idp.app import create_app
 
     settings = support.make_settings(backend, tmp_path, tokens={"authorization_code_ttl": 1})
     with TestClient(

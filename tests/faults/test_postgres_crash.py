@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.services import Services
 from idp.storage.models import AuditEvent, OutboxMessage
-from idp.web.app import create_app
 from tests import support
 from tests.backends import ProductionServers, require_production
 from tests.faults.throwaway import ThrowawayPostgres, backend_on_postgres, throwaway_postgres

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import ProductionServers, require_production
 from tests.e2e.test_introspection import _tokens

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.cli import main
 from idp.domain.lifecycle import Ability, State
 from idp.services import build_services
 from idp.settings import Settings
 from idp.storage.models import AuditEvent
-from idp.web.app import create_app
 from tests import support
 from tests.e2e.test_device_api import Phone
 from tests.integration.test_user_import import HEADER, _row

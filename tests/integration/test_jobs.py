@@ -16,13 +16,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.cli import main
 from idp.domain.clock import Clock, ClockError
 from idp.jobs import run_all
 from idp.services import Services
 from idp.settings import Settings
 from idp.storage.models import DeviceRecord, OutboxMessage
-from idp.web.app import create_app
 from idp.web.context import WebContext
 from tests.backends import ProductionServers, production, require_production
 from tests.e2e.test_device_api import Phone

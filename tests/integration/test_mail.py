@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from idp.app import create_app
 from idp.mail import sender as sender_module
 from idp.mail.messages import MessageRenderer
 from idp.mail.outbox import Claimed, Outbox, enqueue
 from idp.services import build_services
 from idp.settings import Settings
 from idp.storage.models import OutboxMessage
-from idp.web.app import create_app
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port

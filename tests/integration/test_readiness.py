@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from starlette.testclient import TestClient
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import ProductionServers, production, require_production
 

@@ -11,9 +11,9 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from idp.app import create_app
 from idp.upstream.citizens import CITIZENS
 from idp.upstream.keys import public_jwks
-from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve

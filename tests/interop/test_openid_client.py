@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from idp.app import create_app
 from idp.domain.acr import ACR_PUSH
-from idp.web.app import create_app
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from idp.web.app import create_app
+from idp.app import create_app
 from tests import support
 from tests.backends import POSTGRES_ENV, Backend
 from tests.live import free_port, serve

@@ -1,7 +1,12 @@
-"""A sign-in in progress: the authorization request that started it and the steps done so far."""
+"""A sign-in in progress: the request that started it, the factors proven and the steps done.
+
+Kept in the expiring store between requests (any process may continue it). A transaction of
+another shape (written before an upgrade) is treated as expired: the user starts again.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,8 +22,9 @@ class LoginTransaction:
     client_id: str
     created: int
     user_id: str | None = None
-    amr: list[str] = field(default_factory=list)
-    done: list[str] = field(default_factory=list)
+    factors_done: list[str] = field(default_factory=list)  # idp.login.factors names
+    reported_amr: list[str] = field(default_factory=list)  # what the phone said it checked
+    steps_done: list[str] = field(default_factory=list)  # steps that prove no factor
     authenticated_at: int | None = None
     consented: bool = False
     return_to: str | None = None  # a page of ours (e.g. /activate) instead of an authorization
@@ -26,6 +32,24 @@ class LoginTransaction:
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
+
+    def proved(self, factor: str, reported: set[str] | None = None) -> None:
+        if factor not in self.factors_done:
+            self.factors_done.append(factor)
+        self.reported_amr = sorted({*self.reported_amr, *(reported or ())})
+
+    @property
+    def fresh(self) -> bool:
+        """Signed in within this transaction (not only carried over from a session)."""
+        return (self.authenticated_at or 0) >= self.created
+
+    def start_over(self) -> None:
+        """Forget who is signing in and what they proved (after a password change)."""
+        self.user_id, self.factors_done, self.reported_amr = None, [], []
+        self.steps_done, self.extra = [], {}
+
+
+FIELDS = frozenset(f.name for f in dataclasses.fields(LoginTransaction))
 
 
 class Transactions:
@@ -47,7 +71,7 @@ class Transactions:
         if len(txn_id) > 64:
             return None
         data = self._store.get("txn:" + txn_id)
-        if data is None:
+        if data is None or set(data) != FIELDS:
             return None
         data["params"] = [tuple(pair) for pair in data["params"]]
         return LoginTransaction(**data)

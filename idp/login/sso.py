@@ -1,17 +1,15 @@
-"""The server-side single sign-on session, kept in the expiring store behind a cookie."""
+"""The server-side single sign-on session, kept in the expiring store under the hash of a
+random token (the browser's cookie, set by idp.web.session_cookie)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from idp.domain.secrets import random_token, sha256_hex
+from idp.login.assurance import Proven
 from idp.settings import SessionSettings
 from idp.storage.expiring import ExpiringStore
-from idp.web.cookies import host_cookie_name, set_private_cookie
 
 
 @dataclass(frozen=True)
@@ -22,47 +20,55 @@ class SsoSession:
     acr: str
     amr: list[str]
     created: float
+    factors: tuple[str, ...] = ()  # sessions started before factors were recorded have none
+
+    @property
+    def proven(self) -> Proven:
+        return Proven(self.acr, self.factors, self.auth_time)
+
+
+def _session(data: dict[str, object]) -> SsoSession:
+    data["factors"] = tuple(data.get("factors") or ())  # type: ignore[arg-type]
+    return SsoSession(**data)  # type: ignore[arg-type]
 
 
 class SsoSessions:
-    def __init__(self, store: ExpiringStore, settings: SessionSettings, secure: bool) -> None:
+    def __init__(self, store: ExpiringStore, settings: SessionSettings) -> None:
         self._store = store
         self._settings = settings
-        self._secure = secure
-        self.cookie = host_cookie_name("idp_session", secure)
+
+    @property
+    def lifetime(self) -> int:
+        return self._settings.absolute_ttl
 
     def start(
         self,
-        response: Response,
         user_id: str,
         acr: str,
         amr: list[str],
+        factors: tuple[str, ...],
         previous: str | None = None,
-    ) -> SsoSession:
-        """A new session (and cookie value) on every authentication."""
+    ) -> tuple[SsoSession, str]:
+        """A new session and its token on every authentication (the previous one ends)."""
         if previous:
             self._store.delete("sso:" + sha256_hex(previous))
         now = time.time()
         token = random_token(32)
-        session = SsoSession(random_token(16), user_id, int(now), acr, amr, now)
+        session = SsoSession(random_token(16), user_id, int(now), acr, amr, now, factors)
         self._store.put("sso:" + sha256_hex(token), asdict(session), self._settings.idle_ttl)
         self._store.put(
             "sso-sid:" + session.sid, {"token_hash": sha256_hex(token)}, self._settings.absolute_ttl
         )
-        set_private_cookie(
-            response, self.cookie, token, self._secure, max_age=self._settings.absolute_ttl
-        )
-        return session
+        return session, token
 
-    def current(self, request: Request) -> SsoSession | None:
-        token = request.cookies.get(self.cookie)
+    def current(self, token: str | None) -> SsoSession | None:
         if not token:
             return None
         key = "sso:" + sha256_hex(token)
         data = self._store.get(key)
         if data is None:
             return None
-        session = SsoSession(**data)
+        session = _session(dict(data))
         ended = self._store.get("sso-ended:" + session.user_id)
         too_old = time.time() - session.created > self._settings.absolute_ttl
         if too_old or (ended is not None and session.created <= float(ended["at"])):
@@ -75,14 +81,11 @@ class SsoSessions:
         """Sign the user out everywhere: every session started until now stops working."""
         self._store.put("sso-ended:" + user_id, {"at": time.time()}, self._settings.absolute_ttl)
 
-    def end(self, request: Request, response: Response) -> SsoSession | None:
-        session = None
-        if token := request.cookies.get(self.cookie):
-            data = self._store.consume("sso:" + sha256_hex(token))
-            session = SsoSession(**data) if data else None
-            if session:
-                self._store.delete("sso-sid:" + session.sid)
-        response.delete_cookie(
-            self.cookie, path="/", secure=self._secure, httponly=True, samesite="lax"
-        )
+    def end(self, token: str | None) -> SsoSession | None:
+        if not token:
+            return None
+        data = self._store.consume("sso:" + sha256_hex(token))
+        session = _session(dict(data)) if data else None
+        if session:
+            self._store.delete("sso-sid:" + session.sid)
         return session

@@ -1,9 +1,11 @@
-"""The authorization endpoint: validate with Authlib, then sign in, ask consent, or issue a code.
+"""The authorization endpoint's decision: validate with Authlib, then sign in, ask consent, or
+issue a code.
 
-The decision is a short list of single-rule checks, in this order: the request is valid (Authlib),
-the session is fresh enough (`prompt=login`, `max_age`, `acr`), the user has consented, then the
-code is issued. Errors that can go back to the client are redirected with RFC 9207 `iss`; an
-unknown client or an unregistered redirect_uri never redirects.
+The decision is a short list of single-rule checks, in this order: the request is valid
+(Authlib), the session proves enough for it (idp.login.assurance, from `prompt=login`,
+`max_age`, `acr_values`, an essential `acr` claim and the client's minimum), the user has
+consented, then the code is issued. Errors that can go back to the client are redirected with
+RFC 9207 `iss`; an unknown client or an unregistered redirect_uri never redirects.
 """
 
 from __future__ import annotations
@@ -12,22 +14,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
-from sqlalchemy.orm import Session
 
-from idp.domain import acr
+from idp.login.assurance import Assurance, Missing, Requirement
+from idp.login.consent import has_consent
+from idp.login.sso import SsoSession
+from idp.login.transaction import LoginTransaction, Transactions
 from idp.oidc.adapter import StarletteOAuth2Request
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.oidc.server import IdPAuthorizationServer
-from idp.storage.models import Consent
-from idp.web.sso import SsoSession
-from idp.web.transactions import LoginTransaction, Transactions
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class NeedConsent:
 
 @dataclass(frozen=True)
 class NeedDevice:
-    """The client requires the push level and this user has no Soft Token."""
+    """The request makes a level essential (the client's minimum, an essential `acr` claim)
+    that no factor this user holds can reach: no Soft Token yet."""
 
     params: list[tuple[str, str]]
 
@@ -70,11 +71,13 @@ class AuthorizationFlow:
         self,
         server: IdPAuthorizationServer,
         transactions: Transactions,
-        has_device: Callable[[str], bool],
+        assurance: Assurance,
+        second_factors: Callable[[str], tuple[str, ...]],
     ) -> None:
         self.server = server
         self.transactions = transactions
-        self._has_device = has_device
+        self._assurance = assurance
+        self._second_factors = second_factors  # what a user holds besides the password
         self._issuer = server.services.settings.server.issuer
 
     def decide(
@@ -91,24 +94,28 @@ class AuthorizationFlow:
     def _decide(
         self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
     ) -> Outcome:
-        end_user, step_up = self._signed_in_user(oreq, session, txn)
-        grant = self.server.get_consent_grant(oreq, end_user=end_user)
+        missing = self._missing(oreq, session, txn)
+        end_user = None
+        if session is not None and missing is not None and not missing.needs:
+            end_user = SignedInUser(
+                session.user_id, session.auth_time, session.acr, tuple(session.amr), session.sid
+            )
+        grant = self.server.get_consent_grant(oreq, end_user=end_user)  # prompt=none, too
         redirect_uri = grant.redirect_uri
         self._check_claims(oreq, redirect_uri)
         client_id = oreq.payload.client_id
         if end_user is None:
-            if step_up and session is not None:  # only the missing factor: the push approval
-                return NeedLogin(
+            if session is not None and missing is not None and missing.keep:
+                return NeedLogin(  # a step-up proves only what is missing
                     self.transactions.start(
                         oreq.params,
                         client_id,
                         user_id=session.user_id,
-                        done=["password"],
-                        amr=list(session.amr),
+                        factors_done=list(missing.keep),
                     )
                 )
             return NeedLogin(self.transactions.start(oreq.params, client_id))
-        if not self._acr_satisfied(oreq, end_user.acr):
+        if missing is not None and missing.refused:
             if txn is not None:
                 self.transactions.finish(txn)
             return NeedDevice(oreq.params)
@@ -140,29 +147,33 @@ class AuthorizationFlow:
     def _prompts(oreq: StarletteOAuth2Request) -> set[str]:
         return set((oreq.payload.data.get("prompt") or "").split())
 
-    def _signed_in_user(
+    def _missing(
         self, oreq: StarletteOAuth2Request, session: SsoSession | None, txn: LoginTransaction | None
-    ) -> tuple[SignedInUser | None, bool]:
-        """The session's user if it is good enough for this request; otherwise None, and
-        whether the push step alone would make it so (step-up) rather than a full sign-in."""
+    ) -> Missing | None:
+        """What the session lacks for this request (None: there is no session)."""
         if session is None:
-            return None, False
-        fresh = txn is not None and (txn.authenticated_at or 0) >= txn.created
-        if "login" in self._prompts(oreq) and not fresh:
-            return None, False
-        has_device = self._has_device(session.user_id)
-        max_age = oreq.payload.data.get("max_age")
-        if max_age is not None:
-            if not max_age.isdigit():
-                raise InvalidRequestError("'max_age' must be a non-negative integer")
-            if int(time.time()) - session.auth_time > int(max_age) and not fresh:
-                return None, has_device
-        if has_device and session.acr != acr.ACR_PUSH and not fresh and self._wants_push(oreq):
-            return None, True
-        user = SignedInUser(
-            session.user_id, session.auth_time, session.acr, tuple(session.amr), session.sid
+            return None
+        return self._assurance.missing(
+            session.proven,
+            self._requirement(oreq),
+            self._second_factors(session.user_id),
+            int(time.time()),
+            just_signed_in=txn is not None and txn.fresh,
         )
-        return user, False
+
+    def _requirement(self, oreq: StarletteOAuth2Request) -> Requirement:
+        """What this request asks of the sign-in, for idp.login.assurance to judge."""
+        data = oreq.payload.data
+        max_age = data.get("max_age")
+        if max_age is not None and not max_age.isdigit():
+            raise InvalidRequestError("'max_age' must be a non-negative integer")
+        return Requirement(
+            asked=tuple((data.get("acr_values") or "").split()),
+            essential=tuple(self._essential_acr(oreq)),
+            minimum=self._client_minimum(oreq),
+            max_age=int(max_age) if max_age is not None else None,
+            fresh="login" in self._prompts(oreq),
+        )
 
     @staticmethod
     def _essential_acr(oreq: StarletteOAuth2Request) -> list[str]:
@@ -175,21 +186,6 @@ class AuthorizationFlow:
     def _client_minimum(self, oreq: StarletteOAuth2Request) -> str | None:
         client = self.server.query_client(oreq.payload.client_id or "")
         return client.record.min_acr if client is not None else None
-
-    def _wants_push(self, oreq: StarletteOAuth2Request) -> bool:
-        asked = (oreq.payload.data.get("acr_values") or "").split() + self._essential_acr(oreq)
-        minimum = self._client_minimum(oreq)  # a client that needs more than a password
-        needs_more = minimum is not None and not acr.satisfies(acr.ACR_PASSWORD, minimum)
-        return acr.ACR_PUSH in asked or needs_more
-
-    def _acr_satisfied(self, oreq: StarletteOAuth2Request, achieved: str) -> bool:
-        """An essential `acr` (claims parameter) and the client's minimum refuse; acr_values
-        are voluntary."""
-        minimum = self._client_minimum(oreq)
-        if minimum is not None and not acr.satisfies(achieved, minimum):
-            return False
-        wanted = self._essential_acr(oreq)
-        return not wanted or any(acr.satisfies(achieved, value) for value in wanted)
 
     def _check_claims(self, oreq: StarletteOAuth2Request, redirect_uri: str) -> None:
         try:
@@ -210,10 +206,8 @@ class AuthorizationFlow:
             return True
         if "consent" in self._prompts(oreq):
             return False
-        with self.server.services.db.read() as session:
-            consent = session.get(Consent, (user.user_id, client.get_client_id()))
-        granted = set(consent.scope.split()) if consent else set()
-        return set((oreq.scope or "").split()) <= granted
+        db = self.server.services.db
+        return has_consent(db, user.user_id, client.get_client_id(), oreq.scope or "")
 
     # -- responses -----------------------------------------------------------------------
     def _redirect(self, location: str) -> Redirect:
@@ -233,21 +227,4 @@ def _unquotable(exc: ValueError) -> Outcome:
     return ShowError("invalid_request")
 
 
-def remember_consent(session: Session, user_id: str, client_id: str, scope: str) -> None:
-    existing = session.get(Consent, (user_id, client_id))
-    scopes = set(scope.split()) | (set(existing.scope.split()) if existing else set())
-    if existing:
-        existing.scope = " ".join(sorted(scopes))
-        existing.granted_at = datetime.now(UTC)
-    else:
-        session.add(
-            Consent(
-                user_id=user_id,
-                client_id=client_id,
-                scope=" ".join(sorted(scopes)),
-                granted_at=datetime.now(UTC),
-            )
-        )
-
-
-__all__ = ["AuthorizationFlow", "LoginRequiredError", "Outcome", "remember_consent"]
+__all__ = ["AuthorizationFlow", "LoginRequiredError", "Outcome"]

@@ -1,0 +1,150 @@
+"""The composition root: every dependency built once from the settings, typed per area.
+
+- `build_core`: what every area shares (idp.core.Core): the OIDC server, the assurance policy,
+  push authentication, mail, SSO sessions, sign-out with back-channel logout.
+- `build_web`: the hosted pages' own (idp.web.context.WebContext), the sign-in steps in order.
+
+idp.app assembles the ASGI application from them; the CLI builds only the core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from idp.core import Core
+from idp.domain.lifecycle import Ability
+from idp.domain.lockout import Limits, Lockout
+from idp.domain.otp import OneTimeCodes
+from idp.domain.recovery import PasswordRecovery
+from idp.domain.registration import EmailVerification
+from idp.login.assurance import Assurance
+from idp.login.factors.password import PASSWORD
+from idp.login.factors.push import for_mode
+from idp.login.sign_out import SignOut
+from idp.login.sso import SsoSessions
+from idp.login.transaction import Transactions
+from idp.mail.mailer import Mailer
+from idp.oidc.authorization import AuthorizationFlow
+from idp.oidc.backchannel import BackChannel
+from idp.oidc.server import IdPAuthorizationServer
+from idp.push_wiring import build_push
+from idp.services import Services
+from idp.upstream.keys import upstream_client_key
+from idp.upstream.proofing import UpstreamProofing
+from idp.web import push_steps, signin
+from idp.web.context import WebContext
+from idp.web.csrf import Csrf
+from idp.web.i18n import Catalogs
+from idp.web.password_step import PasswordChangeStep
+from idp.web.render import Renderer
+from idp.web.session_cookie import SessionCookie
+
+
+def fetch_jwks(uri: str) -> dict[str, Any]:
+    """A client's JWKS by URI (private_key_jwt)."""
+    response = httpx.get(uri, timeout=5.0, follow_redirects=False)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def build_core(services: Services) -> Core:
+    server = IdPAuthorizationServer(services, fetch_jwks)
+    sessions = SsoSessions(services.store, services.settings.session)
+    sign_out = SignOut(services.db, sessions, server.tokens)
+    return Core(
+        services=services,
+        server=server,
+        assurance=Assurance([PASSWORD, for_mode(services.settings.push.mode)]),
+        push=build_push(services),
+        mail=Mailer(services.db, services.settings.mail),
+        sessions=sessions,
+        back_channel=BackChannel(
+            sign_out, services.keys, services.db, services.settings.server.issuer
+        ),
+    )
+
+
+def _limits(services: Services) -> Limits:
+    security = services.settings.security
+    return Limits(
+        security.lockout_attempts,
+        security.lockout_seconds,
+        security.ip_attempts,
+        security.ip_window_seconds,
+    )
+
+
+def _one_time_codes(services: Services, purpose: str) -> OneTimeCodes:
+    lockout = Lockout(services.store, _limits(services), scope="otp-" + purpose)
+    return OneTimeCodes(services.store, lockout, services.master.derive(b"otp"), purpose)
+
+
+def _recovery(services: Services) -> PasswordRecovery:
+    security = services.settings.security
+    per_address = Limits(
+        attempts=security.ip_attempts,
+        lock_seconds=security.ip_window_seconds,
+        ip_attempts=security.ip_attempts,
+        ip_window_seconds=security.ip_window_seconds,
+    )
+    return PasswordRecovery(
+        services.store,
+        _one_time_codes(services, "reset"),
+        Lockout(services.store, _limits(services), scope="forgot-user"),
+        Lockout(services.store, per_address, scope="forgot-ip"),
+        may_reset=lambda session, user: services.lifecycle.account(session, user).may(
+            Ability.RESET_PASSWORD
+        ),
+    )
+
+
+def second_factors(core: Core, user_id: str) -> tuple[str, ...]:
+    """The second factors this user holds now (the lifecycle says which)."""
+    services = core.services
+    with services.db.read() as session:
+        return core.assurance.holds(services.lifecycle.user(session, user_id)[1])
+
+
+def build_web(core: Core) -> WebContext:
+    services = core.services
+    settings = services.settings
+    secure = settings.is_https
+    transactions = Transactions(services.store, settings.session.login_transaction_ttl)
+    push = for_mode(settings.push.mode)
+    return WebContext(
+        services=services,
+        server=core.server,
+        assurance=core.assurance,
+        push=core.push,
+        mail=core.mail,
+        sessions=core.sessions,
+        back_channel=core.back_channel,
+        flow=AuthorizationFlow(
+            core.server,
+            transactions,
+            core.assurance,
+            lambda user_id: second_factors(core, user_id),
+        ),
+        transactions=transactions,
+        sso=SessionCookie(core.sessions, secure),
+        render=Renderer(
+            Catalogs(),
+            Csrf(services.master.derive(b"csrf"), secure),
+            settings.i18n.default_locale,
+            secure,
+        ),
+        lockout=Lockout(services.store, _limits(services)),
+        proofing=UpstreamProofing(settings, services.store, upstream_client_key(services.master)),
+        email_codes=EmailVerification(_one_time_codes(services, "registration")),
+        recovery=_recovery(services),
+        steps=[
+            signin.PasswordStep(),
+            push_steps.RenewalRequiredStep(push),
+            push_steps.PushStep(push),
+            PasswordChangeStep(),
+            push_steps.RenewalNoticeStep(push),
+        ],
+    )
