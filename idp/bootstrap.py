@@ -34,6 +34,7 @@ from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.proofing import UpstreamProofing
 from idp.web import push_steps, signin
+from idp.web.choose_factor import ChooseFactorStep
 from idp.web.context import WebContext
 from idp.web.csrf import Csrf
 from idp.web.i18n import Catalogs
@@ -101,13 +102,6 @@ def _recovery(services: Services) -> PasswordRecovery:
     )
 
 
-def second_factors(core: Core, user_id: str) -> tuple[str, ...]:
-    """The second factors this user holds now (the lifecycle says which)."""
-    services = core.services
-    with services.db.read() as session:
-        return core.assurance.holds(services.lifecycle.user(session, user_id)[1])
-
-
 def build_web(core: Core) -> WebContext:
     services = core.services
     settings = services.settings
@@ -122,12 +116,7 @@ def build_web(core: Core) -> WebContext:
         mail=core.mail,
         sessions=core.sessions,
         back_channel=core.back_channel,
-        flow=AuthorizationFlow(
-            core.server,
-            transactions,
-            core.assurance,
-            lambda user_id: second_factors(core, user_id),
-        ),
+        flow=AuthorizationFlow(core.server, transactions, core.assurance, core.second_factors),
         transactions=transactions,
         sso=SessionCookie(core.sessions, secure),
         render=Renderer(
@@ -142,6 +131,7 @@ def build_web(core: Core) -> WebContext:
         recovery=_recovery(services),
         steps=[
             signin.PasswordStep(),
+            ChooseFactorStep(),
             push_steps.RenewalRequiredStep(push),
             push_steps.PushStep(push),
             PasswordChangeStep(),

@@ -30,6 +30,11 @@ class Core:
     def issuer(self) -> str:
         return self.services.settings.server.issuer
 
+    def second_factors(self, user_id: str) -> tuple[str, ...]:
+        """The second factors this user holds now (the lifecycle says which)."""
+        with self.services.db.read() as session:
+            return self.assurance.holds(self.services.lifecycle.user(session, user_id)[1])
+
 
 def core_of(request: Request) -> Core:
     core: Core = request.app.state.ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,13 +16,13 @@ from idp.services import Services
 from idp.storage.models import DeviceRecord, VaultEntry
 from push_auth.ca import CertificateAuthority
 from push_auth.errors import forbidden
-from push_auth.models import Device
+from push_auth.models import ChallengeMode, Device, DeviceStatus
 from push_auth.notifier import LoggingNotifier
 from push_auth.service import PushAuth, PushConfig
 from push_auth.wakeup import LocalWakeup, RedisWakeup
 
 FIELDS = [f.name for f in dataclasses.fields(Device)]
-CURRENT = ("active", "suspended")
+CURRENT = (DeviceStatus.ACTIVE, DeviceStatus.SUSPENDED)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -147,9 +148,10 @@ def build_push(services: Services) -> PushAuth:
         notifier=LoggingNotifier(),
         config=PushConfig(
             audience=settings.server.issuer + "/push/v1",
-            mode=settings.push.mode,
+            mode=ChallengeMode(settings.push.mode),
             certificate_days=settings.push.certificate_days,
         ),
         clock=services.clock,
+        real_time=time.time,
         enrolment=LifecycleEnrolment(services),
     )

@@ -15,7 +15,6 @@ import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -87,7 +86,11 @@ def device_api(push: PushAuth) -> list[Route]:
     @_errors
     async def challenge(request: Request) -> Response:
         device, _claims = await run_in_threadpool(
-            push.authenticate, _header_token(request), "GET", request.url.path, False, True
+            push.authenticate,
+            _header_token(request),
+            "GET",
+            request.url.path,
+            poll_key_allowed=True,
         )
         try:
             wait = min(MAX_WAIT, max(0.0, float(request.query_params.get("wait", MAX_WAIT))))
@@ -112,7 +115,12 @@ def device_api(push: PushAuth) -> list[Route]:
     async def answer(request: Request) -> Response:
         token = await _body(request)
         device, claims = await run_in_threadpool(
-            push.authenticate, token, "POST", request.url.path, True, True
+            push.authenticate,
+            token,
+            "POST",
+            request.url.path,
+            allow_expired=True,
+            poll_key_allowed=True,
         )
         result = await run_in_threadpool(push.answer, device, request.path_params["cid"], claims)
         return JSONResponse({"status": result.status}, headers=NO_STORE)
@@ -121,21 +129,26 @@ def device_api(push: PushAuth) -> list[Route]:
     async def renew(request: Request) -> Response:
         token = await _body(request)
         device, claims = await run_in_threadpool(
-            push.authenticate, token, "POST", request.url.path, True
+            push.authenticate, token, "POST", request.url.path, allow_expired=True
         )
         return JSONResponse(await run_in_threadpool(push.renew, device, claims), headers=NO_STORE)
 
     @_errors
     async def status(request: Request) -> Response:
         device, _claims = await run_in_threadpool(
-            push.authenticate, _header_token(request), "GET", request.url.path, True, True
+            push.authenticate,
+            _header_token(request),
+            "GET",
+            request.url.path,
+            allow_expired=True,
+            poll_key_allowed=True,
         )
         return JSONResponse(
             {
                 "device_id": device.device_id,
                 "status": device.status,
                 "not_after": int(device.not_after.timestamp()),
-                "expired": device.not_after <= datetime.now(UTC),
+                "expired": device.not_after <= push.clock.now(),
                 "renewal_pending": device.next_certificate_pem is not None,
             },
             headers=NO_STORE,

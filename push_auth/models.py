@@ -1,17 +1,39 @@
-"""Devices and challenges."""
+"""Devices and challenges, and the statuses they move through (stored as these strings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class DeviceStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # "not me" on the phone, until an officer lifts it or revokes
+    REVOKED = "revoked"
+    REPLACED = "replaced"
+
+
+class ChallengeMode(StrEnum):
+    SEQUENCE = "sequence"  # the phone shows all pictures; the user taps the computer's sequence
+    COMPARE = "compare"  # the manual's same-picture-and-approve (never the push acr)
+
+
+class ChallengeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    NOT_ME = "not_me"
+    FAILED = "failed"  # the wrong pictures
+    EXPIRED = "expired"  # unanswered in time, or replaced by a newer challenge
 
 
 @dataclass
 class Device:
     device_id: str
     user_id: str
-    status: str  # active | revoked | suspended | replaced
+    status: DeviceStatus
     public_key_pem: str
     certificate_pem: str
     serial: str
@@ -32,9 +54,12 @@ class Device:
     next_serial: str | None = None
     next_not_after: datetime | None = None
 
+    def __post_init__(self) -> None:
+        self.status = DeviceStatus(self.status)  # a stored string becomes the enum
+
     @property
     def usable(self) -> bool:
-        return self.status == "active"
+        return self.status is DeviceStatus.ACTIVE
 
     @property
     def effective_not_after(self) -> datetime:
@@ -50,10 +75,14 @@ class Challenge:
     challenge_id: str
     user_id: str
     device_id: str
-    mode: str  # sequence | compare
+    mode: ChallengeMode
     pictures: list[int]
     created: int
     expires: int
     context: dict[str, Any] = field(default_factory=dict)
-    status: str = "pending"  # pending | approved | denied | not_me | failed | expired
+    status: ChallengeStatus = ChallengeStatus.PENDING
     amr: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.mode = ChallengeMode(self.mode)  # a stored string becomes the enum
+        self.status = ChallengeStatus(self.status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,9 +12,17 @@ from push_auth.models import Device
 
 
 class Clock(Protocol):
-    """The host's lifecycle clock: certificate validity and expiry are read from it."""
+    """The host's lifecycle clock: certificate validity and expiry are read from it (a test or
+    a development deployment may move it)."""
 
     def now(self) -> datetime: ...
+
+
+RealTime = Callable[[], float]
+"""Seconds since the epoch on real time (`time.time`), never moved with the lifecycle clock. It
+times the wire protocol (a device request's `iat`, a challenge's 120 s: the phone checks them
+against its own clock) and what lives beside them in the expiring store, whose time to live is
+real time too (an activation code's 10 minutes, the push backoff)."""
 
 
 class Enrolment(Protocol):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -89,10 +88,10 @@ def verify(token: str, public_key: ec.EllipticCurvePublicKey | str, typ: str) ->
 
 
 def check_request_claims(
-    claims: dict[str, Any], audience: str, method: str, path: str, now: float | None = None
+    claims: dict[str, Any], audience: str, method: str, path: str, *, now: float
 ) -> None:
-    """aud, htm, htu and a fresh iat; the caller checks jti against its replay cache."""
-    now = time.time() if now is None else now
+    """aud, htm, htu and an iat within CLOCK_SKEW of `now` (real time, seconds); the caller
+    checks jti against its replay cache."""
     iat = claims.get("iat")
     if not isinstance(iat, int | float) or abs(now - iat) > CLOCK_SKEW:
         raise unauthorized(

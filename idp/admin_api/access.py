@@ -14,10 +14,13 @@ from idp.core import Core
 from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
 from idp.domain.lifecycle import in_service
+from idp.login.assurance import Requirement
 from idp.oidc.adapter import origin_of
 from idp.storage.models import User
 
 STEP_UP_SECONDS = 900
+# Changing anything: a push sign-in within 15 minutes (idp.login.assurance judges it).
+CHANGES = Requirement(minimum=ACR_PUSH, max_age=STEP_UP_SECONDS)
 READ_ROLES = {
     "registrations": {"officer", "admin"},
     "users": {"officer", "admin"},
@@ -65,6 +68,11 @@ def _error(status: int, error: str, en: str, th: str, challenge: str | None = No
     )
 
 
+def may_change(c: Core, officer: Officer) -> bool:
+    """The officer's sign-in is strong and recent enough to change anything."""
+    return c.assurance.fresh_enough(officer.acr, officer.auth_time, CHANGES, int(time.time()))
+
+
 def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -100,7 +108,7 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
         int(claims.get("auth_time", 0)),
         origin_of(request),
     )
-    if write and (officer.acr != ACR_PUSH or time.time() - officer.auth_time > STEP_UP_SECONDS):
+    if write and not may_change(c, officer):
         raise _error(
             401,
             "insufficient_user_authentication",
@@ -108,6 +116,6 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
             "กรุณายืนยันตัวตนด้วย Soft Token อีกครั้ง (ภายใน 15 นาที) ก่อนแก้ไขข้อมูล",
             f'Bearer error="insufficient_user_authentication", '
             f'error_description="A push sign-in within 15 minutes is required", '
-            f'acr_values="{ACR_PUSH}", max_age={STEP_UP_SECONDS}',
+            f'acr_values="{CHANGES.minimum}", max_age={CHANGES.max_age}',
         )
     return officer

@@ -12,11 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.admin_api.access import STEP_UP_SECONDS, Officer
+from idp.admin_api.access import STEP_UP_SECONDS, Officer, may_change
 from idp.admin_api.endpoint import NO_STORE, NO_USER, endpoint, iso, json_object, json_response
 from idp.core import Core
 from idp.domain import clients, registration
-from idp.domain.acr import ACR_PUSH
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.kept_files import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 from idp.domain.lifecycle import OfficerAction
@@ -51,7 +50,7 @@ async def me(request: Request, c: Core, officer: Officer) -> Response:
                 "acr": officer.acr,
                 "auth_time": officer.auth_time,
                 "changes_allowed_until": officer.auth_time + STEP_UP_SECONDS
-                if officer.acr == ACR_PUSH
+                if may_change(c, officer)
                 else 0,
             }
         )

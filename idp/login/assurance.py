@@ -107,6 +107,11 @@ class Assurance:
     def __post_init__(self) -> None:
         self._by_name = {f.name: f for f in self.factors}
 
+    def add(self, factor: Factor) -> None:
+        """Offer one more factor (a module of idp.login.factors, with its sign-in step)."""
+        self.factors.append(factor)
+        self._by_name[factor.name] = factor
+
     def factor(self, name: str) -> Factor:
         return self._by_name[name]
 

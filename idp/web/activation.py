@@ -14,8 +14,8 @@ from idp.domain.lifecycle import Ability, Account
 from idp.login.sso import SsoSession
 from idp.web import continuation
 from idp.web.context import WebContext, ctx
+from push_auth.activation import Activation
 from push_auth.errors import PushError
-from push_auth.service import Activation
 
 FRESH_SIGN_IN = 900  # changing authenticators needs a sign-in in the last 15 minutes
 

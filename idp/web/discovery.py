@@ -9,8 +9,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from idp.domain import acr
 from idp.domain.clients import SCOPES
+from idp.login import assurance
 from idp.oidc.claims import CLAIMS_SUPPORTED
 
 CACHE = b"public, max-age=300"
@@ -43,7 +43,7 @@ def metadata(issuer: str, trust_framework: str = "th_dopa_ial") -> dict[str, Any
         "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "acr_values_supported": list(acr.SUPPORTED),
+        "acr_values_supported": list(assurance.SUPPORTED),
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_locales_supported": ["th", "en"],
         "ui_locales_supported": ["th", "en"],

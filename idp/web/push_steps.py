@@ -59,8 +59,11 @@ class RenewalRequiredStep:
         self._push = push
 
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
-        if self._push.name in txn.factors_done:
-            return False
+        if self._push.name in txn.factors_done or txn.extra.get("factor") not in (
+            None,
+            self._push.name,
+        ):
+            return False  # approved already, or another factor chosen
         return _state(ctx(request), txn) is State.EXPIRED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:

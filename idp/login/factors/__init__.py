@@ -31,6 +31,7 @@ class Factor:
     # shows (the picture sequence), so a phishing page cannot pass on an approval it caused.
     bound_to_sign_in: bool
     held: Callable[[Account], bool]  # this account can use the factor now
+    label: str  # what the "choose a factor" page calls it (an English msgid, translated)
 
     @property
     def second(self) -> bool:

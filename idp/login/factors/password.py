@@ -10,4 +10,4 @@ def _held(account: Account) -> bool:
     return account.may(Ability.SIGN_IN)
 
 
-PASSWORD = Factor("password", Kind.KNOWLEDGE, frozenset({"pwd"}), False, _held)
+PASSWORD = Factor("password", Kind.KNOWLEDGE, frozenset({"pwd"}), False, _held, "Password")

@@ -21,8 +21,12 @@ def _held(account: Account) -> bool:
     return account.has_device
 
 
-PUSH_SEQUENCE = Factor("push_sequence", Kind.POSSESSION, SOFTWARE_KEY, True, _held)
-PUSH_COMPARE = Factor("push_compare", Kind.POSSESSION, SOFTWARE_KEY, False, _held)
+PUSH_SEQUENCE = Factor(
+    "push_sequence", Kind.POSSESSION, SOFTWARE_KEY, True, _held, "Approve on the Soft Token app"
+)
+PUSH_COMPARE = Factor(
+    "push_compare", Kind.POSSESSION, SOFTWARE_KEY, False, _held, "Approve on the Soft Token app"
+)
 DEVICE_METHODS = {"pin": "pin", "face": "face", "fpt": "fpt"}  # as the phone reports them
 BIOMETRIC = frozenset({"face", "fpt"})  # these also prove the user ("user", RFC 8176)
 
