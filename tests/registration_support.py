@@ -22,7 +22,7 @@ from idp.web.context import WebContext
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port, serve
-from tests.smtp import Inbox, smtp_server, text_of
+from tests.smtp import Inbox, smtp_mail, smtp_server, text_of
 
 SOMYING = {"pid": "1101700203450", "name_th": "นางสาวสมหญิง ใจดี", "name_en": "Ms Somying Jaidee"}
 
@@ -51,14 +51,7 @@ def registration_world(backend: Backend, tmp_path: Path, **upstream: object) -> 
         tmp_path,
         issuer=base,
         upstream={"simulated": True, "client_secret": "test-upstream-secret", **upstream},
-        mail={
-            "transport": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp_port,
-            "security": "none",
-            "poll_seconds": 0.2,
-            "retry_base_seconds": 1,
-        },
+        mail=smtp_mail(smtp_port),
     )
     app = create_app(settings)
     inbox = Inbox()

@@ -45,3 +45,15 @@ def text_of(message: Message) -> str:
             assert isinstance(payload, bytes)
             return payload.decode(part.get_content_charset() or "utf-8")
     raise AssertionError("no text part")
+
+
+def smtp_mail(port: int) -> dict[str, object]:
+    """The `[mail]` settings that send to the loopback SMTP server on `port`, quickly."""
+    return {
+        "transport": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "poll_seconds": 0.2,
+        "retry_base_seconds": 1,
+    }

@@ -13,7 +13,7 @@ from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
 from tests.logout_receiver import LogoutReceiver
-from tests.smtp import Inbox, smtp_server, text_of
+from tests.smtp import Inbox, smtp_mail, smtp_server, text_of
 
 
 def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) -> None:
@@ -25,13 +25,7 @@ def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) ->
             backend,
             tmp_path,
             issuer=base,
-            mail={
-                "transport": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp_port,
-                "security": "none",
-                "poll_seconds": 0.2,
-            },
+            mail=smtp_mail(smtp_port),
         )
     )
     services = app.state.ctx.services

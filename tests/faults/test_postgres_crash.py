@@ -24,7 +24,7 @@ from tests import support
 from tests.backends import ProductionServers, require_production
 from tests.faults.throwaway import ThrowawayPostgres, backend_on_postgres, throwaway_postgres
 from tests.live import free_port, serve
-from tests.smtp import Inbox, smtp_server
+from tests.smtp import Inbox, smtp_mail, smtp_server
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -174,13 +174,7 @@ def test_a_mail_in_flight_when_postgres_crashes_goes_once(
             settings = support.make_settings(
                 backend_on_postgres(servers, postgres, "pg-mail:"),
                 tmp_path,
-                mail={
-                    "transport": "smtp",
-                    "host": "127.0.0.1",
-                    "port": smtp_port,
-                    "security": "none",
-                    "poll_seconds": 0.2,
-                },
+                mail=smtp_mail(smtp_port),
             )
             with TestClient(create_app(settings), base_url=support.ISSUER) as client:
                 context = client.app.state.ctx  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from idp.storage.models import OutboxMessage
 from tests import support
 from tests.backends import Backend
 from tests.live import free_port
-from tests.smtp import Inbox, smtp_server, text_of
+from tests.smtp import Inbox, smtp_mail, smtp_server, text_of
 
 
 @pytest.fixture
@@ -35,14 +35,7 @@ def mail_app(backend: Backend, tmp_path: Path, smtp_port: int) -> Iterator[TestC
     settings = support.make_settings(
         backend,
         tmp_path,
-        mail={
-            "transport": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp_port,
-            "security": "none",
-            "retry_base_seconds": 1,
-            "poll_seconds": 0.2,
-        },
+        mail=smtp_mail(smtp_port),
     )
     with TestClient(create_app(settings), base_url=support.ISSUER) as client:
         yield client

@@ -26,7 +26,7 @@ from tests import support
 from tests.backends import POSTGRES_ENV, Backend
 from tests.live import free_port, serve
 from tests.registration_support import World
-from tests.smtp import Inbox, smtp_server
+from tests.smtp import Inbox, smtp_mail, smtp_server
 
 
 @contextmanager
@@ -54,14 +54,7 @@ def journey_world(
     port, smtp_port = port or free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     upstream = {"simulated": True, "client_secret": "test-upstream-secret"}
-    mail = {
-        "transport": "smtp",
-        "host": "127.0.0.1",
-        "port": smtp_port,
-        "security": "none",
-        "poll_seconds": 0.2,
-        "retry_base_seconds": 1,
-    }
+    mail = smtp_mail(smtp_port)
     with _own_database(backend, tmp_path) as own:
         settings = support.make_settings(
             own,
