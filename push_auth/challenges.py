@@ -168,6 +168,14 @@ class Challenges:
         return challenge
 
     def _check_may_approve(self, device: Device, claims: dict[str, Any]) -> None:
+        """Before the challenge is spent: a malformed approval leaves it open."""
+        reported = claims.get("amr", [])
+        if not isinstance(reported, list) or not all(isinstance(m, str) for m in reported):
+            raise bad_request(
+                "invalid_amr",
+                "ข้อมูลวิธีปลดล็อกกุญแจไม่ถูกต้อง",
+                "amr must be a list of strings",
+            )
         if claims.get("_key") != "device":
             raise forbidden(
                 "pin_required",

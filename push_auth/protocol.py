@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -93,7 +94,12 @@ def check_request_claims(
     """aud, htm, htu and an iat within CLOCK_SKEW of `now` (real time, seconds); the caller
     checks jti against its replay cache."""
     iat = claims.get("iat")
-    if not isinstance(iat, int | float) or abs(now - iat) > CLOCK_SKEW:
+    if (
+        not isinstance(iat, int | float)
+        or isinstance(iat, bool)
+        or not math.isfinite(iat)  # NaN is never "more than 60 s away"
+        or abs(now - iat) > CLOCK_SKEW
+    ):
         raise unauthorized(
             "เวลาในเครื่องไม่ตรง หรือคำขอหมดอายุ",
             "iat is missing or more than 60 s away from the server's clock",

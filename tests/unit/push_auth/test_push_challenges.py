@@ -202,3 +202,13 @@ def test_no_push_without_a_device(world: World) -> None:
 def test_an_unknown_or_absurd_challenge_id_is_none(world: World) -> None:
     assert world.push.challenges.get("x" * 100) is None
     assert world.push.challenges.get("nothing-here") is None
+
+
+@pytest.mark.parametrize("amr", [5, "pin", [1], [["pin"]], {"pin": 1}])
+def test_a_malformed_amr_is_refused_and_leaves_the_challenge_open(
+    world: World, phone: Phone, amr: object
+) -> None:
+    challenge = _start(world)
+    refused = refusal(phone.answer, challenge, "approve", pictures=challenge.pictures, amr=amr)
+    assert (refused.status, refused.code) == (400, "invalid_amr")
+    assert phone.approve(challenge).status is ChallengeStatus.APPROVED

@@ -61,3 +61,10 @@ def test_an_unknown_device_or_a_strangers_key_is_refused(world: World, phone: Ph
     )
     assert refusal(_authenticate, world, forged).status == 401
     assert refusal(_authenticate, world, unknown).en == "unknown device"
+
+
+def test_an_iat_that_is_not_a_time_is_refused(world: World, phone: Phone) -> None:
+    """NaN is never "more than 60 s away": such a request would never go stale."""
+    for iat in (float("nan"), float("inf"), True, "0"):
+        refused = refusal(_authenticate, world, phone.token("GET", PATH, iat=iat))
+        assert refused.status == 401
