@@ -22,7 +22,8 @@ from idp.domain.secrets import MasterKeyError
 from idp.jobs import Scheduler
 from idp.services import build_services
 from idp.settings import Settings, SettingsError, load_settings
-from idp.web.app import OUTAGES, not_found, routes, server_error, unavailable
+from idp.storage.outages import OUTAGES
+from idp.web.app import not_found, routes, server_error, unavailable
 from idp.web.context import WebContext
 from idp.web.edge import Edge
 from push_auth.api import device_api

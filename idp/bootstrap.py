@@ -14,11 +14,17 @@ from typing import Any
 import httpx
 
 from idp.core import Core
+from idp.domain.authn import PasswordCheck
+from idp.domain.forgot_password import ForgotPassword
+from idp.domain.kept_files import uploads_folder
 from idp.domain.lifecycle import Ability
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
 from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
+from idp.domain.registration_wizard import RegistrationWizard
+from idp.domain.self_service import SelfService
+from idp.domain.token_login import TokenLogin
 from idp.login.assurance import Assurance
 from idp.login.factors.password import PASSWORD
 from idp.login.factors.push import for_mode
@@ -102,12 +108,40 @@ def _recovery(services: Services) -> PasswordRecovery:
     )
 
 
+def _self_service(core: Core) -> SelfService:
+    services = core.services
+    return SelfService(
+        services.db,
+        services.store,
+        services.lifecycle,
+        enqueue=core.mail.enqueue,
+        wake=core.mail.wake,
+        active_device=core.push.devices.active_for,
+        revoke_device=core.push.revoke,
+        issuer=core.issuer,
+    )
+
+
+def _registration_wizard(core: Core) -> RegistrationWizard:
+    services = core.services
+    return RegistrationWizard(
+        services.db,
+        uploads_folder(services.settings),
+        EmailVerification(_one_time_codes(services, "registration")),
+        enqueue=core.mail.enqueue,
+        wake=core.mail.wake,
+        decided=core.mail.registration_decided,
+        issuer=core.issuer,
+    )
+
+
 def build_web(core: Core) -> WebContext:
     services = core.services
     settings = services.settings
     secure = settings.is_https
     transactions = Transactions(services.store, settings.session.login_transaction_ttl)
     push = for_mode(settings.push.mode)
+    recovery = _recovery(services)
     return WebContext(
         services=services,
         server=core.server,
@@ -125,10 +159,13 @@ def build_web(core: Core) -> WebContext:
             settings.i18n.default_locale,
             secure,
         ),
-        lockout=Lockout(services.store, _limits(services)),
+        passwords=PasswordCheck(services.db, Lockout(services.store, _limits(services))),
+        accounts=_self_service(core),
+        registration=_registration_wizard(core),
         proofing=UpstreamProofing(settings, services.store, upstream_client_key(services.master)),
-        email_codes=EmailVerification(_one_time_codes(services, "registration")),
-        recovery=_recovery(services),
+        recovery=recovery,
+        forgot=ForgotPassword(services.db, recovery, core.mail.enqueue, core.mail.wake),
+        token_login=TokenLogin(services.db, services.lifecycle),
         steps=[
             signin.PasswordStep(),
             ChooseFactorStep(),

@@ -26,6 +26,12 @@ class Services:
     clock: Clock
     lifecycle: Lifecycle
 
+    def probe(self) -> None:
+        """Raises unless the signing keys, the expiring store and the database all answer."""
+        self.keys.snapshot()
+        self.store.get("ready-probe")
+        self.db.ping()
+
     def close(self) -> None:
         self.audit.close()
         self.store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 
 from idp.domain import audit
 from idp.domain.audit import Origin
@@ -23,38 +24,51 @@ class Result(enum.Enum):
     LOCKED = "locked"
 
 
-def authenticate(
-    db: Database, lockout: Lockout, user_id: str, password: str, origin: Origin
-) -> tuple[Result, User | None]:
-    account = user_id.strip().upper()
-    key = account if _ACCOUNT_KEY.match(account) else "invalid-id"
-    reservation = lockout.reserve(key, origin.ip)
-    if not reservation.allowed:
-        with db.session() as session:
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The password step of the sign-in, bound to the database and the lockout it counts in.
+    A transaction of its own: call it from a worker thread."""
+
+    db: Database
+    lockout: Lockout
+
+    def check(self, user_id: str, password: str, origin: Origin) -> tuple[Result, User | None]:
+        account = user_id.strip().upper()
+        key = account if _ACCOUNT_KEY.match(account) else "invalid-id"
+        reservation = self.lockout.reserve(key, origin.ip)
+        if not reservation.allowed:
+            with self.db.session() as session:
+                audit.record(
+                    session,
+                    "login.password",
+                    actor=key,
+                    subject=key,
+                    outcome="locked",
+                    origin=origin,
+                )
+            return Result.LOCKED, None
+        with self.db.session() as session:
+            user = session.get(User, account) if key == account else None
+            stored = user.password_hash if user is not None else None
+            ok = verify_password(password, stored) and user is not None and may_sign_in(user)
+            if ok and user is not None:
+                spend_initial_password(user)
+                self.lockout.succeeded(key)
+                audit.record(
+                    session, "login.password", actor=account, subject=account, origin=origin
+                )
+                return Result.OK, user
+            locked_now = self.lockout.failed(key, origin.ip, reservation)
             audit.record(
-                session, "login.password", actor=key, subject=key, outcome="locked", origin=origin
+                session, "login.password", actor=key, subject=key, outcome="failure", origin=origin
             )
-        return Result.LOCKED, None
-    with db.session() as session:
-        user = session.get(User, account) if key == account else None
-        stored = user.password_hash if user is not None else None
-        ok = verify_password(password, stored) and user is not None and may_sign_in(user)
-        if ok and user is not None:
-            spend_initial_password(user)
-            lockout.succeeded(key)
-            audit.record(session, "login.password", actor=account, subject=account, origin=origin)
-            return Result.OK, user
-        locked_now = lockout.failed(key, origin.ip, reservation)
-        audit.record(
-            session, "login.password", actor=key, subject=key, outcome="failure", origin=origin
-        )
-        if locked_now:
-            audit.record(
-                session,
-                "account.lockout",
-                actor="system",
-                subject=key,
-                outcome="locked",
-                origin=origin,
-            )
-    return Result.INVALID, None
+            if locked_now:
+                audit.record(
+                    session,
+                    "account.lockout",
+                    actor="system",
+                    subject=key,
+                    outcome="locked",
+                    origin=origin,
+                )
+        return Result.INVALID, None

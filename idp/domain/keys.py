@@ -122,13 +122,17 @@ class KeyRing:
         self._imported: dict[tuple[str, bool], AnyKey] = {}  # (kid, private) -> key
         self.signer = SignerProcess()  # started by the web application, if configured
 
+    def stale(self) -> bool:
+        """The next snapshot() reads the database (none yet, or older than the refresh)."""
+        return self._snapshot is None or time.monotonic() - self._loaded_at > self._refresh
+
     def snapshot(self) -> KeySnapshot:
-        now = time.monotonic()
-        if self._snapshot is None or now - self._loaded_at > self._refresh:
+        if self.stale():
             with self._lock:
-                if self._snapshot is None or now - self._loaded_at > self._refresh:
+                if self.stale():
                     self._snapshot = self._load()
-                    self._loaded_at = now
+                    self._loaded_at = time.monotonic()
+        assert self._snapshot is not None
         return self._snapshot
 
     def reload(self) -> None:

@@ -51,6 +51,7 @@ class ResetRequest:
     flow_id: str
     code: str | None  # only when the details matched: the caller emails it
     email: str | None
+    user_id: str | None = None  # whose code it is, when the details matched
 
 
 def registered_email(session: Session, user: User) -> tuple[str | None, str]:
@@ -145,7 +146,7 @@ class PasswordRecovery:
         self._by_user.succeeded(account)  # not by_ip: that would clear the whole office's count
         if not self._mail_allowed(account):
             return ResetRequest(flow_id, None, None)  # the same answer; no more mail this hour
-        return ResetRequest(flow_id, code, registered)
+        return ResetRequest(flow_id, code, registered, account)
 
     def resend(self, flow_id: str) -> ResetRequest:
         flow = self._store.get("forgot:" + flow_id) if len(flow_id) < 64 else None
@@ -153,7 +154,7 @@ class PasswordRecovery:
             raise UserFacingError(otp.WRONG)
         code, _expires = self._codes.issue(flow_id)
         matched = flow["user_id"] is not None and self._mail_allowed(str(flow["user_id"]))
-        return ResetRequest(flow_id, code if matched else None, flow["email"])
+        return ResetRequest(flow_id, code if matched else None, flow["email"], flow["user_id"])
 
     def complete(
         self, session: Session, flow_id: str, code: str, origin: Origin

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from idp.storage.db import Database
 from idp.storage.models import Consent
 
@@ -18,18 +16,20 @@ def has_consent(db: Database, user_id: str, client_id: str, scope: str) -> bool:
     return set(scope.split()) <= granted
 
 
-def remember_consent(session: Session, user_id: str, client_id: str, scope: str) -> None:
-    existing = session.get(Consent, (user_id, client_id))
-    scopes = set(scope.split()) | (set(existing.scope.split()) if existing else set())
-    if existing:
-        existing.scope = " ".join(sorted(scopes))
-        existing.granted_at = datetime.now(UTC)
-    else:
-        session.add(
-            Consent(
-                user_id=user_id,
-                client_id=client_id,
-                scope=" ".join(sorted(scopes)),
-                granted_at=datetime.now(UTC),
+def remember_consent(db: Database, user_id: str, client_id: str, scope: str) -> None:
+    """The user allowed these scopes: add them to what this client was allowed before."""
+    with db.session() as session:
+        existing = session.get(Consent, (user_id, client_id))
+        scopes = set(scope.split()) | (set(existing.scope.split()) if existing else set())
+        if existing:
+            existing.scope = " ".join(sorted(scopes))
+            existing.granted_at = datetime.now(UTC)
+        else:
+            session.add(
+                Consent(
+                    user_id=user_id,
+                    client_id=client_id,
+                    scope=" ".join(sorted(scopes)),
+                    granted_at=datetime.now(UTC),
+                )
             )
-        )

@@ -21,7 +21,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from idp.login.assurance import Assurance, Missing, Requirement
-from idp.login.consent import has_consent
+from idp.login.consent import has_consent, remember_consent
 from idp.login.sso import SsoSession
 from idp.login.transaction import LoginTransaction, Transactions
 from idp.oidc.adapter import StarletteOAuth2Request
@@ -208,6 +208,11 @@ class AuthorizationFlow:
             return False
         db = self.server.services.db
         return has_consent(db, user.user_id, client.get_client_id(), oreq.scope or "")
+
+    def remember_consent(self, user_id: str, txn: LoginTransaction) -> None:
+        """The user allowed what this sign-in's client asks (the consent page's answer)."""
+        db = self.server.services.db
+        remember_consent(db, user_id, txn.client_id, txn.param("scope") or "")
 
     # -- responses -----------------------------------------------------------------------
     def _redirect(self, location: str) -> Redirect:

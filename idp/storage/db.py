@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.settings import REPO_ROOT
@@ -112,6 +112,11 @@ class Database:
         """Reads only, without a transaction round trip (autocommit) where the database allows."""
         with self._readers() as session:
             yield session
+
+    def ping(self) -> None:
+        """Raises unless the database answers a trivial query (readiness)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
 
     def migrate(self) -> None:
         config = Config()

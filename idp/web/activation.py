@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from idp.domain.lifecycle import Ability, Account
+from idp.domain.lifecycle import Ability
 from idp.login.sso import SsoSession
 from idp.web import continuation
 from idp.web.context import WebContext, ctx
@@ -37,7 +37,7 @@ async def activate_page(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/activate")
-    account = await run_in_threadpool(_account, c, session.user_id)
+    account = await run_in_threadpool(c.accounts.standing, session.user_id)
     if account.has_device:
         return c.render.page(
             request, "activated.html", continue_url=continuation.url(c, session.user_id)
@@ -59,11 +59,6 @@ async def activate_page(request: Request) -> Response:
         code=activation.code,
         qr_data_uri=segno.make(activation.qr_text, error="m").svg_data_uri(scale=6),
     )
-
-
-def _account(c: WebContext, user_id: str) -> Account:
-    with c.services.db.read() as session:
-        return c.services.lifecycle.user(session, user_id)[1]
 
 
 def _pending_or_new(c: WebContext, user_id: str) -> Activation:

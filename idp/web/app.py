@@ -7,9 +7,6 @@ import asyncio
 import logging
 import secrets
 
-import redis.exceptions
-import sqlalchemy.exc
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -56,18 +53,11 @@ async def health(request: Request) -> Response:
 READY_TIMEOUT = 1.0  # seconds: a database that does not answer by then is not ready
 
 
-def _probe(services: Services) -> None:
-    services.keys.snapshot()
-    services.store.get("ready-probe")
-    with services.db.read() as session:
-        session.execute(text("SELECT 1"))
-
-
 async def ready(request: Request) -> Response:
     """Ready when the signing keys, the expiring store and the database all answer."""
     services: Services = request.app.state.ctx.services
     try:
-        await asyncio.wait_for(run_in_threadpool(_probe, services), READY_TIMEOUT)
+        await asyncio.wait_for(run_in_threadpool(services.probe), READY_TIMEOUT)
     except Exception as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse(
@@ -157,15 +147,6 @@ async def not_found(request: Request, exc: Exception) -> Response:
 UNAVAILABLE = Message(
     "ระบบไม่พร้อมให้บริการชั่วคราว กรุณาลองใหม่ในอีกสักครู่",
     "The service is temporarily unavailable. Please try again in a moment.",
-)
-# A database or expiring store that cannot be reached: nothing was decided, try again later.
-OUTAGES: tuple[type[Exception], ...] = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    TimeoutError,  # the batched Redis look-up's own deadline
 )
 RETRY_AFTER = "5"
 REQUEST_ID = Message("รหัสอ้างอิง", "reference")

@@ -8,12 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.domain.errors import Message
-from idp.login.consent import remember_consent
 from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import BadRequestBody, build_request, read_form
 from idp.oidc.authorization import NeedConsent, NeedDevice, NeedLogin, Outcome, Redirect
 from idp.web import continuation
-from idp.web.context import WebContext, ctx
+from idp.web.context import ctx
 from idp.web.signin import BAD_FORM, EXPIRED
 
 INVALID_REQUEST = Message("คำขอเข้าสู่ระบบไม่ถูกต้อง", "The sign-in request is invalid")
@@ -65,15 +64,10 @@ async def consent_submit(request: Request) -> Response:
         c.transactions.finish(txn)
         oreq = build_request(request, c.issuer, [], QueryParams(txn.params))
         return _respond(request, await run_in_threadpool(c.flow.deny, oreq))
-    await run_in_threadpool(_remember, c, session.user_id, txn)
+    await run_in_threadpool(c.flow.remember_consent, session.user_id, txn)
     txn.consented = True
     c.transactions.save(txn)
     return await _continue(request, txn)
-
-
-def _remember(c: WebContext, user_id: str, txn: LoginTransaction) -> None:
-    with c.services.db.session() as db:
-        remember_consent(db, user_id, txn.client_id, txn.param("scope") or "")
 
 
 def _respond(request: Request, outcome: Outcome) -> Response:

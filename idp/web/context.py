@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from idp.core import Core
-from idp.domain.lockout import Lockout
+from idp.domain.authn import PasswordCheck
+from idp.domain.forgot_password import ForgotPassword
 from idp.domain.recovery import PasswordRecovery
-from idp.domain.registration import EmailVerification
+from idp.domain.registration_wizard import RegistrationWizard
+from idp.domain.self_service import SelfService
+from idp.domain.token_login import TokenLogin
 from idp.login.transaction import Transactions
 from idp.oidc.authorization import AuthorizationFlow
 from idp.upstream.proofing import UpstreamProofing
@@ -25,10 +28,13 @@ class WebContext(Core):
     transactions: Transactions = field(kw_only=True)
     sso: SessionCookie = field(kw_only=True)
     render: Renderer = field(kw_only=True)
-    lockout: Lockout = field(kw_only=True)
+    passwords: PasswordCheck = field(kw_only=True)
+    accounts: SelfService = field(kw_only=True)
+    registration: RegistrationWizard = field(kw_only=True)
     proofing: UpstreamProofing = field(kw_only=True)
-    email_codes: EmailVerification = field(kw_only=True)
     recovery: PasswordRecovery = field(kw_only=True)
+    forgot: ForgotPassword = field(kw_only=True)
+    token_login: TokenLogin = field(kw_only=True)
     steps: list[SignInStep] = field(kw_only=True, default_factory=list)
 
 

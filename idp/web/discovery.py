@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from idp.domain.clients import SCOPES
@@ -69,10 +70,16 @@ def metadata(issuer: str, trust_framework: str = "th_dopa_ial") -> dict[str, Any
 class CachedJson:
     """A raw ASGI endpoint for a JSON document that changes rarely: encoded once per content,
     sent with a strong ETag, 304 for a matching If-None-Match. `source` returns the content's
-    version and a function that builds it."""
+    version and a function that builds it; when `reads_database` says the source would read
+    the database now, it is asked in a worker thread, never on the event loop."""
 
-    def __init__(self, source: Callable[[Any], tuple[Any, Callable[[], Any]]]) -> None:
+    def __init__(
+        self,
+        source: Callable[[Any], tuple[Any, Callable[[], Any]]],
+        reads_database: Callable[[Any], bool] = lambda app: False,
+    ) -> None:
         self._source = source
+        self._reads_database = reads_database
         self._version: Any = object()
         self._full: list[tuple[bytes, bytes]] = []
         self._not_modified: list[tuple[bytes, bytes]] = []
@@ -95,7 +102,10 @@ class CachedJson:
         self._body, self._etag, self._version = body, etag, version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._refresh(scope["app"])
+        if self._reads_database(scope["app"]):
+            await run_in_threadpool(self._refresh, scope["app"])
+        else:
+            self._refresh(scope["app"])
         matches = any(k == b"if-none-match" and v == self._etag for k, v in scope["headers"])
         if matches:
             await send(
@@ -119,4 +129,4 @@ def _jwks_source(app: Any) -> tuple[Any, Callable[[], Any]]:
 
 
 openid_configuration = CachedJson(_discovery_source)
-jwks = CachedJson(_jwks_source)
+jwks = CachedJson(_jwks_source, lambda app: app.state.ctx.services.keys.stale())

@@ -8,14 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.domain import accounts, password_policy
+from idp.domain import password_policy
 from idp.domain.errors import UserFacingError
 from idp.domain.lifecycle import Ability
 from idp.login.factors.password import PASSWORD
 from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import origin_of
-from idp.storage.models import User
-from idp.web.context import WebContext, ctx
+from idp.web.context import ctx
 
 
 class PasswordChangeStep:
@@ -26,10 +25,7 @@ class PasswordChangeStep:
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
         if txn.user_id is None:
             return False
-        c = ctx(request)
-        with c.services.db.read() as session:
-            account = c.services.lifecycle.user(session, txn.user_id)[1]
-            return account.may(Ability.CHANGE_PASSWORD)
+        return ctx(request).accounts.standing(txn.user_id).may(Ability.CHANGE_PASSWORD)
 
     async def show(
         self, request: Request, txn: LoginTransaction, problem: UserFacingError | None = None
@@ -50,7 +46,14 @@ class PasswordChangeStep:
         c = ctx(request)
         form = {k: str(v) for k, v in (await request.form(max_fields=10)).items()}
         try:
-            await run_in_threadpool(self._change, c, txn, form, request)
+            await run_in_threadpool(
+                c.accounts.change_password,
+                str(txn.user_id),
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+                form.get("confirm_password", ""),
+                origin_of(request),
+            )
         except UserFacingError as problem:
             return await self.show(request, txn, problem)
         user_id = str(txn.user_id)
@@ -58,19 +61,3 @@ class PasswordChangeStep:
         response = c.render.page(request, "password_changed.html", txn=txn)
         await c.back_channel.sign_out_everywhere(user_id, "password_change", origin_of(request))
         return response
-
-    @staticmethod
-    def _change(
-        c: WebContext, txn: LoginTransaction, form: dict[str, str], request: Request
-    ) -> None:
-        with c.services.db.session() as session:
-            user = session.get(User, txn.user_id)
-            assert user is not None
-            accounts.change_password(
-                session,
-                user,
-                form.get("current_password", ""),
-                form.get("new_password", ""),
-                form.get("confirm_password", ""),
-                origin_of(request),
-            )

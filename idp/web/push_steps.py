@@ -44,8 +44,7 @@ def _state(c: WebContext, txn: LoginTransaction) -> State | None:
     """Where the signing-in account stands in the lifecycle (None before the password)."""
     if txn.user_id is None:
         return None
-    with c.services.db.read() as session:
-        return c.services.lifecycle.user(session, txn.user_id)[1].state
+    return c.accounts.standing(txn.user_id).state
 
 
 class RenewalRequiredStep:
@@ -67,7 +66,7 @@ class RenewalRequiredStep:
         return _state(ctx(request), txn) is State.EXPIRED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
-        device = _device(ctx(request), txn)
+        device = await run_in_threadpool(_device, ctx(request), txn)
         if device is not None:
             txn.extra.setdefault("serial", device.serial)
         return ctx(request).render.page(
@@ -75,7 +74,7 @@ class RenewalRequiredStep:
         )
 
     async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
-        if self.applies(request, txn):
+        if await run_in_threadpool(self.applies, request, txn):
             return await self.show(request, txn)
         return None
 
@@ -164,7 +163,7 @@ class RenewalNoticeStep:
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         c = ctx(request)
-        device = _device(c, txn)
+        device = await run_in_threadpool(_device, c, txn)
         assert device is not None
         txn.extra.setdefault("serial", device.serial)
         days_left = max(

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.domain.authn import Result, authenticate
+from idp.domain.authn import Result
 from idp.domain.errors import Message
 from idp.login.factors.password import PASSWORD
 from idp.login.transaction import LoginTransaction
@@ -66,7 +66,7 @@ class PasswordStep:
         username = str(form.get("username") or "")[:64]
         password = str(form.get("password") or "")[:1024]
         result, user = await run_in_threadpool(
-            authenticate, c.services.db, c.lockout, username, password, origin_of(request)
+            c.passwords.check, username, password, origin_of(request)
         )
         if result is Result.LOCKED:
             return await self.show(request, txn, LOCKED, username)
@@ -78,6 +78,8 @@ class PasswordStep:
 
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:
+    """The first step ready, not done, that applies (in a worker thread: `applies` may ask
+    the database)."""
     return next(
         (
             step
@@ -93,7 +95,7 @@ async def login_page(request: Request) -> Response:
     txn = c.transactions.get(request.path_params["txn"])
     if txn is None:
         return c.render.error(request, EXPIRED)
-    step = _current_step(request, txn)
+    step = await run_in_threadpool(_current_step, request, txn)
     if step is None:
         return _finish(request, txn)
     response = await step.show(request, txn)
@@ -112,14 +114,14 @@ async def login_submit(request: Request) -> Response:
         return c.render.error(request, BAD_FORM)
     if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
         return c.render.error(request, BAD_FORM, status=403)
-    step = _current_step(request, txn)
+    step = await run_in_threadpool(_current_step, request, txn)
     if step is None:
         return _finish(request, txn)
     response = await step.submit(request, txn)
     c.transactions.save(txn)
     if response is not None:
         return response
-    if _current_step(request, txn) is not None:
+    if await run_in_threadpool(_current_step, request, txn) is not None:
         return RedirectResponse(f"/login/{txn.id}", status_code=303)
     return _finish(request, txn)
 

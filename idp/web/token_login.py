@@ -11,16 +11,12 @@ from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.domain.errors import Message
-from idp.domain.lifecycle import in_service
 from idp.oidc.adapter import origin_of
-from idp.storage.models import User
 from idp.web.context import WebContext, ctx
 from idp.web.proxies import from_trusted_proxy
 from idp.web.uploads import BAD_FORM
@@ -53,23 +49,12 @@ def presented_fingerprint(c: WebContext, request: Request) -> str | None:
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def _holder_of(session: Session, fingerprint: str) -> User | None:
-    """The user in service whose legacy token-key certificate has this fingerprint."""
-    user = session.scalars(select(User).where(User.legacy_cert_fingerprint == fingerprint)).first()
-    return user if user is not None and in_service(user) else None
-
-
-def _user_for(c: WebContext, fingerprint: str) -> User | None:
-    with c.services.db.read() as session:
-        return _holder_of(session, fingerprint)
-
-
 async def token_page(request: Request) -> Response:
     c = ctx(request)
     fingerprint = presented_fingerprint(c, request)
     if fingerprint is None:
         return c.render.error(request, NO_TOKEN, 401)
-    user = await run_in_threadpool(_user_for, c, fingerprint)
+    user = await run_in_threadpool(c.token_login.holder, fingerprint)
     if user is None:
         return c.render.error(request, UNKNOWN_TOKEN, 403)
     return c.render.page(request, "token_login.html", user=user, password=None)
@@ -82,21 +67,12 @@ async def issue_initial_password(request: Request) -> Response:
     fingerprint = presented_fingerprint(c, request)
     if fingerprint is None:
         return c.render.error(request, NO_TOKEN, 401)
-    issued = await run_in_threadpool(_issue, c, fingerprint, request)
+    issued = await run_in_threadpool(
+        c.token_login.issue_initial_password, fingerprint, origin_of(request)
+    )
     if issued is None:
         return c.render.error(request, UNKNOWN_TOKEN, 403)
     user_id, password = issued
     response = c.render.page(request, "token_login.html", user_id=user_id, password=password)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _issue(c: WebContext, fingerprint: str, request: Request) -> tuple[str, str] | None:
-    with c.services.db.session() as session:
-        user = _holder_of(session, fingerprint)
-        if user is None:
-            return None
-        password = c.services.lifecycle.issue_initial_password(
-            session, user, "token_key", actor=user.user_id, origin=origin_of(request)
-        )
-        return str(user.user_id), password

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from idp.domain.clients import SCOPES
-from idp.web.account import SHOWN_EVENTS
+from idp.domain.self_service import SHOWN_EVENTS
 from idp.web.i18n import Catalogs
 from idp.web.push_steps import ENDED
 from idp.web.registration import PROOFING_REASONS
