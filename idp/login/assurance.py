@@ -164,7 +164,7 @@ class Assurance:
         if not just_signed_in:
             if requirement.fresh:
                 return full
-            step_up = Missing((held,), keep=(PASSWORD.name,)) if held else full
+            step_up = Missing((held,), keep=self._kept(proven)) if held else full
             if requirement.max_age is not None and now - proven.auth_time > requirement.max_age:
                 return step_up
             target = self._target(requirement, held)
@@ -176,6 +176,12 @@ class Assurance:
         if essential and not any(satisfies(proven.acr, v) for v in essential):
             return REFUSED
         return SATISFIED
+
+    def _kept(self, proven: Proven) -> tuple[str, ...]:
+        """What a step-up keeps of the session: its knowledge factors (the password); a session
+        from before factors were recorded proved the password."""
+        known = self._known(proven.factors)
+        return tuple(f.name for f in known if f.kind is Kind.KNOWLEDGE) or (PASSWORD.name,)
 
     def _target(self, requirement: Requirement, held: tuple[str, ...]) -> str | None:
         """The highest level asked for (voluntarily or not) that the user's factors reach."""

@@ -28,6 +28,9 @@ class LoginTransaction:
     authenticated_at: int | None = None
     consented: bool = False
     return_to: str | None = None  # a page of ours (e.g. /activate) instead of an authorization
+    # A step-up continues this SSO session (its password is kept): it completes only while
+    # that session lives, for its user (idp.login.completion).
+    session_sid: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what the steps keep between requests
 
     def param(self, name: str) -> str | None:
@@ -44,9 +47,11 @@ class LoginTransaction:
         return (self.authenticated_at or 0) >= self.created
 
     def start_over(self) -> None:
-        """Forget who is signing in and what they proved (after a password change)."""
+        """Forget who is signing in, what they proved and allowed (after a password change, or
+        a step-up whose session ended): a full sign-in from the password."""
         self.user_id, self.factors_done, self.reported_amr = None, [], []
         self.steps_done, self.extra = [], {}
+        self.authenticated_at, self.consented, self.session_sid = None, False, None
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(LoginTransaction))

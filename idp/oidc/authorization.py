@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 
 from idp.login.assurance import Assurance, Missing, Requirement
 from idp.login.consent import has_consent, remember_consent
@@ -112,12 +116,15 @@ class AuthorizationFlow:
                         client_id,
                         user_id=session.user_id,
                         factors_done=list(missing.keep),
+                        session_sid=session.sid,
                     )
                 )
             return NeedLogin(self.transactions.start(oreq.params, client_id))
         if missing is not None and missing.refused:
             if txn is not None:
                 self.transactions.finish(txn)
+            if "none" in self._prompts(oreq):  # no page may be shown: back to the client
+                raise InteractionRequiredError(redirect_uri=redirect_uri)
             return NeedDevice(oreq.params)
         client: OAuthClient = oreq.client
         if not self._has_consent(oreq, client, end_user, txn):

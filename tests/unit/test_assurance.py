@@ -3,10 +3,13 @@ them, and what a session still lacks for a request — every combination the REA
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from idp.domain import acr
 from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
+from idp.domain.lifecycle import Ability, Account, Credential, DeviceView, State
 from idp.login.assurance import (
     REFUSED,
     SATISFIED,
@@ -16,8 +19,11 @@ from idp.login.assurance import (
     Proven,
     Requirement,
 )
+from idp.login.completion import Verdict, verdict
 from idp.login.factors.password import PASSWORD
 from idp.login.factors.push import PUSH_COMPARE, PUSH_SEQUENCE, for_mode, reported_amr
+from idp.login.sso import SsoSession
+from idp.login.transaction import LoginTransaction
 from idp.web.i18n import Catalogs
 
 SEQUENCE = Assurance([PASSWORD, PUSH_SEQUENCE])
@@ -157,3 +163,87 @@ def test_the_policy_knows_every_level_a_client_may_ask_for() -> None:
 def test_every_factor_has_a_thai_name_for_the_choice_page() -> None:
     labels = {f.label for f in (PASSWORD, PUSH_SEQUENCE, PUSH_COMPARE)}
     assert Catalogs().missing("th", labels) == set()
+
+
+BOTH = ["password", "push_sequence"]
+
+
+def _account(abilities: set[Ability], device: bool = False) -> Account:
+    view = DeviceView("d1", "active", datetime(2030, 1, 1, tzinfo=UTC), False) if device else None
+    return Account(
+        "T05005000000201",
+        State.DEVICE_ACTIVE if device else State.PROVISIONED,
+        Credential.CHOSEN,
+        False,
+        None,
+        view,
+        frozenset(abilities),
+        frozenset(),
+    )
+
+
+def _sso(sid: str = "s1", user: str = "T05005000000201") -> SsoSession:
+    return SsoSession(sid, user, NOW, ACR_PUSH, ["pwd"], float(NOW), ("password",))
+
+
+@pytest.mark.parametrize(
+    ("session_sid", "session", "abilities", "device", "factors", "expected"),
+    [
+        (None, None, {Ability.SIGN_IN}, False, ["password"], Verdict.COMPLETE),
+        (None, None, {Ability.SIGN_IN}, True, BOTH, Verdict.COMPLETE),
+        # whoever holds the phone proves it, whatever the steps did
+        (None, None, {Ability.SIGN_IN}, True, ["password"], Verdict.REFUSED),
+        # disabled (or otherwise barred) since the password was checked
+        (None, None, set(), False, ["password"], Verdict.REFUSED),
+        # a step-up completes only while its session lives, for its user
+        ("s1", _sso(), {Ability.SIGN_IN}, True, BOTH, Verdict.COMPLETE),
+        ("s1", None, {Ability.SIGN_IN}, True, BOTH, Verdict.START_OVER),
+        (
+            "s1",
+            _sso("s2"),
+            {Ability.SIGN_IN},
+            True,
+            ["password", "push_sequence"],
+            Verdict.START_OVER,
+        ),
+        (
+            "s1",
+            _sso(user="T1"),
+            {Ability.SIGN_IN},
+            True,
+            ["password", "push_sequence"],
+            Verdict.START_OVER,
+        ),
+    ],
+)
+def test_the_last_check_before_a_session(
+    session_sid: str | None,
+    session: SsoSession | None,
+    abilities: set[Ability],
+    device: bool,
+    factors: list[str],
+    expected: Verdict,
+) -> None:
+    txn = LoginTransaction("t", [], "rp", NOW, user_id="T05005000000201", session_sid=session_sid)
+    txn.factors_done = factors
+    assert verdict(SEQUENCE, txn, _account(abilities, device), session) is expected
+
+
+def test_a_step_up_keeps_the_sessions_password_only() -> None:
+    pushed = Proven(ACR_PUSH, ("password", "push_sequence"), NOW - 600)
+    assert SEQUENCE.missing(pushed, Requirement(max_age=60), PHONE, NOW).keep == ("password",)
+    old = Proven(ACR_PUSH, (), NOW - 600)  # a session from before factors were recorded
+    assert SEQUENCE.missing(old, Requirement(max_age=60), PHONE, NOW).keep == ("password",)
+
+
+def test_starting_over_forgets_the_completion_and_the_consent() -> None:
+    txn = LoginTransaction("t", [], "rp", NOW, user_id="u", session_sid="s", consented=True)
+    txn.authenticated_at = NOW
+    txn.start_over()
+    assert (txn.user_id, txn.authenticated_at, txn.consented, txn.session_sid) == (
+        None,
+        None,
+        False,
+        None,
+    )
+    assert not txn.fresh
