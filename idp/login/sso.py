@@ -3,6 +3,7 @@ random token (the browser's cookie, set by idp.web.session_cookie)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass
 
@@ -27,9 +28,14 @@ class SsoSession:
         return Proven(self.acr, self.factors, self.auth_time)
 
 
+SESSION_FIELDS = frozenset(f.name for f in dataclasses.fields(SsoSession))
+
+
 def _session(data: dict[str, object]) -> SsoSession:
-    data["factors"] = tuple(data.get("factors") or ())  # type: ignore[arg-type]
-    return SsoSession(**data)  # type: ignore[arg-type]
+    """A stored session; fields a newer version added are ignored, `factors` may be absent."""
+    known = {k: v for k, v in data.items() if k in SESSION_FIELDS}
+    known["factors"] = tuple(known.get("factors") or ())  # type: ignore[arg-type]
+    return SsoSession(**known)  # type: ignore[arg-type]
 
 
 class SsoSessions:
