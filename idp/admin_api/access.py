@@ -13,10 +13,9 @@ from starlette.responses import JSONResponse
 from idp.core import Core
 from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
-from idp.domain.lifecycle import in_service
+from idp.domain.back_office.officers import Officers
 from idp.login.assurance import Requirement
 from idp.oidc.adapter import origin_of
-from idp.storage.models import User
 
 STEP_UP_SECONDS = 900
 # Changing anything: a push sign-in within 15 minutes (idp.login.assurance judges it).
@@ -93,9 +92,7 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
             'Bearer realm="admin", error="invalid_token"',
         )
     claims = checked.claims
-    with c.services.db.read() as session:
-        user = session.get(User, str(claims.get("sub")))
-        roles = frozenset(user.roles) if user is not None and in_service(user) else frozenset()
+    roles = Officers(c.services.db).roles_of(str(claims.get("sub")))
     allowed = (WRITE_ROLES if write else READ_ROLES).get(resource, set())
     if not roles & allowed:
         raise _error(

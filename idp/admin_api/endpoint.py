@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +21,6 @@ from idp.domain.officers import RoleRefused
 
 Handler = Callable[[Request, Core, Officer], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store"}
-NO_USER = Message("ไม่พบผู้ใช้", "no such user")
 
 
 def endpoint(
@@ -123,7 +121,3 @@ def _control_characters(value: Any, field: str) -> str | None:
 
 def json_response(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers=NO_STORE)
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
