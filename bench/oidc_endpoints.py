@@ -3,6 +3,9 @@
 Starts the IdP with uvicorn on each backend (SQLite + memory with 1 worker; PostgreSQL + Redis
 with 1 and 2 workers), drives each endpoint with wrk (Debian package `wrk`) at 32 connections,
 and prints requests/s, p50, p99 and the ratio to the hello endpoint measured in the same run.
+It also prints the server's CPU time per request, from /proc: all its processes (the signer
+included) and its event loop's thread alone. On a machine busy with other work, throughput
+moves with the load; the CPU time a request costs moves much less, so compare that.
 
     .venv/bin/python bench/oidc_endpoints.py [--seconds 8] [--connections 32]
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import os
 import re
 import secrets
@@ -45,16 +49,80 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: float | None = None  # the server's processes, per request
+    loop_us: float | None = None  # the servers' main threads (the event loops), per request
 
 
-def wrk(url: str, script: Path | None, seconds: int, connections: int) -> Result:
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used so far by a server: all its processes, and their main threads."""
+
+    total: float
+    loops: float
+
+    @classmethod
+    def of(cls, pid: int) -> Cpu:
+        total = loops = 0.0
+        for member in _tree(pid):
+            total += _cpu_seconds(Path(f"/proc/{member}/stat"))
+            if not _is_signer(member):
+                loops += _cpu_seconds(Path(f"/proc/{member}/task/{member}/stat"))
+        return cls(total, loops)
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _cpu_seconds(stat: Path) -> float:
+    """utime + stime of a process or thread; 0 once it is gone."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _is_signer(pid: int) -> bool:
+    """The signer process and the forkserver that starts it (idp.domain.signer_process)."""
+    try:
+        return b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def wrk(
+    url: str, script: Path | None, seconds: int, connections: int, server_pid: int | None = None
+) -> Result:
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         args[1:1] = ["-s", str(script)]
+    before = Cpu.of(server_pid) if server_pid else None
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    after = Cpu.of(server_pid) if server_pid else None
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    return Result(url, rps, _percentile(out, "50%"), _percentile(out, "99%"), errors)
+    cpu_us = loop_us = None
+    if before and after and requests:
+        cpu_us = (after.total - before.total) / requests * 1e6
+        loop_us = (after.loops - before.loops) / requests * 1e6
+    p50, p99 = _percentile(out, "50%"), _percentile(out, "99%")
+    return Result(url, rps, p50, p99, errors, requests, cpu_us, loop_us)
 
 
 def _percentile(out: str, label: str) -> float:
@@ -190,22 +258,14 @@ def measure_backend(
             (
                 "token (authorization_code)",
                 f"{base}/token",
-                lua_codes(data["codes_file"], str(data["verifier"]), rp, folder),
-            ),  # type: ignore[arg-type]
+                lua_codes(Path(str(data["codes_file"])), str(data["verifier"]), rp, folder),
+            ),
         ]
         results = []
         for name, url, script in runs:
             duration = min(seconds, 3) if name.endswith("(authorization_code)") else seconds
-            result = wrk(url, script, duration, connections)
-            results.append(
-                Result(
-                    f"{label} {workers}w {name}",
-                    result.rps,
-                    result.p50_ms,
-                    result.p99_ms,
-                    result.errors,
-                )
-            )
+            result = wrk(url, script, duration, connections, server.pid)
+            results.append(dataclasses.replace(result, name=f"{label} {workers}w {name}"))
         return results
     finally:
         server.terminate()
@@ -241,12 +301,16 @@ def main() -> int:
     )
     try:
         baseline = wrk(
-            f"http://127.0.0.1:{HELLO_PORT}/healthz", None, args.seconds, args.connections
+            f"http://127.0.0.1:{HELLO_PORT}/healthz",
+            None,
+            args.seconds,
+            args.connections,
+            hello.pid,
         )
     finally:
         hello.terminate()
         hello.wait()
-    results = [Result("starlette hello 1w", baseline.rps, baseline.p50_ms, baseline.p99_ms, 0)]
+    results = [dataclasses.replace(baseline, name="starlette hello 1w")]
     embedded = {
         **common,
         "IDP_DATABASE__URL": f"sqlite:///{folder / 'bench.sqlite3'}",
@@ -289,14 +353,20 @@ def main() -> int:
         )
     shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"\n{'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'errors':>7}"
+        f"\n{'endpoint':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} "
+        f"{'errors':>7} {'cpu us':>8} {'loop us':>8}"
     )
     for result in results:
         print(
             f"{result.name:<52} {result.rps:>9.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
-            f"{result.rps / baseline.rps:>8.2f} {result.errors:>7}"
+            f"{result.rps / baseline.rps:>8.2f} {result.errors:>7} "
+            f"{_us(result.cpu_us):>8} {_us(result.loop_us):>8}"
         )
     return 0
+
+
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 if __name__ == "__main__":
