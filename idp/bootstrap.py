@@ -39,14 +39,15 @@ from idp.push_wiring import build_push
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.proofing import UpstreamProofing
-from idp.web import push_steps, signin
-from idp.web.choose_factor import ChooseFactorStep
 from idp.web.context import WebContext
 from idp.web.csrf import Csrf
 from idp.web.i18n import Catalogs
-from idp.web.password_step import PasswordChangeStep
 from idp.web.render import Renderer
 from idp.web.session_cookie import SessionCookie
+from idp.web.signin.choose_factor import ChooseFactorStep
+from idp.web.signin.password import PasswordStep
+from idp.web.signin.password_change import PasswordChangeStep
+from idp.web.signin.push import PushStep, RenewalNoticeStep, RenewalRequiredStep
 
 
 def fetch_jwks(uri: str) -> dict[str, Any]:
@@ -167,11 +168,11 @@ def build_web(core: Core) -> WebContext:
         forgot=ForgotPassword(services.db, recovery, core.mail.enqueue, core.mail.wake),
         token_login=TokenLogin(services.db, services.lifecycle),
         steps=[
-            signin.PasswordStep(),
+            PasswordStep(),
             ChooseFactorStep(),
-            push_steps.RenewalRequiredStep(push),
-            push_steps.PushStep(push),
+            RenewalRequiredStep(push),
+            PushStep(push),
             PasswordChangeStep(),
-            push_steps.RenewalNoticeStep(push),
+            RenewalNoticeStep(push),
         ],
     )

@@ -29,4 +29,4 @@ class EndSession(EndSessionEndpoint):  # type: ignore[misc]
         return super().resolve_client_from_id_token_claims(id_token_claims)
 
     def end_session(self, end_session_request: Any) -> None:
-        """The web layer ends the SSO session: it owns the cookie (idp.web.logout)."""
+        """The web layer ends the SSO session: it owns the cookie (idp.web.signin.logout)."""

@@ -18,26 +18,16 @@ from idp.domain.errors import Message
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.simulated import SimulatedUpstream
-from idp.web import (
-    account,
-    activation,
-    authorize_routes,
-    dev_clock,
-    dev_mailbox,
-    discovery,
-    email_change,
-    forgot,
-    logout,
-    push_steps,
-    registration,
-    signin,
-    token_login,
-    token_routes,
-)
+from idp.web import dev_clock, dev_mailbox, discovery, token_routes
+from idp.web.account import email_change, self_service
 from idp.web.context import WebContext
 from idp.web.control_chars import API_PREFIXES
+from idp.web.recovery import forgot_password
+from idp.web.registration import activation, proofing, wizard
 from idp.web.render import TEMPLATES
 from idp.web.security_headers import NO_STORE, policy, secured
+from idp.web.signin import authorize, login, logout, push
+from idp.web.token_login import initial_password
 
 STATIC = TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
@@ -92,38 +82,43 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
         Route("/revoke", token_routes.revoke, methods=["POST"]),
         *development_only,
-        Route("/authorize", authorize_routes.authorize, methods=["GET", "POST"]),
-        Route("/authorize/resume/{txn}", authorize_routes.resume),
-        Route("/consent/{txn}", authorize_routes.consent_submit, methods=["POST"]),
-        Route("/login/token", token_login.token_page),
-        Route("/login/token", token_login.issue_initial_password, methods=["POST"]),
-        Route("/login/{txn}", signin.login_page),
-        Route("/login/{txn}", signin.login_submit, methods=["POST"]),
-        Route("/login/{txn}/push", push_steps.push_status),
-        Route("/login/{txn}/device", push_steps.device_status),
+        # sign-in and sessions (idp.web.signin)
+        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
+        Route("/authorize/resume/{txn}", authorize.resume),
+        Route("/consent/{txn}", authorize.consent_submit, methods=["POST"]),
+        # Login by Token (idp.web.token_login), matched before the sign-in pages' /login/{txn}
+        Route("/login/token", initial_password.token_page),
+        Route("/login/token", initial_password.issue_initial_password, methods=["POST"]),
+        Route("/login/{txn}", login.login_page),
+        Route("/login/{txn}", login.login_submit, methods=["POST"]),
+        Route("/login/{txn}/push", push.push_status),
+        Route("/login/{txn}/device", push.device_status),
+        Route("/logout", logout.end_session, methods=["GET", "POST"]),
+        # registration and activation (idp.web.registration)
+        Route("/register", wizard.wizard),
+        Route("/register/identity", wizard.submit_identity, methods=["POST"]),
+        Route("/register/proof/callback", proofing.proof_callback),
+        Route("/register/proof/status", proofing.proof_status),
+        Route("/register/proof/{token}", proofing.proof_start),
+        Route("/upstream/jwks", proofing.upstream_client_jwks),
+        Route("/register/email", wizard.send_code, methods=["POST"]),
+        Route("/register/email/verify", wizard.verify_code, methods=["POST"]),
+        Route("/register/confirm", wizard.confirm, methods=["POST"]),
         Route("/activate", activation.activate_page),
-        Route("/account", account.account_page),
-        Route("/account/cancel", account.cancel_soft_token, methods=["POST"]),
-        Route("/account/sign-out-everywhere", account.sign_out_all, methods=["POST"]),
-        Route("/account/language", account.set_language, methods=["POST"]),
-        Route("/verify-email/{token}", email_change.confirm_email),
-        Route("/forgot", forgot.forgot_page),
-        Route("/forgot", forgot.forgot_submit, methods=["POST"]),
-        Route("/forgot/{flow}", forgot.code_page),
-        Route("/forgot/{flow}/verify", forgot.verify, methods=["POST"]),
-        Route("/forgot/{flow}/resend", forgot.resend, methods=["POST"]),
-        Route("/register", registration.wizard),
-        Route("/register/identity", registration.submit_identity, methods=["POST"]),
-        Route("/register/proof/callback", registration.proof_callback),
-        Route("/upstream/jwks", registration.upstream_client_jwks),
-        Route("/register/proof/status", registration.proof_status),
-        Route("/register/proof/{token}", registration.proof_start),
-        Route("/register/email", registration.send_code, methods=["POST"]),
-        Route("/register/email/verify", registration.verify_code, methods=["POST"]),
-        Route("/register/confirm", registration.confirm, methods=["POST"]),
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
-        Route("/logout", logout.end_session, methods=["GET", "POST"]),
+        # the account (idp.web.account)
+        Route("/account", self_service.account_page),
+        Route("/account/cancel", self_service.cancel_soft_token, methods=["POST"]),
+        Route("/account/sign-out-everywhere", self_service.sign_out_all, methods=["POST"]),
+        Route("/account/language", self_service.set_language, methods=["POST"]),
+        Route("/verify-email/{token}", email_change.confirm_email),
+        # forgot password (idp.web.recovery)
+        Route("/forgot", forgot_password.forgot_page),
+        Route("/forgot", forgot_password.forgot_submit, methods=["POST"]),
+        Route("/forgot/{flow}", forgot_password.code_page),
+        Route("/forgot/{flow}/verify", forgot_password.verify, methods=["POST"]),
+        Route("/forgot/{flow}/resend", forgot_password.resend, methods=["POST"]),
         Route("/healthz", health),
         Route("/readyz", ready),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

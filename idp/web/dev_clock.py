@@ -14,7 +14,7 @@ from idp.domain.errors import Message
 from idp.domain.thai_dates import format_datetime
 from idp.jobs import run_all
 from idp.web.context import ctx
-from idp.web.uploads import BAD_FORM
+from idp.web.csrf import BAD_FORM
 
 MAX_DAYS = 3650
 BAD_DAYS = Message(

@@ -3,7 +3,7 @@ that the account's state calls for (a forced password change, a renewal warning)
 
 A step declares the factors it `needs` proven before it, and the factor it `provides` (None for
 a step that proves none). The sign-in shows the first step that is ready, not done, and
-`applies` to this account now; when none is left, the session starts (idp.web.signin).
+`applies` to this account now; when none is left, the session starts (idp.web.signin.login).
 `applies` runs in a worker thread: it may ask a service that reads the database.
 `submit` returns a response to stay on the step (an error, say) or None when the step is done.
 """

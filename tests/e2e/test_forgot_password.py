@@ -17,7 +17,7 @@ from idp.domain import recovery
 from idp.domain.audit import SYSTEM, Origin
 from idp.domain.errors import UserFacingError
 from idp.storage.models import Registration
-from idp.web import forgot
+from idp.web.recovery import forgot_password as forgot
 from tests import support
 from tests.backends import Backend
 from tests.registration_support import World, registration_world

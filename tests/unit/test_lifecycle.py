@@ -22,7 +22,7 @@ from idp.domain.lifecycle import (
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = [
-    *sorted((ROOT / "idp" / "web").glob("*.py")),
+    *sorted((ROOT / "idp" / "web").rglob("*.py")),
     *sorted((ROOT / "idp" / "admin_api").glob("*.py")),
     *sorted((ROOT / "idp" / "oidc").glob("*.py")),
     ROOT / "idp" / "cli.py",

@@ -7,9 +7,9 @@ import re
 from idp.domain.clients import SCOPES
 from idp.domain.self_service import SHOWN_EVENTS
 from idp.web.i18n import Catalogs
-from idp.web.push_steps import ENDED
-from idp.web.registration import PROOFING_REASONS
+from idp.web.registration.proofing import PROOFING_REASONS
 from idp.web.render import TEMPLATES
+from idp.web.signin.push import ENDED
 
 MSGID = re.compile(r"""_\(\s*"([^"]+)"\s*[,)]""")
 

@@ -14,13 +14,12 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
-from idp.domain.errors import Message, UserFacingError
+from idp.domain.errors import UserFacingError
 from idp.domain.kept_files import MAX_PDF_BYTES, TOO_LARGE, check_and_keep
 from idp.domain.registration import StoredUpload
+from idp.web.csrf import BAD_FORM
 
 MULTIPART_OVERHEAD = 64 * 1024
-
-BAD_FORM = Message("ข้อมูลที่ส่งมาไม่ถูกต้อง", "the form could not be read")
 
 
 class TooLarge(UserFacingError):

@@ -1,5 +1,6 @@
 """The registration wizard's pages (manual chapter 2): an overview of the five steps and the
-form of the current one."""
+form of the current one; step 1 (identity, the assignment order) and step 3 (the email code,
+then confirm) are posted here, step 2 is idp.web.registration.proofing."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ import segno
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from idp.domain import registration as reg
 from idp.domain.audit import Origin
-from idp.domain.errors import Message, UserFacingError
+from idp.domain.errors import UserFacingError
 from idp.domain.kept_files import uploads_folder
 from idp.domain.registration_wizard import RegistrationWizard
 from idp.oidc.adapter import origin_of
-from idp.upstream.keys import public_jwks
-from idp.upstream.proofing import ProofingError
 from idp.web import continuation
-from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import ctx
-from idp.web.uploads import BAD_FORM, TooLarge, read_multipart, store_pdf
+from idp.web.csrf import BAD_FORM
+from idp.web.registration.proofing import PROOFING_PROBLEMS
+from idp.web.registration.uploads import TooLarge, read_multipart, store_pdf
+from idp.web.signin.required import fresh_session, sign_in_first
 
 
 async def wizard(
@@ -101,70 +102,6 @@ async def submit_identity(request: Request) -> Response:
     return RedirectResponse("/register", status_code=303)
 
 
-# -- step 2: proofing at the upstream IdP, cross-device ---------------------------------------
-PROOFING_PROBLEMS = {
-    "id_mismatch": Message(
-        "เลขประจำตัวประชาชนที่พิสูจน์ตัวตนไม่ตรงกับที่ท่านระบุ",
-        "the proofed national ID differs from the one you entered",
-    ),
-    "failed": Message("พิสูจน์ตัวตนไม่สำเร็จ กรุณาลองใหม่", "identity proofing failed: try again"),
-}
-
-
-PROOFING_REASONS = (
-    "id_mismatch",
-    "state_mismatch",
-    "nonce_mismatch",
-    "invalid_id_token",
-    "token_exchange_failed",
-    "upstream_access_denied",
-    "upstream_unreachable",
-    "link_expired",
-    "no_code",
-    "failed",
-)
-
-
-async def proof_start(request: Request) -> Response:
-    """The phone opened the desktop's QR code: on to the upstream identity provider."""
-    c = ctx(request)
-    try:
-        url = await run_in_threadpool(c.proofing.authorization_url, request.path_params["token"])
-    except ProofingError:
-        return c.render.error(
-            request,
-            Message(
-                "ลิงก์หมดอายุ กรุณาสแกน QR Code ใหม่จากหน้าจอคอมพิวเตอร์",
-                "this link has expired: scan the QR code on the computer again",
-            ),
-        )
-    return RedirectResponse(url, status_code=303)
-
-
-async def proof_callback(request: Request) -> Response:
-    c = ctx(request)
-    params = {k: v for k, v in request.query_params.items()}
-    try:
-        registration_id, result = await run_in_threadpool(c.proofing.complete, params)
-    except ProofingError as failure:
-        await run_in_threadpool(c.registration.proofing_failed, failure.reason, origin_of(request))
-        reason = failure.reason if failure.reason in PROOFING_REASONS else "failed"
-        return c.render.page(request, "proofed.html", ok=False, reason=reason, status=400)
-    status = await run_in_threadpool(
-        c.registration.record_proofing, registration_id, result, origin_of(request)
-    )
-    return c.render.page(request, "proofed.html", ok=status == "completed", reason=status)
-
-
-async def proof_status(request: Request) -> Response:
-    c = ctx(request)
-    session = fresh_session(c, request)
-    if session is None:
-        return JSONResponse({"status": "gone"}, status_code=401)
-    status = await run_in_threadpool(c.registration.proofing_status, session.user_id)
-    return JSONResponse({"status": status or "waiting"}, headers={"Cache-Control": "no-store"})
-
-
 # -- step 3: review, email code, confirm ------------------------------------------------------
 Step3 = Callable[[RegistrationWizard, str, dict[str, str], Origin], None]
 
@@ -205,12 +142,4 @@ async def verify_code(request: Request) -> Response:
 async def confirm(request: Request) -> Response:
     return await _step3(
         request, lambda wizard, user_id, form, origin: wizard.confirm(user_id, origin)
-    )
-
-
-async def upstream_client_jwks(request: Request) -> Response:
-    """The public key that signs our private_key_jwt assertions to the upstream."""
-    return JSONResponse(
-        public_jwks(ctx(request).proofing.client_key),
-        headers={"Cache-Control": "public, max-age=3600"},
     )

@@ -24,7 +24,7 @@ from idp.login.factors.password import PASSWORD
 from idp.login.factors.push import reported_amr
 from idp.login.transaction import LoginTransaction
 from idp.web.context import WebContext, ctx
-from idp.web.signin import EXPIRED
+from idp.web.signin.login import EXPIRED
 from push_auth.errors import PushError
 from push_auth.models import Challenge, Device
 from push_auth.pictures import all_pictures

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import io
-import time
 
 import segno
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from idp.domain.lifecycle import Ability
-from idp.login.sso import SsoSession
 from idp.web import continuation
 from idp.web.context import WebContext, ctx
+from idp.web.signin.required import fresh_session, sign_in_first
 from push_auth.activation import Activation
 from push_auth.errors import PushError
-
-FRESH_SIGN_IN = 900  # changing authenticators needs a sign-in in the last 15 minutes
-
-
-def fresh_session(c: WebContext, request: Request) -> SsoSession | None:
-    session = c.sso.current(request)
-    if session is None or time.time() - session.auth_time > FRESH_SIGN_IN:
-        return None
-    return session
-
-
-def sign_in_first(c: WebContext, return_to: str) -> Response:
-    txn = c.transactions.start([], "", return_to=return_to)
-    return RedirectResponse(f"/login/{txn.id}", status_code=303)
 
 
 async def activate_page(request: Request) -> Response:

@@ -1,25 +1,19 @@
 """Login by Token (manual chapter 0): legacy GFMIS token-key users get initial Soft Token
-credentials. The TLS client certificate is verified by the reverse proxy; we believe its
-headers only from server.trusted_proxies, and the certificate must match the fingerprint on
-file. The initial password is shown once (never emailed) and works for one sign-in, which
-forces a password change and leads on to registration step 1."""
+credentials. The certificate the user presented (read by .certificate) must match the
+fingerprint on file. The initial password is shown once (never emailed) and works for one
+sign-in, which forces a password change and leads on to registration step 1."""
 
 from __future__ import annotations
 
-import hashlib
-from urllib.parse import unquote
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.domain.errors import Message
 from idp.oidc.adapter import origin_of
-from idp.web.context import WebContext, ctx
-from idp.web.proxies import from_trusted_proxy
-from idp.web.uploads import BAD_FORM
+from idp.web.context import ctx
+from idp.web.csrf import BAD_FORM
+from idp.web.token_login.certificate import presented_fingerprint
 
 NO_TOKEN = Message(
     "ไม่พบใบรับรองจาก GFMIS Token Key กรุณาเสียบ Token Key แล้วลองใหม่",
@@ -30,23 +24,6 @@ UNKNOWN_TOKEN = Message(
     "this certificate does not belong to a user on file: contact the Comptroller General's "
     "Department",
 )
-
-
-def presented_fingerprint(c: WebContext, request: Request) -> str | None:
-    """SHA-256 of the client certificate the trusted proxy verified, or None."""
-    settings = c.services.settings
-    if not settings.token_login.enabled:
-        return None
-    if not from_trusted_proxy(request, settings.server.trusted_proxies):
-        return None  # the headers mean nothing from anyone else
-    if request.headers.get(settings.token_login.verify_header) != "SUCCESS":
-        return None
-    raw = request.headers.get(settings.token_login.cert_header, "")
-    try:
-        certificate = x509.load_pem_x509_certificate(unquote(raw).encode())
-    except ValueError:
-        return None
-    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 async def token_page(request: Request) -> Response:

@@ -11,10 +11,10 @@ from idp.domain.lifecycle import Ability, Account, NotAllowed
 from idp.domain.self_service import CANCEL_REASONS
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
-from idp.web.activation import fresh_session, sign_in_first
 from idp.web.context import ctx
+from idp.web.csrf import BAD_FORM
 from idp.web.i18n import COOKIE
-from idp.web.uploads import BAD_FORM
+from idp.web.signin.required import fresh_session, sign_in_first
 
 
 async def account_page(request: Request, notice: str | None = None) -> Response:

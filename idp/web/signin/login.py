@@ -1,5 +1,5 @@
-"""The hosted sign-in: a sequence of pluggable steps (idp.web.step), then the SSO session at
-the level that idp.login.assurance gives the factors proven.
+"""The sign-in pages at /login/{txn}: a sequence of pluggable steps (idp.web.step),
+then the SSO session at the level that idp.login.assurance gives the factors proven.
 
 The steps are listed once, in idp.bootstrap; nothing here changes when one is added.
 """
@@ -12,69 +12,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.domain.authn import Result
 from idp.domain.errors import Message
-from idp.login.factors.password import PASSWORD
 from idp.login.transaction import LoginTransaction
-from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
 from idp.web.step import SignInStep, is_done, is_ready
 
-INVALID = Message("รหัสผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "The user ID or password is incorrect.")
-LOCKED = Message(
-    "ใส่รหัสผ่านผิดเกินกำหนด บัญชีถูกระงับชั่วคราว 5 นาที กรุณาลองใหม่ภายหลัง",
-    "Too many wrong attempts: sign-in is locked for 5 minutes. Please try again later.",
-)
 EXPIRED = Message(
     "หมดเวลาการเข้าสู่ระบบ กรุณาเริ่มใหม่จากระบบที่ต้องการใช้งาน",
     "This sign-in has expired. Please start again from the application you were using.",
 )
-BAD_FORM = Message(
+STALE_FORM = Message(
     "คำขอไม่ถูกต้องหรือหมดอายุ กรุณาลองใหม่", "The form was invalid or has expired. Please try again."
 )
-
-
-class PasswordStep:
-    name = "password"
-    needs: tuple[str, ...] = ()
-    provides = PASSWORD.name
-
-    def applies(self, request: Request, txn: LoginTransaction) -> bool:
-        return True
-
-    async def show(
-        self,
-        request: Request,
-        txn: LoginTransaction,
-        error: Message | None = None,
-        username: str = "",
-    ) -> Response:
-        c = ctx(request)
-        locale = c.render.locale(request)
-        return c.render.page(
-            request,
-            "login.html",
-            status=401 if error else 200,
-            txn=txn,
-            username=username,
-            error=error.text(locale) if error else None,
-        )
-
-    async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
-        c = ctx(request)
-        form = await request.form(max_fields=10)
-        username = str(form.get("username") or "")[:64]
-        password = str(form.get("password") or "")[:1024]
-        result, user = await run_in_threadpool(
-            c.passwords.check, username, password, origin_of(request)
-        )
-        if result is Result.LOCKED:
-            return await self.show(request, txn, LOCKED, username)
-        if result is Result.INVALID or user is None:
-            return await self.show(request, txn, INVALID, username)
-        txn.user_id = user.user_id
-        txn.proved(self.provides)
-        return None
 
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:
@@ -111,9 +60,9 @@ async def login_submit(request: Request) -> Response:
     try:
         form = await request.form(max_fields=10)
     except Exception:
-        return c.render.error(request, BAD_FORM)
+        return c.render.error(request, STALE_FORM)
     if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
-        return c.render.error(request, BAD_FORM, status=403)
+        return c.render.error(request, STALE_FORM, status=403)
     step = await run_in_threadpool(_current_step, request, txn)
     if step is None:
         return _finish(request, txn)

@@ -13,7 +13,7 @@ from idp.domain import recovery
 from idp.domain.errors import UserFacingError
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
-from idp.web.uploads import BAD_FORM
+from idp.web.csrf import BAD_FORM
 
 ANSWER_FLOOR = 0.25  # seconds: longer than the slowest matching request takes
 

@@ -13,7 +13,7 @@ from idp.oidc.adapter import BadRequestBody, build_request, read_form
 from idp.oidc.authorization import NeedConsent, NeedDevice, NeedLogin, Outcome, Redirect
 from idp.web import continuation
 from idp.web.context import ctx
-from idp.web.signin import BAD_FORM, EXPIRED
+from idp.web.signin.login import EXPIRED, STALE_FORM
 
 INVALID_REQUEST = Message("คำขอเข้าสู่ระบบไม่ถูกต้อง", "The sign-in request is invalid")
 
@@ -55,7 +55,7 @@ async def consent_submit(request: Request) -> Response:
         return c.render.error(request, EXPIRED)
     form = await request.form(max_fields=10)
     if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
-        return c.render.error(request, BAD_FORM, status=403)
+        return c.render.error(request, STALE_FORM, status=403)
     session = c.sso.current(request)
     if session is None:
         return c.render.error(request, EXPIRED)

@@ -1,0 +1,1 @@
+"""Recovering a forgotten password (manual chapter 4)."""
