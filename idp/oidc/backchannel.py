@@ -38,10 +38,11 @@ def logout_token(keys: KeyRing, issuer: str, notice: LogoutNotice) -> str:
 
 
 async def deliver(keys: KeyRing, db: Database, issuer: str, notices: list[LogoutNotice]) -> None:
-    """Send every notice once (5 s timeout each) and audit the outcome."""
+    """Send every notice once (5 s timeout each) and audit the outcome. The token is signed and
+    the outcome written in a worker thread (the key snapshot and the audit read the database)."""
     async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
         for notice in notices:
-            token = logout_token(keys, issuer, notice)
+            token = await run_in_threadpool(logout_token, keys, issuer, notice)
             try:
                 response = await client.post(notice.uri, data={"logout_token": token})
                 outcome = "success" if response.status_code == 200 else "failure"
@@ -49,16 +50,20 @@ async def deliver(keys: KeyRing, db: Database, issuer: str, notices: list[Logout
             except httpx.HTTPError as exc:
                 outcome, status = "failure", 0
                 log.warning("back-channel logout to %s failed: %s", notice.client_id, exc)
-            with db.session() as session:
-                audit.record(
-                    session,
-                    "logout.backchannel",
-                    actor="idp",
-                    subject=notice.sub,
-                    outcome=outcome,
-                    client_id=notice.client_id,
-                    status=status,
-                )
+            await run_in_threadpool(_record, db, notice, outcome, status)
+
+
+def _record(db: Database, notice: LogoutNotice, outcome: str, status: int) -> None:
+    with db.session() as session:
+        audit.record(
+            session,
+            "logout.backchannel",
+            actor="idp",
+            subject=notice.sub,
+            outcome=outcome,
+            client_id=notice.client_id,
+            status=status,
+        )
 
 
 class BackChannel:
