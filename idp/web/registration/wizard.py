@@ -15,7 +15,6 @@ from starlette.responses import RedirectResponse, Response
 from idp.domain import registration as reg
 from idp.domain.audit import Origin
 from idp.domain.errors import UserFacingError
-from idp.domain.kept_files import uploads_folder
 from idp.domain.registration_wizard import RegistrationWizard
 from idp.oidc.adapter import origin_of
 from idp.web import continuation
@@ -82,7 +81,7 @@ async def submit_identity(request: Request) -> Response:
             return c.render.error(request, BAD_FORM, 403)
         upload = form.get("assignment_order")
         if isinstance(upload, UploadFile) and upload.filename:
-            stored = await store_pdf(upload, uploads_folder(c.services.settings))
+            stored = await store_pdf(upload, c.registration.uploads)
         await run_in_threadpool(
             c.registration.submit_identity,
             session.user_id,
