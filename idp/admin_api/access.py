@@ -20,6 +20,7 @@ from idp.oidc.adapter import origin_of
 STEP_UP_SECONDS = 900
 # Changing anything: a push sign-in within 15 minutes (idp.login.assurance judges it).
 CHANGES = Requirement(minimum=ACR_PUSH, max_age=STEP_UP_SECONDS)
+STRONG = Requirement(minimum=ACR_PUSH)
 READ_ROLES = {
     "registrations": {"officer", "admin"},
     "users": {"officer", "admin"},
@@ -65,6 +66,11 @@ def _error(status: int, error: str, en: str, th: str, challenge: str | None = No
             headers=headers,
         )
     )
+
+
+def strong_enough(c: Core, officer: Officer) -> bool:
+    """The officer signed in at the level changes need (however long ago)."""
+    return c.assurance.fresh_enough(officer.acr, officer.auth_time, STRONG, officer.auth_time)
 
 
 def may_change(c: Core, officer: Officer) -> bool:

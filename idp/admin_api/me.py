@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.admin_api.access import STEP_UP_SECONDS, Officer, may_change
+from idp.admin_api.access import STEP_UP_SECONDS, Officer, strong_enough
 from idp.admin_api.endpoint import endpoint, json_response
 from idp.core import Core
 from idp.domain.back_office.officers import Officers
@@ -23,8 +23,8 @@ async def me(request: Request, c: Core, officer: Officer) -> Response:
             "roles": sorted(officer.roles),
             "acr": officer.acr,
             "auth_time": officer.auth_time,
-            "changes_allowed_until": officer.auth_time + STEP_UP_SECONDS
-            if may_change(c, officer)
+            "changes_allowed_until": officer.auth_time + STEP_UP_SECONDS  # past, once expired
+            if strong_enough(c, officer)
             else 0,
         }
     )
