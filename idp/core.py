@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from idp.domain.lifecycle import Account
 from idp.login.assurance import Assurance
 from idp.login.sso import SsoSessions
 from idp.mail.mailer import Mailer
@@ -29,6 +30,11 @@ class Core:
     @property
     def issuer(self) -> str:
         return self.services.settings.server.issuer
+
+    def account(self, user_id: str) -> Account:
+        """Where this user stands in the lifecycle now (a database read: call it in a thread)."""
+        with self.services.db.read() as session:
+            return self.services.lifecycle.user(session, user_id)[1]
 
     def second_factors(self, user_id: str) -> tuple[str, ...]:
         """The second factors this user holds now (the lifecycle says which)."""

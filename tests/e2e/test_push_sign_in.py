@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from idp.app import create_app
 from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
-from idp.storage.models import DeviceRecord
+from idp.storage.models import DeviceRecord, User
 from push_auth.authenticator.client import Authenticator
 from tests import push_support, support
 from tests.backends import Backend
@@ -221,3 +221,55 @@ def test_a_client_minimum_acr_makes_push_necessary(world: PushWorld) -> None:
         response = world.browser.get(response.headers["location"])
     assert response.status_code == 403
     assert "/register?next=" in response.text
+
+
+def _step_up(world: PushWorld, browser: httpx.Client) -> str:
+    """Signed in with the push in `world.browser`; a request with max_age=0 starts a step-up."""
+    login_url, page = push_support.push_page(world.browser, world.rp, world.user, support.pkce()[1])
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    push_support.finish_push(world.browser, login_url, page, world.rp.redirect_uri)
+    time.sleep(1.1)
+    response = world.browser.get(
+        "/authorize", params=support.authorize_params(world.rp, support.pkce()[1], max_age="0")
+    )
+    return str(response.headers["location"])
+
+
+def _approve_step_up(world: PushWorld, browser: httpx.Client, login_url: str) -> httpx.Response:
+    page = browser.get(login_url)
+    assert 'name="password"' not in page.text  # the step-up asks for the push only
+    world.phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
+    return browser.post(
+        login_url, data={"action": "check", "csrf_token": support.csrf_of(page.text)}
+    )
+
+
+def test_a_step_up_dies_with_the_session_it_continues(world: PushWorld) -> None:
+    login_url = _step_up(world, world.browser)
+    account = world.browser.get("/account")
+    world.browser.post(
+        "/account/sign-out-everywhere", data={"csrf_token": support.csrf_of(account.text)}
+    )
+    done = _approve_step_up(world, world.browser, login_url)
+    assert done.headers["location"] == login_url  # from the password again, no code
+    assert 'name="password"' in world.browser.get(login_url).text
+
+
+def test_a_step_up_opened_in_another_browser_starts_over(world: PushWorld) -> None:
+    login_url = _step_up(world, world.browser)
+    with httpx.Client(base_url=world.base, follow_redirects=False) as stranger:
+        done = _approve_step_up(world, stranger, login_url)
+        assert done.headers["location"] == login_url
+        assert 'name="password"' in stranger.get(login_url).text
+        assert stranger.cookies.get("idp_session") is None
+
+
+def test_a_disabled_account_gets_no_session_from_a_step_up(world: PushWorld) -> None:
+    login_url = _step_up(world, world.browser)
+    with world.services.db.session() as session:
+        record = session.get(User, world.user.user_id)
+        assert record is not None
+        record.disabled = True
+    page = world.browser.get(login_url)  # no step applies to a disabled account
+    assert page.status_code == 403
+    assert "contact an officer" in page.text or "ติดต่อเจ้าหน้าที่" in page.text

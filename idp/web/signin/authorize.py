@@ -57,8 +57,8 @@ async def consent_submit(request: Request) -> Response:
     if not c.render.csrf.valid(request, str(form.get("csrf_token") or "")):
         return c.render.error(request, STALE_FORM, status=403)
     session = c.sso.current(request)
-    if session is None:
-        return c.render.error(request, EXPIRED)
+    if session is None or txn.user_id not in (None, session.user_id):
+        return c.render.error(request, EXPIRED)  # another user signed in here meanwhile
     txn.user_id = session.user_id
     if form.get("decision") != "allow":
         c.transactions.finish(txn)

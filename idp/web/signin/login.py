@@ -13,13 +13,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.domain.errors import Message
+from idp.login.completion import Verdict, verdict
 from idp.login.transaction import LoginTransaction
-from idp.web.context import ctx
+from idp.web.context import WebContext, ctx
 from idp.web.step import SignInStep, is_done, is_ready
 
 EXPIRED = Message(
     "หมดเวลาการเข้าสู่ระบบ กรุณาเริ่มใหม่จากระบบที่ต้องการใช้งาน",
     "This sign-in has expired. Please start again from the application you were using.",
+)
+NOT_NOW = Message(
+    "ไม่สามารถเข้าสู่ระบบด้วยบัญชีนี้ได้ในขณะนี้ กรุณาติดต่อเจ้าหน้าที่",
+    "This account cannot sign in now. Please contact an officer.",
 )
 STALE_FORM = Message(
     "คำขอไม่ถูกต้องหรือหมดอายุ กรุณาลองใหม่", "The form was invalid or has expired. Please try again."
@@ -46,7 +51,7 @@ async def login_page(request: Request) -> Response:
         return c.render.error(request, EXPIRED)
     step = await run_in_threadpool(_current_step, request, txn)
     if step is None:
-        return _finish(request, txn)
+        return await _finish(request, txn)
     response = await step.show(request, txn)
     c.transactions.save(txn)  # a step may have noted something (a challenge, say)
     return response
@@ -65,32 +70,46 @@ async def login_submit(request: Request) -> Response:
         return c.render.error(request, STALE_FORM, status=403)
     step = await run_in_threadpool(_current_step, request, txn)
     if step is None:
-        return _finish(request, txn)
+        return await _finish(request, txn)
     response = await step.submit(request, txn)
     c.transactions.save(txn)
     if response is not None:
         return response
     if await run_in_threadpool(_current_step, request, txn) is not None:
         return RedirectResponse(f"/login/{txn.id}", status_code=303)
-    return _finish(request, txn)
+    return await _finish(request, txn)
 
 
-def _finish(request: Request, txn: LoginTransaction) -> Response:
+async def _finish(request: Request, txn: LoginTransaction) -> Response:
     """No step is pending (some may have stopped applying, e.g. a renewal began elsewhere):
     complete the sign-in once, then just go on to where it leads."""
     if txn.fresh:
         return RedirectResponse(destination(txn), status_code=303)
-    return _complete(request, txn)
+    return await _complete(request, txn)
 
 
 def destination(txn: LoginTransaction) -> str:
     return txn.return_to or f"/authorize/resume/{txn.id}"
 
 
-def _complete(request: Request, txn: LoginTransaction) -> Response:
-    """Every step done: start a fresh SSO session and go back to the authorization request."""
+def _judge(c: WebContext, request: Request, txn: LoginTransaction) -> Verdict:
+    assert txn.user_id is not None
+    return verdict(c.assurance, txn, c.account(txn.user_id), c.sso.current(request))
+
+
+async def _complete(request: Request, txn: LoginTransaction) -> Response:
+    """Every step done: the last check (idp.login.completion), then a fresh SSO session, and
+    back to the authorization request."""
     c = ctx(request)
     assert txn.user_id is not None
+    judged = await run_in_threadpool(_judge, c, request, txn)
+    if judged is Verdict.START_OVER:  # a step-up whose session ended: from the password
+        txn.start_over()
+        c.transactions.save(txn)
+        return RedirectResponse(f"/login/{txn.id}", status_code=303)
+    if judged is Verdict.REFUSED:
+        c.transactions.finish(txn)
+        return c.render.error(request, NOT_NOW, status=403)
     txn.authenticated_at = int(time.time())
     c.transactions.save(txn)
     response = RedirectResponse(destination(txn), status_code=303)
