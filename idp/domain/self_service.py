@@ -1,7 +1,8 @@
-"""A user's own account (README, "Account self-service"): where it stands in the lifecycle,
-what the account page shows, and what the user changes themselves — the forced password
-change, the language, a new email address confirmed from its link, cancelling Soft Token
-(manual chapter 5). Each call is a transaction of its own: call it from a worker thread."""
+"""A user's own account (README, "Account self-service"): what the account page shows, and
+what the user changes themselves — the forced password change, the language, a new email
+address confirmed from its link, cancelling Soft Token (manual chapter 5). Where the account
+stands in the lifecycle is idp.core.Core.account. Each call is a transaction of its own: call
+it from a worker thread."""
 
 from __future__ import annotations
 
@@ -66,11 +67,6 @@ class SelfService:
     issuer: str
 
     # -- queries ---------------------------------------------------------------------------
-    def standing(self, user_id: str) -> Account:
-        """Where this user stands in the lifecycle now, and what they may do."""
-        with self.db.read() as session:
-            return self.lifecycle.user(session, user_id)[1]
-
     def overview(self, user_id: str) -> Overview:
         """The record, signed-in applications, recent security events and the device."""
         with self.db.read() as session:

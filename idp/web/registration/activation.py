@@ -22,7 +22,7 @@ async def activate_page(request: Request) -> Response:
     session = fresh_session(c, request)
     if session is None:
         return sign_in_first(c, "/activate")
-    account = await run_in_threadpool(c.accounts.standing, session.user_id)
+    account = await run_in_threadpool(c.account, session.user_id)
     if account.has_device:
         return c.render.page(
             request, "activated.html", continue_url=continuation.url(c, session.user_id)

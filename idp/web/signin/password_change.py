@@ -25,7 +25,7 @@ class PasswordChangeStep:
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
         if txn.user_id is None:
             return False
-        return ctx(request).accounts.standing(txn.user_id).may(Ability.CHANGE_PASSWORD)
+        return ctx(request).account(txn.user_id).may(Ability.CHANGE_PASSWORD)
 
     async def show(
         self, request: Request, txn: LoginTransaction, problem: UserFacingError | None = None

@@ -44,7 +44,7 @@ def _state(c: WebContext, txn: LoginTransaction) -> State | None:
     """Where the signing-in account stands in the lifecycle (None before the password)."""
     if txn.user_id is None:
         return None
-    return c.accounts.standing(txn.user_id).state
+    return c.account(txn.user_id).state
 
 
 class RenewalRequiredStep:
