@@ -1,4 +1,5 @@
-"""push_auth wired into idp: SQL devices and vault, the audit log, the expiring store, wake-ups."""
+"""push_auth wired into idp: SQL devices, vault and Web Push subscriptions, the audit log, the
+expiring store, wake-ups and the notifier."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.domain import audit
 from idp.domain.lifecycle import NOT_ALLOWED, Ability
 from idp.services import Services
-from idp.storage.models import DeviceRecord, VaultEntry
+from idp.settings import Settings, is_localhost
+from idp.storage.models import DeviceRecord, PushSubscription, VaultEntry
 from push_auth.ca import CertificateAuthority
 from push_auth.errors import forbidden
 from push_auth.models import ChallengeMode, Device, DeviceStatus
-from push_auth.notifier import LoggingNotifier
+from push_auth.notifier import LoggingNotifier, Notifier
 from push_auth.service import PushAuth, PushConfig
 from push_auth.wakeup import LocalWakeup, RedisWakeup
+from push_auth.webpush import Subscription, VapidKeys, WebPushNotifier, WebPushPolicy
 
 FIELDS = [f.name for f in dataclasses.fields(Device)]
 CURRENT = (DeviceStatus.ACTIVE, DeviceStatus.SUSPENDED)
@@ -102,6 +105,61 @@ class SqlVault:
         return stored
 
 
+class SqlSubscriptions:
+    def __init__(self, services: Services) -> None:
+        self._db = services.db
+
+    def save(self, subscription: Subscription) -> None:
+        """Stores it, or replaces the keys of the same endpoint (a browser subscribing again)."""
+        with self._db.session() as session:
+            session.execute(
+                delete(PushSubscription).where(PushSubscription.endpoint == subscription.endpoint)
+            )
+            session.add(PushSubscription(**dataclasses.asdict(subscription)))
+
+    def for_device(self, device_id: str) -> list[Subscription]:
+        query = select(PushSubscription).where(PushSubscription.device_id == device_id)
+        with self._db.read() as session:
+            return [
+                Subscription(
+                    device_id=row.device_id,
+                    user_id=row.user_id,
+                    endpoint=row.endpoint,
+                    p256dh=row.p256dh,
+                    auth=row.auth,
+                    created_at=_aware(row.created_at) or row.created_at,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def drop(self, endpoint: str) -> None:
+        with self._db.session() as session:
+            session.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint))
+
+
+def webpush_contact(settings: Settings) -> str:
+    """VAPID's `sub`: the configured contact, else the issuer (https) or a localhost mailbox."""
+    if settings.push.webpush_contact:
+        return settings.push.webpush_contact
+    issuer = settings.server.issuer
+    return "mailto:webpush@localhost" if is_localhost(issuer) else issuer
+
+
+def build_notifier(services: Services) -> Notifier:
+    """Web Push (push.webpush, on by default: only devices with a subscription get anything),
+    else the logging notifier."""
+    settings = services.settings
+    if not settings.push.webpush:
+        return LoggingNotifier()
+    return WebPushNotifier(
+        subscriptions=SqlSubscriptions(services),
+        vapid=VapidKeys(SqlVault(services), services.master, webpush_contact(settings), time.time),
+        ephemeral=services.store,
+        real_time=time.time,
+        policy=WebPushPolicy(per_user_per_minute=settings.push.webpush_per_user_per_minute),
+    )
+
+
 class AuditEvents:
     def __init__(self, services: Services) -> None:
         self._db = services.db
@@ -145,7 +203,7 @@ def build_push(services: Services) -> PushAuth:
         ca=CertificateAuthority(SqlVault(services), services.master),
         events=AuditEvents(services),
         wakeup=wakeup,
-        notifier=LoggingNotifier(),
+        notifier=build_notifier(services),
         config=PushConfig(
             audience=settings.server.issuer + "/push/v1",
             mode=ChallengeMode(settings.push.mode),

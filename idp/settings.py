@@ -97,6 +97,13 @@ class PushSettings(Section):
     renewal_warning_days: int = Field(30, ge=1, le=90)
     # How long a device certificate lasts (the manual: two years); renewal issues a new one.
     certificate_days: int = Field(730, ge=1, le=3650)
+    # Web Push (RFC 8030) to the web authenticator's subscriptions; a device without one gets
+    # nothing, so a development setup without the web app sends nothing.
+    webpush: bool = True
+    # VAPID `sub` (RFC 8292): a mailto: or https: URI the push services can reach us at; empty
+    # means the issuer's URL (https) or mailto:webpush@localhost (a localhost issuer).
+    webpush_contact: str = Field("", pattern=r"^$|^(mailto:\S+@\S+|https://\S+)$")
+    webpush_per_user_per_minute: int = Field(6, ge=1, le=60)
 
 
 class MailSettings(Section):

@@ -80,7 +80,7 @@ class Challenges:
             client=context.get("client"),
         )
         self.wakeup.notify(device.device_id)
-        self.notifier.wake(device)
+        self.notifier.wake(device, challenge)
         return challenge
 
     def _pushable_device(self, user_id: str) -> Device:

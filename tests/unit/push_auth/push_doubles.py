@@ -150,7 +150,7 @@ class RecordedWakeup:
 
 
 class SilentNotifier:
-    def wake(self, device: Device) -> None:
+    def wake(self, device: Device, challenge: Challenge) -> None:
         """No push service in a unit test."""
 
 
