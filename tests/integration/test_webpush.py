@@ -93,11 +93,12 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def notifier(sleeps: list[float]) -> Iterator[WebPushNotifier]:
+    started = time.time()
     made = WebPushNotifier(
         subscriptions=MemorySubscriptions(),
         vapid=VapidKeys(MemoryVault(), XorSealer(), CONTACT, time.time),
         ephemeral=open_store("memory://", "t:"),
-        real_time=time.time,
+        real_time=lambda: started,  # one rate-limit minute for the whole test
         policy=WebPushPolicy(per_user_per_minute=3, timeout=2),
         sleep=sleeps.append,
     )
