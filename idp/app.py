@@ -61,6 +61,7 @@ def _lifespan(context: WebContext) -> StatelessLifespan[Starlette]:
         await scheduler.stop()
         await context.mail.sender.stop()
         await context.push.wakeup.stop()
+        await run_in_threadpool(context.push.challenges.notifier.close)
         await services.store.close_async()
         await services.keys.signer.stop()
         services.close()

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 class Notifier(Protocol):
     def wake(self, device: Device, challenge: Challenge) -> None: ...
+    def close(self) -> None:
+        """Stop sending (the process is stopping); what is queued may be dropped."""
 
 
 class LoggingNotifier:
@@ -22,3 +24,6 @@ class LoggingNotifier:
     def wake(self, device: Device, challenge: Challenge) -> None:
         if device.push_token:
             log.info("wake-up for device %s (%s)", device.device_id, device.platform or "unknown")
+
+    def close(self) -> None:
+        pass

@@ -153,6 +153,9 @@ class SilentNotifier:
     def wake(self, device: Device, challenge: Challenge) -> None:
         """No push service in a unit test."""
 
+    def close(self) -> None:
+        """Nothing to stop."""
+
 
 @dataclass
 class World:
