@@ -8,8 +8,11 @@ reachable, the tests that need them fail under CI and are skipped with the reaso
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +97,22 @@ def production(servers: ProductionServers) -> Backend:
     return Backend(
         "production", servers.database_url, servers.redis_url, servers.redis_url, servers.run_prefix
     )
+
+
+@contextmanager
+def own_database(backend: Backend, tmp_path: Path) -> Iterator[Backend]:
+    """A database of this test's own (a SQLite file, or a PostgreSQL database dropped after):
+    nothing another test left running (a mail sender, say) can touch it."""
+    if backend.name == "embedded":
+        yield dataclasses.replace(backend, database_url=f"sqlite:///{tmp_path / 'journey.db'}")
+        return
+    admin_url = os.environ[POSTGRES_ENV]
+    base, run_database = backend.database_url.rsplit("/", 1)
+    name = f"{run_database}_j{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield dataclasses.replace(backend, database_url=f"{base}/{name}")
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

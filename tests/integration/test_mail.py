@@ -20,7 +20,7 @@ from idp.services import build_services
 from idp.settings import Settings
 from idp.storage.models import OutboxMessage
 from tests import support
-from tests.backends import Backend
+from tests.backends import Backend, own_database
 from tests.live import free_port
 from tests.smtp import Inbox, smtp_mail, smtp_server, text_of
 
@@ -90,8 +90,14 @@ def test_nothing_is_lost_while_smtp_is_down(mail_app: TestClient, smtp_port: int
     assert "111000" in text_of(messages[0])
 
 
-def test_each_message_is_claimed_once_by_competing_senders(settings: Settings) -> None:
-    services = build_services(settings)  # no server, so no sender of its own competes
+def test_each_message_is_claimed_once_by_competing_senders(
+    backend: Backend, tmp_path: Path
+) -> None:
+    with own_database(backend, tmp_path) as own:  # no other test's sender competes
+        _claim_once(build_services(support.make_settings(own, tmp_path)))
+
+
+def _claim_once(services: support.Services) -> None:
     renderer = MessageRenderer()
     marker = support.new_user_id().lower()
     with services.db.session() as session:

@@ -10,40 +10,19 @@ As tests/registration_support.registration_world, with two differences:
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from idp.app import create_app
 from tests import support
-from tests.backends import POSTGRES_ENV, Backend
+from tests.backends import Backend, own_database
 from tests.live import free_port, serve
 from tests.registration_support import World
 from tests.smtp import Inbox, smtp_mail, smtp_server
-
-
-@contextmanager
-def _own_database(backend: Backend, tmp_path: Path) -> Iterator[Backend]:
-    if backend.name == "embedded":
-        yield dataclasses.replace(backend, database_url=f"sqlite:///{tmp_path / 'journey.db'}")
-        return
-    admin_url = os.environ[POSTGRES_ENV]
-    base, run_database = backend.database_url.rsplit("/", 1)
-    name = f"{run_database}_j{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield dataclasses.replace(backend, database_url=f"{base}/{name}")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -55,7 +34,7 @@ def journey_world(
     base = f"http://127.0.0.1:{port}"
     upstream = {"simulated": True, "client_secret": "test-upstream-secret"}
     mail = smtp_mail(smtp_port)
-    with _own_database(backend, tmp_path) as own:
+    with own_database(backend, tmp_path) as own:
         settings = support.make_settings(
             own,
             tmp_path,
