@@ -118,7 +118,9 @@ class LoopFirst(InThreads):
 
     def _cached(self, request: OAuth2Request) -> bool:
         """The request's client is in this process's cache and authenticates with a secret,
-        so authenticating it needs neither the database nor the network."""
+        and the signing keys are loaded: neither the database nor the network is needed."""
+        if self._server.tokens.keys_stale():  # reloading them reads the database
+            return False
         client_id = request.payload.client_id or extract_basic_authorization(request.headers)[0]
         client = self._server.cached_client(client_id or "")
         return client is not None and client.record.token_endpoint_auth_method.startswith(

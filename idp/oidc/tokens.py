@@ -64,6 +64,10 @@ class TokenService:
         self._tokens = services.settings.tokens
         self.revocations = Revocations(services)
 
+    def keys_stale(self) -> bool:
+        """The next use of the signing keys reads the database (to be done in a thread)."""
+        return self._s.keys.stale()
+
     # -- issuing -------------------------------------------------------------------------
     def generate(
         self,

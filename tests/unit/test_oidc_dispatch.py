@@ -47,6 +47,7 @@ def rp(services: Services) -> RelyingParty:
 def _server(services: Services, dispatch: Callable[..., Dispatch] = LoopFirst) -> Any:
     server = IdPAuthorizationServer(services, _no_jwks, dispatch)
     server.tokens.revocations.load()  # as the lifespan does: no look-up needs a thread later
+    services.keys.snapshot()  # the signing keys loaded, as a running server's are
     return server
 
 
@@ -235,3 +236,13 @@ def test_each_servers_grants_use_that_servers_services(services: Services) -> No
         assert grant.services is server.services
         assert grant.tokens is server.tokens
     assert first.services is not second.services
+
+
+def test_stale_signing_keys_are_reloaded_in_a_thread(server: Any, rp: RelyingParty) -> None:
+    """Reloading the key snapshot reads the database: never on the event loop."""
+    assert server.query_client(rp.client_id) is not None
+    server.services.keys._loaded_at -= 3600  # the refresh interval has passed
+    (status, _body, _headers), where = _answer(
+        server, "token", _request("/token", CLIENT_CREDENTIALS, rp)
+    )
+    assert (status, where) == (200, THREAD)
