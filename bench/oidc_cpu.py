@@ -33,13 +33,12 @@ from urllib.parse import urlencode
 
 import orjson
 import psycopg
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import support  # noqa: E402  (the same helpers as the tests)
-from tests.backends import Backend  # noqa: E402
+from tests.backends import Backend, ProductionServers, drop_production  # noqa: E402
 
 CONCURRENCY = 32
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -151,11 +150,7 @@ def main() -> int:
     try:
         results = asyncio.run(run(settings, args.requests, args.rounds))
     finally:
-        with psycopg.connect(pg_admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=prefix + "*", count=1000):
-            client.delete(key)
+        drop_production(ProductionServers(pg_admin, redis_url, database, prefix))
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{'endpoint':<28} {'cpu us best':>12} {'median':>8} {'loop us best':>13} {'median':>8}")
     for name, samples in results.items():

@@ -31,12 +31,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import support  # noqa: E402  (the same helpers as the tests)
+from tests.backends import ProductionServers, drop_production  # noqa: E402
 
 PORT = 8790
 HELLO_PORT = 8791
@@ -340,11 +340,7 @@ def main() -> int:
                     "postgres+redis", production, workers, args.seconds, args.connections, folder
                 )
         finally:
-            with psycopg.connect(pg_admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            client = redis.Redis.from_url(redis_url)
-            for key in client.scan_iter(match=prefix + "*", count=1000):
-                client.delete(key)
+            drop_production(ProductionServers(pg_admin, redis_url, database, prefix))
     else:
         print(
             "SOFTTOKEN_TEST_POSTGRES_URL / SOFTTOKEN_TEST_REDIS_URL not set: "
