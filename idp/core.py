@@ -38,8 +38,7 @@ class Core:
 
     def second_factors(self, user_id: str) -> tuple[str, ...]:
         """The second factors this user holds now (the lifecycle says which)."""
-        with self.services.db.read() as session:
-            return self.assurance.holds(self.services.lifecycle.user(session, user_id)[1])
+        return self.assurance.holds(self.account(user_id))
 
 
 def core_of(request: Request) -> Core:

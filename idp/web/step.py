@@ -15,6 +15,8 @@ from typing import Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.core import Core
+from idp.domain.lifecycle import Account
 from idp.login.transaction import LoginTransaction
 
 
@@ -42,3 +44,15 @@ def is_ready(step: SignInStep, txn: LoginTransaction) -> bool:
     if step.provides is not None and chosen and step.provides not in (chosen, "password"):
         return False
     return all(factor in txn.factors_done for factor in step.needs)
+
+
+def standing(request: Request, user_id: str) -> Account:
+    """Where the signing-in account stands, read once per choice of step: every step's
+    `applies` sees the same snapshot (one database read, not one per step)."""
+    cache: dict[str, Account] | None = getattr(request.state, "standing", None)
+    if cache is None:
+        cache = request.state.standing = {}
+    if user_id not in cache:
+        core: Core = request.app.state.ctx
+        cache[user_id] = core.account(user_id)
+    return cache[user_id]

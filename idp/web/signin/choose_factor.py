@@ -11,6 +11,7 @@ from starlette.responses import Response
 from idp.login.factors.password import PASSWORD
 from idp.login.transaction import LoginTransaction
 from idp.web.context import WebContext, ctx
+from idp.web.step import standing
 
 
 def _choices(c: WebContext, txn: LoginTransaction) -> tuple[str, ...]:
@@ -25,7 +26,8 @@ class ChooseFactorStep:
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
         if txn.extra.get("factor") or len(txn.factors_done) > 1:
             return False
-        return len(_choices(ctx(request), txn)) > 1
+        assert txn.user_id is not None  # the password came first
+        return len(ctx(request).assurance.holds(standing(request, txn.user_id))) > 1
 
     async def show(self, request: Request, txn: LoginTransaction, status: int = 200) -> Response:
         c = ctx(request)

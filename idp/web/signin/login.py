@@ -33,7 +33,8 @@ STALE_FORM = Message(
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:
     """The first step ready, not done, that applies (in a worker thread: `applies` may ask
-    the database)."""
+    the database, once: idp.web.step.standing)."""
+    request.state.standing = {}
     return next(
         (
             step

@@ -15,6 +15,7 @@ from idp.login.factors.password import PASSWORD
 from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
+from idp.web.step import standing
 
 
 class PasswordChangeStep:
@@ -25,7 +26,7 @@ class PasswordChangeStep:
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
         if txn.user_id is None:
             return False
-        return ctx(request).account(txn.user_id).may(Ability.CHANGE_PASSWORD)
+        return standing(request, txn.user_id).may(Ability.CHANGE_PASSWORD)
 
     async def show(
         self, request: Request, txn: LoginTransaction, problem: UserFacingError | None = None

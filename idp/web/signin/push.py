@@ -25,6 +25,7 @@ from idp.login.factors.push import reported_amr
 from idp.login.transaction import LoginTransaction
 from idp.web.context import WebContext, ctx
 from idp.web.signin.login import EXPIRED
+from idp.web.step import standing
 from push_auth.errors import PushError
 from push_auth.models import Challenge, Device
 from push_auth.pictures import all_pictures
@@ -40,11 +41,11 @@ def _device(c: WebContext, txn: LoginTransaction) -> Device | None:
     return c.push.devices.active_for(txn.user_id)
 
 
-def _state(c: WebContext, txn: LoginTransaction) -> State | None:
+def _state(request: Request, txn: LoginTransaction) -> State | None:
     """Where the signing-in account stands in the lifecycle (None before the password)."""
     if txn.user_id is None:
         return None
-    return c.account(txn.user_id).state
+    return standing(request, txn.user_id).state
 
 
 class RenewalRequiredStep:
@@ -63,7 +64,7 @@ class RenewalRequiredStep:
             self._push.name,
         ):
             return False  # approved already, or another factor chosen
-        return _state(ctx(request), txn) is State.EXPIRED
+        return _state(request, txn) is State.EXPIRED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         device = await run_in_threadpool(_device, ctx(request), txn)
@@ -89,7 +90,7 @@ class PushStep:
         self.provides = push.name
 
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
-        return _state(ctx(request), txn) in PUSH_OR_SUSPENDED
+        return _state(request, txn) in PUSH_OR_SUSPENDED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         c = ctx(request)
@@ -159,7 +160,7 @@ class RenewalNoticeStep:
         self.needs = (PASSWORD.name, push.name)
 
     def applies(self, request: Request, txn: LoginTransaction) -> bool:
-        return _state(ctx(request), txn) is State.WARNED
+        return _state(request, txn) is State.WARNED
 
     async def show(self, request: Request, txn: LoginTransaction) -> Response:
         c = ctx(request)
