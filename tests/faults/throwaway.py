@@ -134,8 +134,8 @@ class ThrowawayPostgres:
         command = [_postgres_binary("postgres"), "-D", str(self.data), "-p", str(self.port)]
         for name, value in options.items():
             command += ["-c", f"{name}={value}"]
-        log = (self.folder / "server.log").open("ab")
-        self._process = subprocess.Popen(command, user=self._user, stdout=log, stderr=log)
+        with (self.folder / "server.log").open("ab") as log:  # the server keeps its own copy
+            self._process = subprocess.Popen(command, user=self._user, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         while time.monotonic() < deadline:
