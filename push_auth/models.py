@@ -53,6 +53,11 @@ class Device:
     next_certificate_pem: str | None = None
     next_serial: str | None = None
     next_not_after: datetime | None = None
+    # the web authenticator (push_auth.webapp): the WebAuthn credential that holds the device
+    # key (base64url ID, base64url COSE public key) and its signature counter
+    credential_id: str | None = None
+    credential_public_key: str | None = None
+    sign_count: int | None = None
 
     def __post_init__(self) -> None:
         self.status = DeviceStatus(self.status)  # a stored string becomes the enum

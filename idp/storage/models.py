@@ -197,6 +197,10 @@ class DeviceRecord(Base):
     next_certificate_pem: Mapped[str | None] = mapped_column(Text)
     next_serial: Mapped[str | None] = mapped_column(String(64))
     next_not_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the web authenticator's WebAuthn credential (base64url ID, COSE public key), if any
+    credential_id: Mapped[str | None] = mapped_column(String(1400))
+    credential_public_key: Mapped[str | None] = mapped_column(Text)
+    sign_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class VaultEntry(Base):

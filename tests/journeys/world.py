@@ -27,11 +27,16 @@ from tests.smtp import Inbox, smtp_mail, smtp_server
 
 @contextmanager
 def journey_world(
-    backend: Backend, tmp_path: Path, port: int | None = None, **sections: Any
+    backend: Backend,
+    tmp_path: Path,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    **sections: Any,
 ) -> Iterator[World]:
-    """A live server on 127.0.0.1 (on `port`, when the journey needs to know it first)."""
+    """A live server on 127.0.0.1 (on `port`, when the journey needs to know it first), named
+    `host` in its issuer ("localhost" where WebAuthn needs a domain as its RP ID)."""
     port, smtp_port = port or free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     upstream = {"simulated": True, "client_secret": "test-upstream-secret"}
     mail = smtp_mail(smtp_port)
     with own_database(backend, tmp_path) as own:
