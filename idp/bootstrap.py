@@ -20,12 +20,14 @@ from idp.domain.kept_files import uploads_folder
 from idp.domain.lifecycle import Ability
 from idp.domain.lockout import Limits, Lockout
 from idp.domain.otp import OneTimeCodes
+from idp.domain.passkeys import PasskeyBook
 from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration import EmailVerification
 from idp.domain.registration_wizard import RegistrationWizard
 from idp.domain.self_service import SelfService
 from idp.domain.token_login import TokenLogin
 from idp.login.assurance import Assurance
+from idp.login.factors.passkey import PASSKEY, PasskeyCeremonies
 from idp.login.factors.password import PASSWORD
 from idp.login.factors.push import for_mode
 from idp.login.sign_out import SignOut
@@ -45,6 +47,7 @@ from idp.web.i18n import Catalogs
 from idp.web.render import Renderer
 from idp.web.session_cookie import SessionCookie
 from idp.web.signin.choose_factor import ChooseFactorStep
+from idp.web.signin.passkey import PasskeyStep
 from idp.web.signin.password import PasswordStep
 from idp.web.signin.password_change import PasswordChangeStep
 from idp.web.signin.push import PushStep, RenewalNoticeStep, RenewalRequiredStep
@@ -65,7 +68,7 @@ def build_core(services: Services) -> Core:
     return Core(
         services=services,
         server=server,
-        assurance=Assurance([PASSWORD, for_mode(services.settings.push.mode)]),
+        assurance=Assurance([PASSWORD, for_mode(services.settings.push.mode), PASSKEY]),
         push=build_push(services),
         mail=Mailer(services.db, services.settings.mail),
         sessions=sessions,
@@ -136,6 +139,18 @@ def _registration_wizard(core: Core) -> RegistrationWizard:
     )
 
 
+def passkey_book(core: Core) -> PasskeyBook:
+    services = core.services
+    return PasskeyBook(services.db, services.clock, core.mail.enqueue, core.mail.wake, core.issuer)
+
+
+def _passkeys(core: Core) -> PasskeyCeremonies:
+    services = core.services
+    return PasskeyCeremonies(
+        services.db, services.store, services.clock, passkey_book(core), core.account, core.issuer
+    )
+
+
 def build_web(core: Core) -> WebContext:
     services = core.services
     settings = services.settings
@@ -167,11 +182,13 @@ def build_web(core: Core) -> WebContext:
         recovery=recovery,
         forgot=ForgotPassword(services.db, recovery, core.mail.enqueue, core.mail.wake),
         token_login=TokenLogin(services.db, services.lifecycle),
+        passkeys=_passkeys(core),
         steps=[
             PasswordStep(),
             ChooseFactorStep(),
             RenewalRequiredStep(push),
             PushStep(push),
+            PasskeyStep(),
             PasswordChangeStep(),
             RenewalNoticeStep(push),
         ],

@@ -18,11 +18,11 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idp.domain.errors import Message, UserFacingError
-from idp.storage.models import DeviceRecord, Registration, User
+from idp.storage.models import DeviceRecord, Passkey, Registration, User
 
 CURRENT_DEVICE = ("active", "suspended")
 HOLDER_CHANGED_REASON = "holder changed"
@@ -124,6 +124,7 @@ class Account:
     device: DeviceView | None
     abilities: frozenset[Ability]
     officer_actions: frozenset[OfficerAction]
+    passkeys: int = 0  # passkeys registered (idp.login.factors.passkey)
 
     def may(self, ability: Ability) -> bool:
         return ability in self.abilities
@@ -317,4 +318,8 @@ def account_of(session: Session, user: User, now: datetime, warning_days: int = 
         device=device,
         abilities=_abilities(state, credential, user.must_change_password),
         officer_actions=_officer_actions(state, status, device is not None),
+        passkeys=session.scalar(
+            select(func.count()).select_from(Passkey).where(Passkey.user_id == user.user_id)
+        )
+        or 0,
     )

@@ -10,6 +10,9 @@ The levels, lowest first (a level satisfies every level before it):
 - `ACR_PASSWORD`: a knowledge factor (the password).
 - `ACR_PUSH`: the password and a possession factor bound to this sign-in (the picture
   sequence), NIST SP 800-63B AAL2.
+- `ACR_PHISHING_RESISTANT`: the password and a phishing-resistant possession factor (a
+  passkey: its signature covers this site's origin), NIST SP 800-63B-4 AAL2 with
+  verifier impersonation resistance.
 
 A requirement gathers what asks for a level: `acr_values` (voluntary: met if the user holds the
 factors, otherwise the sign-in goes on at a lower level), an essential `acr` claim and a
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from idp.domain.acr import ACR_PASSWORD, ACR_PUSH
+from idp.domain.acr import ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_PUSH
 from idp.domain.lifecycle import Account
 from idp.login.factors import Factor, Kind
 from idp.login.factors.password import PASSWORD
@@ -44,9 +47,16 @@ def _knows_and_bound_possession(factors: Sequence[Factor]) -> bool:
     )
 
 
+def _knows_and_phishing_resistant(factors: Sequence[Factor]) -> bool:
+    return _knows(factors) and any(
+        f.kind is Kind.POSSESSION and f.phishing_resistant for f in factors
+    )
+
+
 LEVELS = (
     Level(ACR_PASSWORD, _knows),
     Level(ACR_PUSH, _knows_and_bound_possession),
+    Level(ACR_PHISHING_RESISTANT, _knows_and_phishing_resistant),
 )
 SUPPORTED = tuple(level.acr for level in LEVELS)
 
@@ -158,13 +168,14 @@ class Assurance:
         """What the sign-in behind `proven` lacks for `requirement`, for a user holding the
         second factors `held`. A sign-in finished for this very request (`just_signed_in`) is
         fresh: only what would refuse it is checked."""
-        full = Missing(((PASSWORD.name,), held) if held else ((PASSWORD.name,),))
+        able = self.able(held, self.wanted(requirement))
+        full = Missing(((PASSWORD.name,), able) if held else ((PASSWORD.name,),))
         if proven is None:
             return full
         if not just_signed_in:
             if requirement.fresh:
                 return full
-            step_up = Missing((held,), keep=self._kept(proven)) if held else full
+            step_up = Missing((able,), keep=self._kept(proven)) if held else full
             if requirement.max_age is not None and now - proven.auth_time > requirement.max_age:
                 return step_up
             target = self._target(requirement, held)
@@ -176,6 +187,23 @@ class Assurance:
         if essential and not any(satisfies(proven.acr, v) for v in essential):
             return REFUSED
         return SATISFIED
+
+    def wanted(self, requirement: Requirement) -> str | None:
+        """The highest known level the request asks for, voluntarily or not (None: none)."""
+        asked = [*requirement.asked, *requirement.essential]
+        if requirement.minimum is not None:
+            asked.append(requirement.minimum)
+        known = [v for v in asked if rank(v) >= 0]
+        return max(known, key=rank) if known else None
+
+    def able(self, held: tuple[str, ...], wanted: str | None) -> tuple[str, ...]:
+        """Of the second factors held, those that reach `wanted` (what the "choose a factor"
+        step offers); all of them when none does, or nothing in particular is wanted (the
+        sign-in then goes on, and a level the request makes essential is refused after)."""
+        if wanted is None:
+            return held
+        reaching = tuple(name for name in held if satisfies(self.reachable((name,)) or "", wanted))
+        return reaching or held
 
     def _kept(self, proven: Proven) -> tuple[str, ...]:
         """What a step-up keeps of the session: its knowledge factors (the password); a session

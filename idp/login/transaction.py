@@ -31,6 +31,9 @@ class LoginTransaction:
     # A step-up continues this SSO session (its password is kept): it completes only while
     # that session lives, for its user (idp.login.completion).
     session_sid: str | None = None
+    # The highest level the request asks for (idp.login.assurance.wanted): "choose a factor"
+    # offers only the factors that reach it (a passkey for the phishing-resistant level).
+    wanted_acr: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what the steps keep between requests
 
     def param(self, name: str) -> str | None:

@@ -22,6 +22,7 @@ SUBJECTS = {
     "email_change_link": "ยืนยันอีเมลใหม่ / Confirm your new email",
     "holder_initial_password": "รหัสผ่านเริ่มต้น New GFMIS Thai / Your initial password",
     "registration_rejected": "ไม่อนุมัติการลงทะเบียน Soft Token / Soft Token registration rejected",
+    "passkey_changed": "พาสคีย์ของท่านเปลี่ยนแปลง / Your passkeys changed",
 }
 
 

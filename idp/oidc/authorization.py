@@ -24,6 +24,7 @@ from authlib.oidc.core.errors import (
     LoginRequiredError,
 )
 
+from idp.domain.acr import ACR_PHISHING_RESISTANT
 from idp.login.assurance import Assurance, Missing, Requirement
 from idp.login.consent import has_consent, remember_consent
 from idp.login.sso import SsoSession
@@ -59,9 +60,11 @@ class NeedConsent:
 @dataclass(frozen=True)
 class NeedDevice:
     """The request makes a level essential (the client's minimum, an essential `acr` claim)
-    that no factor this user holds can reach: no Soft Token yet."""
+    that no factor this user holds can reach: no Soft Token yet, or (`passkey`) no passkey
+    for the phishing-resistant level."""
 
     params: list[tuple[str, str]]
+    passkey: bool = False
 
 
 Outcome = Redirect | ShowError | NeedLogin | NeedConsent | NeedDevice
@@ -109,6 +112,7 @@ class AuthorizationFlow:
         self._check_claims(oreq, redirect_uri)
         client_id = oreq.payload.client_id
         if end_user is None:
+            wanted = self._assurance.wanted(self._requirement(oreq))
             if session is not None and missing is not None and missing.keep:
                 return NeedLogin(  # a step-up proves only what is missing
                     self.transactions.start(
@@ -117,15 +121,18 @@ class AuthorizationFlow:
                         user_id=session.user_id,
                         factors_done=list(missing.keep),
                         session_sid=session.sid,
+                        wanted_acr=wanted,
                     )
                 )
-            return NeedLogin(self.transactions.start(oreq.params, client_id))
+            return NeedLogin(self.transactions.start(oreq.params, client_id, wanted_acr=wanted))
         if missing is not None and missing.refused:
             if txn is not None:
                 self.transactions.finish(txn)
             if "none" in self._prompts(oreq):  # no page may be shown: back to the client
                 raise InteractionRequiredError(redirect_uri=redirect_uri)
-            return NeedDevice(oreq.params)
+            requirement = self._requirement(oreq)
+            mandatory = [*requirement.essential, requirement.minimum or ""]
+            return NeedDevice(oreq.params, passkey=ACR_PHISHING_RESISTANT in mandatory)
         client: OAuthClient = oreq.client
         if not self._has_consent(oreq, client, end_user, txn):
             if "none" in self._prompts(oreq):

@@ -203,6 +203,25 @@ class DeviceRecord(Base):
     sign_count: Mapped[int | None] = mapped_column(Integer)
 
 
+class Passkey(Base):
+    """A user's passkey (WebAuthn discoverable credential), a phishing-resistant second factor
+    (idp.login.factors.passkey)."""
+
+    __tablename__ = "passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)  # base64url
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key
+    sign_count: Mapped[int] = mapped_column(Integer)
+    transports: Mapped[list[str]] = mapped_column(default=list)
+    name: Mapped[str] = mapped_column(String(100))
+    aaguid: Mapped[str] = mapped_column(String(36))
+    backup_eligible: Mapped[bool] = mapped_column(Boolean)
+    backed_up: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class VaultEntry(Base):
     """Named sealed blobs: the device CA's key and certificate, the challenge-signing key."""
 

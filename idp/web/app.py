@@ -19,7 +19,7 @@ from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.simulated import SimulatedUpstream
 from idp.web import dev_clock, dev_mailbox, discovery, token_routes
-from idp.web.account import email_change, self_service
+from idp.web.account import email_change, passkeys, self_service
 from idp.web.context import WebContext
 from idp.web.control_chars import API_PREFIXES
 from idp.web.recovery import forgot_password
@@ -27,6 +27,7 @@ from idp.web.registration import activation, proofing, wizard
 from idp.web.render import TEMPLATES
 from idp.web.security_headers import NO_STORE, policy, secured
 from idp.web.signin import authorize, login, logout, push
+from idp.web.webapp import pages as webapp_pages
 from idp.web.token_login import initial_password
 
 STATIC = TEMPLATES.parent / "static"
@@ -108,10 +109,20 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
         # the account (idp.web.account)
+        Route("/app", webapp_pages.app_page),
+        Route("/app/activate", webapp_pages.app_page),
+        Route("/app/approve", webapp_pages.app_page),
+        Route("/app/manifest.webmanifest", webapp_pages.manifest),
+        Route("/app/sw.js", webapp_pages.service_worker),
+        Route("/app/cancel", webapp_pages.cancel, methods=["POST"]),
         Route("/account", self_service.account_page),
         Route("/account/cancel", self_service.cancel_soft_token, methods=["POST"]),
         Route("/account/sign-out-everywhere", self_service.sign_out_all, methods=["POST"]),
         Route("/account/language", self_service.set_language, methods=["POST"]),
+        Route(passkeys.NEW, passkeys.new_passkey),
+        Route("/account/passkeys", passkeys.add_passkey, methods=["POST"]),
+        Route("/account/passkeys/rename", passkeys.rename_passkey, methods=["POST"]),
+        Route("/account/passkeys/remove", passkeys.remove_passkey, methods=["POST"]),
         Route("/verify-email/{token}", email_change.confirm_email),
         # forgot password (idp.web.recovery)
         Route("/forgot", forgot_password.forgot_page),

@@ -14,6 +14,7 @@ from idp.domain.recovery import PasswordRecovery
 from idp.domain.registration_wizard import RegistrationWizard
 from idp.domain.self_service import SelfService
 from idp.domain.token_login import TokenLogin
+from idp.login.factors.passkey import PasskeyCeremonies
 from idp.login.transaction import Transactions
 from idp.oidc.authorization import AuthorizationFlow
 from idp.upstream.proofing import UpstreamProofing
@@ -35,6 +36,7 @@ class WebContext(Core):
     recovery: PasswordRecovery = field(kw_only=True)
     forgot: ForgotPassword = field(kw_only=True)
     token_login: TokenLogin = field(kw_only=True)
+    passkeys: PasskeyCeremonies = field(kw_only=True)
     steps: list[SignInStep] = field(kw_only=True, default_factory=list)
 
 

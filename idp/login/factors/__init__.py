@@ -32,6 +32,9 @@ class Factor:
     bound_to_sign_in: bool
     held: Callable[[Account], bool]  # this account can use the factor now
     label: str  # what the "choose a factor" page calls it (an English msgid, translated)
+    # Verifier impersonation resistance (NIST SP 800-63B-4 §3.2.5): the proof names the
+    # site it was made for (a passkey's signature covers the origin), so it cannot be relayed.
+    phishing_resistant: bool = False
 
     @property
     def second(self) -> bool:

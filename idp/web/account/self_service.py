@@ -1,5 +1,6 @@
-"""The account page: the record, the device, signed-in applications, recent security events,
-the language, and cancelling Soft Token (manual chapter 5)."""
+"""The account page: the record, the device, passkeys (idp.web.account.passkeys), signed-in
+applications, recent security events, the language, and cancelling Soft Token (manual
+chapter 5)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from idp.domain.lifecycle import Ability, Account, NotAllowed
 from idp.domain.self_service import CANCEL_REASONS
 from idp.domain.thai_dates import format_datetime
 from idp.oidc.adapter import origin_of
+from idp.web.account import passkeys
 from idp.web.context import ctx
 from idp.web.csrf import BAD_FORM
 from idp.web.i18n import COOKIE
@@ -25,10 +27,12 @@ async def account_page(request: Request, notice: str | None = None) -> Response:
     locale = c.render.locale(request)
     overview = await run_in_threadpool(c.accounts.overview, session.user_id)
     account = overview.account
+    done = passkeys.NOTICES.get(request.query_params.get("done", ""))
     return c.render.page(
         request,
         "account.html",
-        notice=notice,
+        notice=notice or (done.text(locale) if done else None),
+        passkeys=await run_in_threadpool(c.passkeys.book.all_of, session.user_id),
         when=lambda d: format_datetime(d, locale),
         reasons={k: m.text(locale) for k, m in CANCEL_REASONS.items()},
         overview=overview,

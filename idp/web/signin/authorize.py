@@ -81,7 +81,11 @@ def _respond(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, NeedDevice):
         token = continuation.park(c, outcome.params)  # come back here after registering
         return c.render.page(
-            request, "need_device.html", status=403, register_url=f"/register?next={token}"
+            request,
+            "need_device.html",
+            status=403,
+            register_url=f"/register?next={token}",
+            passkey=outcome.passkey,
         )
     if isinstance(outcome, NeedConsent):
         return c.render.page(

@@ -1,6 +1,8 @@
 """After the password, a user who holds more than one second factor chooses which to use now
-(one phone today; a web authenticator or a passkey besides it later). The steps of the other
-factors then stand aside (idp.web.step.is_ready)."""
+(the phone's push approval or a passkey). Only the factors that reach the level the request
+asks for are offered (idp.login.assurance.able: a passkey alone for the phishing-resistant
+level); when only one does, it is chosen without asking. The steps of the other factors then
+stand aside (idp.web.step.is_ready)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from idp.web.step import standing
 
 
 def _choices(c: WebContext, txn: LoginTransaction) -> tuple[str, ...]:
-    return c.second_factors(txn.user_id) if txn.user_id else ()
+    held = c.second_factors(txn.user_id) if txn.user_id else ()
+    return c.assurance.able(held, txn.wanted_acr)
 
 
 class ChooseFactorStep:
@@ -27,7 +30,13 @@ class ChooseFactorStep:
         if txn.extra.get("factor") or len(txn.factors_done) > 1:
             return False
         assert txn.user_id is not None  # the password came first
-        return len(ctx(request).assurance.holds(standing(request, txn.user_id))) > 1
+        assurance = ctx(request).assurance
+        held = assurance.holds(standing(request, txn.user_id))
+        able = assurance.able(held, txn.wanted_acr)
+        if len(able) == 1 and len(held) > 1:  # one factor reaches what is asked: no question
+            txn.extra["factor"] = able[0]
+            return False
+        return len(able) > 1
 
     async def show(self, request: Request, txn: LoginTransaction, status: int = 200) -> Response:
         c = ctx(request)
