@@ -359,3 +359,36 @@ def test_the_account_page_renames_and_removes_a_passkey(
         )
         assert sorted(kinds) == ["passkey.add", "passkey.remove", "passkey.rename"]
         assert len(_mails(session, user)) == 3
+
+
+def test_officers_list_rename_and_remove_a_users_passkeys(
+    app_client: TestClient, c: WebContext, user: support.Person
+) -> None:
+    from tests.e2e.test_admin_api import API, _auth, _token
+
+    soft = _register(c, user)
+    token, officer = _token(app_client, c.services, ["officer"])
+    base = f"{API}/users/{user.user_id}/passkeys"
+    listed = app_client.get(base, headers=_auth(token)).json()["items"]
+    assert [p["credential_id"] for p in listed] == [soft.credential_id]
+    assert "public_key" not in listed[0]
+    bad = app_client.patch(f"{base}/{soft.credential_id}", json={"name": ""}, headers=_auth(token))
+    assert bad.status_code == 400
+    renamed = app_client.patch(
+        f"{base}/{soft.credential_id}", json={"name": "Lost laptop"}, headers=_auth(token)
+    )
+    assert renamed.json()["name"] == "Lost laptop"
+    assert app_client.delete(f"{base}/nope", headers=_auth(token)).status_code == 404
+    assert (
+        app_client.delete(f"{base}/{soft.credential_id}", headers=_auth(token)).status_code == 204
+    )
+    assert app_client.get(base, headers=_auth(token)).json()["items"] == []
+    with c.services.db.read() as session:
+        actors = session.scalars(
+            select(AuditEvent.actor).where(
+                AuditEvent.subject == user.user_id,
+                AuditEvent.action.in_(("passkey.rename", "passkey.remove")),
+            )
+        )
+        assert list(actors) == [officer, officer]
+        assert len(_mails(session, user)) == 3
