@@ -27,6 +27,7 @@ from idp.web.app import not_found, routes, server_error, unavailable
 from idp.web.context import WebContext
 from idp.web.edge import Edge
 from push_auth.api import device_api
+from push_auth.webapp.api import web_device_api
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *routes(context),
-            Mount("/push/v1", routes=device_api(context.push)),
+            Mount("/push/v1", routes=device_api(context.push) + web_device_api(context.push)),
             Mount("/admin/api/v1", routes=admin_routes()),
         ],
         lifespan=_lifespan(context),

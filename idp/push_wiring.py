@@ -145,19 +145,29 @@ def webpush_contact(settings: Settings) -> str:
     return "mailto:webpush@localhost" if is_localhost(issuer) else issuer
 
 
-def build_notifier(services: Services) -> Notifier:
+def build_notifier(
+    services: Services,
+    subscriptions: SqlSubscriptions | None = None,
+    vapid: VapidKeys | None = None,
+) -> Notifier:
     """Web Push (push.webpush, on by default: only devices with a subscription get anything),
     else the logging notifier."""
     settings = services.settings
     if not settings.push.webpush:
         return LoggingNotifier()
     return WebPushNotifier(
-        subscriptions=SqlSubscriptions(services),
-        vapid=VapidKeys(SqlVault(services), services.master, webpush_contact(settings), time.time),
+        subscriptions=subscriptions or SqlSubscriptions(services),
+        vapid=vapid or vapid_keys(services),
         ephemeral=services.store,
         real_time=time.time,
         policy=WebPushPolicy(per_user_per_minute=settings.push.webpush_per_user_per_minute),
     )
+
+
+def vapid_keys(services: Services) -> VapidKeys:
+    """The VAPID key pair, made on first start and kept sealed in the vault."""
+    contact = webpush_contact(services.settings)
+    return VapidKeys(SqlVault(services), services.master, contact, time.time)
 
 
 class AuditEvents:
@@ -197,13 +207,14 @@ def build_push(services: Services) -> PushAuth:
         wakeup: LocalWakeup = LocalWakeup()
     else:
         wakeup = RedisWakeup(store_url, settings.store.key_prefix + "push-wakeup")
+    subscriptions, vapid = SqlSubscriptions(services), vapid_keys(services)
     return PushAuth(
         devices=SqlDevices(services),
         ephemeral=services.store,
         ca=CertificateAuthority(SqlVault(services), services.master),
         events=AuditEvents(services),
         wakeup=wakeup,
-        notifier=build_notifier(services),
+        notifier=build_notifier(services, subscriptions, vapid),
         config=PushConfig(
             audience=settings.server.issuer + "/push/v1",
             mode=ChallengeMode(settings.push.mode),
@@ -212,4 +223,6 @@ def build_push(services: Services) -> PushAuth:
         clock=services.clock,
         real_time=time.time,
         enrolment=LifecycleEnrolment(services),
+        subscriptions=subscriptions,
+        push_key=vapid.application_server_key if settings.push.webpush else None,
     )

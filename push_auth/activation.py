@@ -17,7 +17,7 @@ from typing import Any
 from push_auth.ca import Issued
 from push_auth.certificates import DeviceCertificates
 from push_auth.device_auth import DeviceAuth
-from push_auth.errors import bad_request, forbidden
+from push_auth.errors import PushError, bad_request, forbidden
 from push_auth.models import Device, DeviceStatus
 from push_auth.ports import Clock, Devices, Enrolment, Ephemeral, Events, RealTime
 
@@ -50,6 +50,7 @@ class Activations:
     enrolment: Enrolment
     device_auth: DeviceAuth
     audience: str
+    app_url: str  # the web authenticator, e.g. https://idp.example/app
     clock: Clock
     real_time: RealTime
 
@@ -95,43 +96,20 @@ class Activations:
         self.ephemeral.delete("act-user:" + user_id)
 
     def _activation(self, code: str, expires: int) -> Activation:
-        qr_text = f"softtoken://activate?server={self.audience}&code={code}"
+        """The QR code is a web address: a phone's camera opens the web authenticator with it,
+        and the softtoken app reads its code and server from it."""
+        qr_text = f"{self.app_url}/activate?code={code}"
         return Activation(code, expires, qr_text)
 
     # -- the phone's side --------------------------------------------------------------------
     def activate(self, token: str, path: str) -> dict[str, Any]:
         """Use the code in this signed request: the phone becomes the user's device."""
         claims, csr_pem = self.device_auth.authenticate_activation(token, path)
-        code = claims.get("code")
-        record = self.ephemeral.consume("act:" + _digest(str(code))) if code else None
-        if record is None:
-            raise forbidden(
-                "invalid_activation_code",
-                "รหัสเปิดใช้งานไม่ถูกต้อง ใช้ไปแล้ว หรือหมดอายุ",
-                "the activation code is wrong, used or expired",
-            )
-        user_id = str(record["user_id"])
-        self.enrolment.check(user_id)  # again: the account may have changed since the code
+        user_id = self.redeem(claims.get("code"))
         device_id = secrets.token_urlsafe(16)
         issued = self.certificates.issue(csr_pem, user_id, device_id)
         device = self._device(claims, issued, user_id, device_id)
-        self.devices.add(device)
-        try:  # the device is recorded: the host's own bookkeeping must not undo the activation
-            self.enrolment.enrolled(user_id)
-        except Exception:
-            log.exception("the host could not record the enrolment of %s", device_id)
-        self.ephemeral.put(
-            "act-user:" + user_id,
-            {"status": ActivationStatus.ACTIVATED, "expires": 0},
-            ACTIVATION_TTL,
-        )
-        self.events.record(
-            "device.activate",
-            subject=user_id,
-            device_id=device_id,
-            model=device.model,
-            platform=device.platform,
-        )
+        self.enrol(device)
         return {
             "device_id": device_id,
             "certificate": issued.certificate_pem,
@@ -140,6 +118,47 @@ class Activations:
             "not_after": int(issued.not_after.timestamp()),
             "api": self.audience,
         }
+
+    def code_user(self, code: object) -> str:
+        """The user a valid code was given to, without using it (the web authenticator asks
+        before its ceremony); the lifecycle's gate is asked too."""
+        record = self.ephemeral.get("act:" + _digest(code)) if _well_formed(code) else None
+        if record is None:
+            raise _invalid_code()
+        user_id = str(record["user_id"])
+        self.enrolment.check(user_id)
+        return user_id
+
+    def redeem(self, code: object) -> str:
+        """Use the code (once): the user it was given to, if that user may still enrol."""
+        record = self.ephemeral.consume("act:" + _digest(code)) if _well_formed(code) else None
+        if record is None:
+            raise _invalid_code()
+        user_id = str(record["user_id"])
+        self.enrolment.check(user_id)  # again: the account may have changed since the code
+        return user_id
+
+    def enrol(self, device: Device) -> None:
+        """Record the new device (one current device per user: the store refuses a second),
+        tell the host, and let the desktop's page see that activation is done."""
+        self.devices.add(device)
+        user_id = device.user_id
+        try:  # the device is recorded: the host's own bookkeeping must not undo the activation
+            self.enrolment.enrolled(user_id)
+        except Exception:
+            log.exception("the host could not record the enrolment of %s", device.device_id)
+        self.ephemeral.put(
+            "act-user:" + user_id,
+            {"status": ActivationStatus.ACTIVATED, "expires": 0},
+            ACTIVATION_TTL,
+        )
+        self.events.record(
+            "device.activate",
+            subject=user_id,
+            device_id=device.device_id,
+            model=device.model,
+            platform=device.platform,
+        )
 
     def _device(
         self, claims: dict[str, Any], issued: Issued, user_id: str, device_id: str
@@ -171,5 +190,17 @@ class Activations:
         )
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+def _digest(value: object) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _well_formed(code: object) -> bool:
+    return isinstance(code, str) and 0 < len(code) <= 64
+
+
+def _invalid_code() -> PushError:
+    return forbidden(
+        "invalid_activation_code",
+        "รหัสเปิดใช้งานไม่ถูกต้อง ใช้ไปแล้ว หรือหมดอายุ",
+        "the activation code is wrong, used or expired",
+    )

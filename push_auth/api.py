@@ -34,7 +34,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _errors(handler: Handler) -> Handler:
+def json_errors(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
@@ -44,7 +44,7 @@ def _errors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def _body(request: Request) -> str:
+async def read_body(request: Request) -> str:
     declared = request.headers.get("content-length")
     if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
         raise PushError("request_too_large", "คำขอมีขนาดใหญ่เกินไป", "the body is over 16 KiB", 413)
@@ -77,13 +77,13 @@ def _header_token(request: Request) -> str:
 
 
 def device_api(push: PushAuth) -> list[Route]:
-    @_errors
+    @json_errors
     async def activate(request: Request) -> Response:
-        token = await _body(request)
+        token = await read_body(request)
         result = await run_in_threadpool(push.activate, token, request.url.path)
         return JSONResponse(result, status_code=201, headers=NO_STORE)
 
-    @_errors
+    @json_errors
     async def challenge(request: Request) -> Response:
         device, _claims = await run_in_threadpool(
             push.authenticate,
@@ -111,9 +111,9 @@ def device_api(push: PushAuth) -> list[Route]:
                     async with asyncio.timeout(min(remaining, 5.0)):
                         await woken.wait()
 
-    @_errors
+    @json_errors
     async def answer(request: Request) -> Response:
-        token = await _body(request)
+        token = await read_body(request)
         device, claims = await run_in_threadpool(
             push.authenticate,
             token,
@@ -125,15 +125,15 @@ def device_api(push: PushAuth) -> list[Route]:
         result = await run_in_threadpool(push.answer, device, request.path_params["cid"], claims)
         return JSONResponse({"status": result.status}, headers=NO_STORE)
 
-    @_errors
+    @json_errors
     async def renew(request: Request) -> Response:
-        token = await _body(request)
+        token = await read_body(request)
         device, claims = await run_in_threadpool(
             push.authenticate, token, "POST", request.url.path, allow_expired=True
         )
         return JSONResponse(await run_in_threadpool(push.renew, device, claims), headers=NO_STORE)
 
-    @_errors
+    @json_errors
     async def status(request: Request) -> Response:
         device, _claims = await run_in_threadpool(
             push.authenticate,

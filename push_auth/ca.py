@@ -144,6 +144,18 @@ class CertificateAuthority:
         key = csr.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
             raise bad_request("invalid_csr", "ต้องใช้กุญแจ P-256", "the device key must be P-256")
+        return self.issue_for_key(key, user_id, device_id, now, validity)
+
+    def issue_for_key(
+        self,
+        key: ec.EllipticCurvePublicKey,
+        user_id: str,
+        device_id: str,
+        now: datetime,
+        validity: timedelta = CERT_VALIDITY,
+    ) -> Issued:
+        """The device certificate for a P-256 key whose possession was proven otherwise (a
+        WebAuthn credential's attestation, for the web authenticator)."""
         ca_key, ca_cert = self._load()
         not_after = now + validity
         cert = (

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from push_auth.ca import CertificateAuthority, Issued
 from push_auth.errors import bad_request
 from push_auth.ports import Clock
@@ -28,3 +30,6 @@ class DeviceCertificates:
 
     def issue(self, csr_pem: str, user_id: str, device_id: str) -> Issued:
         return self.ca.issue(csr_pem, user_id, device_id, self.clock.now(), self.validity)
+
+    def issue_for_key(self, key: ec.EllipticCurvePublicKey, user_id: str, device_id: str) -> Issued:
+        return self.ca.issue_for_key(key, user_id, device_id, self.clock.now(), self.validity)

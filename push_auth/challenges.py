@@ -24,7 +24,8 @@ from push_auth.notifier import Notifier
 from push_auth.ports import Clock, Devices, Ephemeral, Events, RealTime, Wakeup
 
 CHALLENGE_TTL = 120
-DEVICE_AMR = ("pin", "face", "fpt")
+APP_AMR = ("pin", "face", "fpt")  # what the softtoken app reports of how its key was unlocked
+WEB_AMR = ("user",)  # a web device's assertion: presence and verification, checked here
 
 
 class Answer(StrEnum):
@@ -211,7 +212,8 @@ class Challenges:
         ):
             self._refuse(challenge, "push.wrong_pictures")
             return ChallengeStatus.FAILED
-        challenge.amr = [m for m in claims.get("amr", []) if m in DEVICE_AMR]
+        allowed = WEB_AMR if device.credential_id else APP_AMR
+        challenge.amr = [m for m in claims.get("amr", []) if m in allowed]
         self.backoff.clear(challenge.user_id)
         self.events.record(
             "push.approve",

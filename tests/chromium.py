@@ -30,7 +30,9 @@ def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
             pytest.fail(message + "; CI never skips the browser tests")
         pytest.skip(message)
     browser = playwright_driver.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--host-resolver-rules=MAP localhost 127.0.0.1"]
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--host-resolver-rules=MAP localhost 127.0.0.1"],  # WebAuthn tests
     )
     yield browser
     browser.close()

@@ -24,7 +24,8 @@ class VirtualAuthenticator:
 
     def credentials(self) -> list[dict[str, Any]]:
         """The credentials it holds (credentialId, rpId, userHandle, signCount, privateKey)."""
-        answer = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.authenticator_id})
+        ask = {"authenticatorId": self.authenticator_id}
+        answer = self.cdp.send("WebAuthn.getCredentials", ask)
         return list(answer["credentials"])
 
     def user_verified(self, verified: bool) -> None:

@@ -27,8 +27,8 @@ from idp.web.registration import activation, proofing, wizard
 from idp.web.render import TEMPLATES
 from idp.web.security_headers import NO_STORE, policy, secured
 from idp.web.signin import authorize, login, logout, push
-from idp.web.webapp import pages as webapp_pages
 from idp.web.token_login import initial_password
+from idp.web.webapp import pages as webapp_pages
 
 STATIC = TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)

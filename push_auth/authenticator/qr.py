@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from push_auth.authenticator.state import AuthenticatorError
 
 API_PATH = "/push/v1"
+APP_ACTIVATE = "/app/activate"  # the web authenticator's page, which the QR code opens
 # the code the activation page shows: secrets.token_urlsafe(18), 24 URL-safe characters
 TYPED_CODE = re.compile(r"[A-Za-z0-9_-]{24}")
 
@@ -19,7 +20,7 @@ TYPED_CODE = re.compile(r"[A-Za-z0-9_-]{24}")
 def read_qr(value: str, server: str | None = None) -> str:
     """The QR text, given the text itself, the path of a PNG image, or the code the page shows
     (then `server`, the IdP's or its device API's base URL, says where to activate)."""
-    if value.startswith("softtoken://"):
+    if _is_activation(value):
         return _same_server(value, server)
     path = Path(value)
     if not path.is_file() and TYPED_CODE.fullmatch(value):
@@ -38,7 +39,7 @@ def read_qr(value: str, server: str | None = None) -> str:
             results = zxingcpp.read_barcodes(image.convert("L"))
     except UnidentifiedImageError as exc:
         raise AuthenticatorError("ไฟล์นี้ไม่ใช่ภาพ PNG / not a PNG image: " + value) from exc
-    texts = [r.text for r in results if r.text.startswith("softtoken://")]
+    texts = [r.text for r in results if _is_activation(r.text)]
     if not texts:
         raise AuthenticatorError(
             "ไม่พบ QR ของ Soft Token ในภาพ / no Soft Token QR code in the image"
@@ -67,10 +68,25 @@ def device_api(server: str) -> str:
     return base if parts.path.endswith(API_PATH) else base + API_PATH
 
 
+def _is_activation(text: str) -> bool:
+    if text.startswith("softtoken://"):
+        return True
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and parts.path.endswith(APP_ACTIVATE)
+
+
 def parse_activation(text: str) -> tuple[str, str]:
-    """(device API base URL, activation code) from softtoken://activate?server=…&code=…"""
+    """(device API base URL, activation code) from the QR code's web address
+    (https://idp…/app/activate?code=…) or softtoken://activate?server=…&code=…"""
     parts = urlsplit(text)
     query = parse_qs(parts.query)
-    if parts.scheme != "softtoken" or parts.netloc != "activate" or not query.get("code"):
+    if parts.scheme in ("http", "https") and parts.path.endswith(APP_ACTIVATE):
+        base = parts.path.removesuffix(APP_ACTIVATE)
+        server = f"{parts.scheme}://{parts.netloc}{base}{API_PATH}"
+    elif parts.scheme == "softtoken" and parts.netloc == "activate" and query.get("server"):
+        server = query["server"][0]
+    else:
+        server = ""
+    if not server or not query.get("code"):
         raise AuthenticatorError("QR นี้ไม่ใช่ของ Soft Token / not a Soft Token activation code")
-    return query["server"][0], query["code"][0]
+    return server, query["code"][0]

@@ -5,8 +5,9 @@
 - Compare: the manual's same-picture-and-approve; a tap the user may give to a request they did
   not start, so it never yields the push level.
 
-The device may report how the user unlocked the key (`pin`, `face`, `fpt`): those `amr`
-values come with each approval (idp.login.assurance.amr).
+The device may report how the user unlocked the key (`pin`, `face`, `fpt`; `user` for the web
+authenticator, whose assertion the server checked for user verification): those `amr` values
+come with each approval (idp.login.assurance.amr).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ PUSH_SEQUENCE = Factor(
 PUSH_COMPARE = Factor(
     "push_compare", Kind.POSSESSION, SOFTWARE_KEY, False, _held, "Approve on the Soft Token app"
 )
-DEVICE_METHODS = {"pin": "pin", "face": "face", "fpt": "fpt"}  # as the phone reports them
+# as the phone reports them; "user" is the web authenticator's (WebAuthn's presence and
+# verification flags, checked by the server: which method the phone used is not told)
+DEVICE_METHODS = {"pin": "pin", "face": "face", "fpt": "fpt", "user": "user"}
 BIOMETRIC = frozenset({"face", "fpt"})  # these also prove the user ("user", RFC 8176)
 
 

@@ -21,7 +21,10 @@ def test_a_code_pairs_one_phone_once(world: World) -> None:
 def test_a_code_is_144_bits_and_shown_as_a_qr_text(world: World) -> None:
     activation = world.push.activation.start("alice")
     assert len(activation.code) == 24  # 18 random bytes, base64url
-    assert activation.qr_text == f"softtoken://activate?server={AUDIENCE}&code={activation.code}"
+    assert (
+        activation.qr_text
+        == f"{AUDIENCE.removesuffix('/push/v1')}/app/activate?code={activation.code}"
+    )
     assert activation.expires_at == int(START.timestamp()) + 600
 
 

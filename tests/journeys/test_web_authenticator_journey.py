@@ -1,0 +1,154 @@
+"""The web authenticator (/app) as one officer's phone, in real Chromium: a phone-sized browser
+with a virtual platform authenticator (user verification on) opens the activation QR code's
+address, becomes the user's Soft Token, and approves the computer's sign-ins by tapping the
+pictures and passing its own user verification; it denies, reports "not me", renews its key
+and cancels Soft Token (manual chapters 2.5, 3, 5 and 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urljoin
+
+from playwright.sync_api import Browser, Page, expect
+
+from push_auth.authenticator.qr import read_qr
+from tests.backends import Backend
+from tests.journeys.steps import (
+    Citizen,
+    Journey,
+    desktop,
+    heading,
+    imported_user,
+    journey,
+    mails,
+    register,
+    relying_party,
+    sign_in_with_password,
+    signed_in_with_push,
+    start_at_rp,
+)
+from tests.push_support import shown_pictures
+from tests.virtual_authenticator import VirtualAuthenticator, platform_authenticator
+
+LOCALHOST = {"host": "localhost"}  # WebAuthn's RP ID must be a domain
+
+
+def web_phone(j: Journey) -> tuple[Page, VirtualAuthenticator]:
+    """A phone's browser with its platform authenticator (Face ID / fingerprint / PIN)."""
+    context = j.chromium.new_context(
+        locale="th-TH",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    j.contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page, platform_authenticator(page)
+
+
+def activate_web_phone(j: Journey, page: Page, who: Citizen) -> tuple[Page, VirtualAuthenticator]:
+    """Chapter 2 to step 5: the computer shows the QR code; the phone's camera opens its
+    address; the phone's screen lock makes the credential; the computer sees it by itself."""
+    page.goto(j.base + "/register")
+    sign_in_with_password(page, who.user_id, who.password)
+    register(page, j, who, upload=False, approved_at_once=True)
+    page.locator("a[href='/activate']").click()
+    heading(page, "ลงทะเบียน Soft Token")
+    png = page.request.get(urljoin(page.url, "/activate/qr.png"))
+    image = j.tmp / "web-qr.png"
+    image.write_bytes(png.body())
+    address = read_qr(str(image))
+    assert address.startswith(j.base + "/app/activate?code="), address
+    phone, authenticator = web_phone(j)
+    phone.goto(address)
+    expect(phone.locator("#activate h2")).to_have_text("เปิดใช้งาน Soft Token บนโทรศัพท์เครื่องนี้")
+    phone.get_by_role("button", name="เปิดใช้งาน").click()
+    expect(phone.locator("#home")).to_be_visible()
+    expect(phone.locator("#status")).to_have_text("Soft Token ใช้งานได้บนโทรศัพท์เครื่องนี้")
+    assert len(authenticator.credentials()) == 1
+    heading(page, "ลงทะเบียน Soft Token สำเร็จ")
+    return phone, authenticator
+
+
+def tap(phone: Page, pictures: list[int]) -> None:
+    expect(phone.locator("#request")).to_be_visible()
+    for picture in pictures:
+        phone.locator(f"#grid button[data-picture='{picture}']").click()
+
+
+def pictures_on(page: Page) -> list[int]:
+    heading(page, "อนุมัติบนโทรศัพท์มือถือ")
+    expect(page.locator("ol.pictures li")).to_have_count(4)
+    return shown_pictures(page.content())
+
+
+def test_a_phone_without_an_app_store_signs_in_renews_and_cancels(
+    backend: Backend, tmp_path: Path, chromium: Browser
+) -> None:
+    with journey(backend, tmp_path, chromium, **LOCALHOST) as j:
+        who = imported_user(j, assignment_order_on_file=True)
+        rp = relying_party(j)
+        page = desktop(j)
+        phone, authenticator = activate_web_phone(j, page, who)
+
+        # a sign-in approved on the phone: the pictures tapped, then user verification
+        request = start_at_rp(page, j, rp, prompt="login")
+        sign_in_with_password(page, who.user_id, who.password)
+        shown = pictures_on(page)
+        tap(phone, shown)
+        expect(phone.locator("#ctx-client")).to_have_text("Test RP")
+        expect(phone.locator("#ctx-ip")).to_have_text("127.0.0.1")
+        phone.get_by_role("button", name="อนุมัติ", exact=True).click()
+        expect(phone.locator("#status")).to_have_text("อนุมัติแล้ว กลับไปที่เครื่องคอมพิวเตอร์ได้")
+        tokens = signed_in_with_push(j, page, request, who.user_id)
+        assert set(tokens.claims["amr"]) == {"pwd", "swk", "mfa", "user"}
+
+        # the wrong pictures end the request; the computer says so
+        request = start_at_rp(page, j, rp, prompt="login")
+        sign_in_with_password(page, who.user_id, who.password)
+        shown = pictures_on(page)
+        tap(phone, [(shown[0] + 1) % 32, *shown[1:]])
+        phone.get_by_role("button", name="อนุมัติ", exact=True).click()
+        expect(phone.locator("#problem")).to_contain_text("รูปภาพไม่ตรงกัน")
+        expect(page.locator("p.error")).to_be_visible()
+
+        # deny (the refusal backed pushes off for 10 s: that time passes)
+        j.world.context.push.challenges.backoff.clear(who.user_id)
+        page.get_by_role("button", name="ส่งคำขอใหม่").click()
+        pictures_on(page)
+        expect(phone.locator("#request")).to_be_visible()
+        phone.get_by_role("button", name="ปฏิเสธ").click()
+        expect(phone.locator("#problem")).to_have_text("ปฏิเสธแล้ว")
+        expect(page.locator("p.error")).to_be_visible()
+
+        j.world.context.push.challenges.backoff.clear(who.user_id)
+
+        # renewal: the current credential signs, a new one replaces it
+        before = j.world.context.push.devices.active_for(who.user_id)
+        assert before is not None
+        phone.get_by_role("button", name="ต่ออายุ Soft Token").click()
+        expect(phone.locator("#status")).to_contain_text("ต่ออายุแล้ว ใช้ได้ถึง")
+        after = j.world.context.push.devices.active_for(who.user_id)
+        assert after is not None
+        assert after.credential_id != before.credential_id
+        assert after.serial != before.serial
+        assert len(authenticator.credentials()) == 2
+
+        # the renewed credential approves the next sign-in
+        request = start_at_rp(page, j, rp, prompt="login")
+        sign_in_with_password(page, who.user_id, who.password)
+        tap(phone, pictures_on(page))
+        phone.get_by_role("button", name="อนุมัติ", exact=True).click()
+        signed_in_with_push(j, page, request, who.user_id)
+
+        # cancellation (chapter 5) from the phone: the device revoked, the email sent
+        phone.locator("#cancel summary").click()
+        phone.locator("input[name=reason][value=new_phone]").check()
+        phone.once("dialog", lambda dialog: dialog.accept())
+        phone.get_by_role("button", name="ยกเลิก Soft Token").click()
+        expect(phone.locator("#setup")).to_be_visible()
+        expect(phone.locator("#status")).to_contain_text(j.base + "/register")
+        assert j.world.context.push.devices.active_for(who.user_id) is None
+        mails(j, who.email, "ยกเลิก Soft Token")
