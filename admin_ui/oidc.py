@@ -19,6 +19,17 @@ from joserfc.jwk import KeySet
 from admin_ui.settings import AdminUISettings
 
 ACR_PUSH = "urn:th:go:cgd:idp:aal2-push"  # what idp calls a push sign-in
+ACR_PHISHING_RESISTANT = "urn:th:go:cgd:idp:aal2-phr"  # a passkey sign-in
+STRONG_LEVELS = (ACR_PUSH, ACR_PHISHING_RESISTANT)  # lowest first, as idp ranks them
+
+
+def meets(acr: str, required: str) -> bool:
+    """`acr` is the required level or a higher one."""
+    if acr not in STRONG_LEVELS or required not in STRONG_LEVELS:
+        return False
+    return STRONG_LEVELS.index(acr) >= STRONG_LEVELS.index(required)
+
+
 METADATA_SECONDS = 3600
 CLOCK_SKEW = 60
 
@@ -99,7 +110,7 @@ class RelyingParty:
             "nonce": login["nonce"],
             "code_challenge": _s256(login["verifier"]),
             "code_challenge_method": "S256",
-            "acr_values": ACR_PUSH,
+            "acr_values": self.settings.required_acr,
             "ui_locales": "th en",
         }
         if max_age is not None:
@@ -175,8 +186,8 @@ class RelyingParty:
             or not claims.get("sub")
         ):
             raise SignInFailed("the ID token's claims do not match this sign-in")
-        if claims.get("acr") != ACR_PUSH:
-            raise SignInFailed("the back office needs a push sign-in")
+        if not meets(str(claims.get("acr", "")), self.settings.required_acr):
+            raise SignInFailed("the back office needs a stronger sign-in")
         return dict(claims)
 
     async def logout_url(self, id_token: str) -> str:

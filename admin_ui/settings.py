@@ -28,6 +28,10 @@ class AdminUISettings(BaseSettings):
     session_key: str = ""
     session_hours: float = Field(8.0, gt=0, le=24)
     default_locale: Literal["th", "en"] = "th"
+    # The level officers sign in at: a push approval, or a passkey (phishing-resistant).
+    required_acr: Literal["urn:th:go:cgd:idp:aal2-push", "urn:th:go:cgd:idp:aal2-phr"] = (
+        "urn:th:go:cgd:idp:aal2-push"
+    )
 
     @model_validator(mode="after")
     def _urls(self) -> AdminUISettings:

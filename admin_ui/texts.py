@@ -412,6 +412,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "clients.min_acr": ("ระดับการยืนยันตัวตนขั้นต่ำ", "Minimum sign-in level"),
     "clients.min_acr_any": ("ตามที่ระบบขอ (รหัสผ่านก็ได้)", "As the client asks (a password will do)"),
     "clients.min_acr_push": ("ต้องยืนยันด้วย Soft Token เสมอ", "Always a Soft Token approval"),
+    "clients.min_acr_phr": (
+        "ต้องเข้าสู่ระบบด้วยพาสคีย์ (ป้องกันฟิชชิง)",
+        "Always a passkey (phishing-resistant)",
+    ),
     "clients.lifetimes": ("อายุ token (วินาที)", "Token lifetimes (seconds)"),
     "clients.lifetimes_hint": (
         "เว้นว่างเพื่อใช้ค่าของระบบ กำหนดได้เฉพาะสั้นกว่าค่าของระบบ",

@@ -33,6 +33,7 @@ def admin_ui_settings(services: Services) -> AdminUISettings:
         session_key=_b64(services.master.derive(b"admin-ui-session")),
         session_hours=settings.admin_ui.session_hours,
         default_locale=settings.i18n.default_locale,
+        required_acr=settings.admin_ui.required_acr,
     )
 
 

@@ -172,6 +172,11 @@ class AdminUIMountSettings(Section):
     enabled: bool = True
     client_id: str = "admin-ui"
     session_hours: float = Field(8.0, gt=0, le=24)
+    # The level officers sign in at (idp.domain.acr): a push approval, or a passkey
+    # (phishing-resistant); the admin API's changes require it too.
+    required_acr: Literal["urn:th:go:cgd:idp:aal2-push", "urn:th:go:cgd:idp:aal2-phr"] = (
+        "urn:th:go:cgd:idp:aal2-push"
+    )
 
 
 class DevelopmentSettings(Section):

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from admin_ui.api import ApiError
 from admin_ui.desk import Desk, screen
-from admin_ui.oidc import ACR_PUSH
+from admin_ui.oidc import ACR_PHISHING_RESISTANT, ACR_PUSH
 
 GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis", "admin")
@@ -57,6 +57,7 @@ def _form(desk: Desk, client: dict[str, Any], new: bool, error: ApiError | None)
         auth_methods=AUTH_METHODS,
         lifetimes=LIFETIMES,
         acr_push=ACR_PUSH,
+        acr_phr=ACR_PHISHING_RESISTANT,
     )
 
 

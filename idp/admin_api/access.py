@@ -11,16 +11,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from idp.core import Core
-from idp.domain.acr import ACR_PUSH
 from idp.domain.audit import Origin
 from idp.domain.back_office.officers import Officers
 from idp.login.assurance import Requirement
 from idp.oidc.adapter import origin_of
 
 STEP_UP_SECONDS = 900
-# Changing anything: a push sign-in within 15 minutes (idp.login.assurance judges it).
-CHANGES = Requirement(minimum=ACR_PUSH, max_age=STEP_UP_SECONDS)
-STRONG = Requirement(minimum=ACR_PUSH)
+
+
+def strong(c: Core) -> Requirement:
+    """The level the back office requires (`admin_ui.required_acr`: push, or a passkey)."""
+    return Requirement(minimum=c.services.settings.admin_ui.required_acr)
+
+
+def changes(c: Core) -> Requirement:
+    """Changing anything: that level within 15 minutes (idp.login.assurance judges it)."""
+    return Requirement(minimum=strong(c).minimum, max_age=STEP_UP_SECONDS)
+
+
 READ_ROLES = {
     "registrations": {"officer", "admin"},
     "users": {"officer", "admin"},
@@ -70,12 +78,12 @@ def _error(status: int, error: str, en: str, th: str, challenge: str | None = No
 
 def strong_enough(c: Core, officer: Officer) -> bool:
     """The officer signed in at the level changes need (however long ago)."""
-    return c.assurance.fresh_enough(officer.acr, officer.auth_time, STRONG, officer.auth_time)
+    return c.assurance.fresh_enough(officer.acr, officer.auth_time, strong(c), officer.auth_time)
 
 
 def may_change(c: Core, officer: Officer) -> bool:
     """The officer's sign-in is strong and recent enough to change anything."""
-    return c.assurance.fresh_enough(officer.acr, officer.auth_time, CHANGES, int(time.time()))
+    return c.assurance.fresh_enough(officer.acr, officer.auth_time, changes(c), int(time.time()))
 
 
 def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
@@ -119,6 +127,6 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
             "กรุณายืนยันตัวตนด้วย Soft Token อีกครั้ง (ภายใน 15 นาที) ก่อนแก้ไขข้อมูล",
             f'Bearer error="insufficient_user_authentication", '
             f'error_description="A push sign-in within 15 minutes is required", '
-            f'acr_values="{CHANGES.minimum}", max_age={CHANGES.max_age}',
+            f'acr_values="{strong(c).minimum}", max_age={STEP_UP_SECONDS}',
         )
     return officer

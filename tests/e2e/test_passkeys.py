@@ -9,7 +9,9 @@ import dataclasses
 import html
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from idp.domain.acr import ACR_PHISHING_RESISTANT
+from idp.domain.acr import ACR_PHISHING_RESISTANT, ACR_PUSH
 from idp.domain.audit import Origin
 from idp.domain.lifecycle import Account, DeviceView
 from idp.login.factors.passkey import EXPIRED, PasskeyCeremonies, PasskeyRefused
 from idp.storage.models import AuditEvent, DeviceRecord, OutboxMessage, Passkey
 from idp.web.context import WebContext
 from tests import support
+from tests.backends import Backend
 from tests.passkey_support import SoftPasskey, challenge_of
 
 ORIGIN = support.ISSUER  # http://localhost: the RP ID is "localhost"
@@ -392,3 +395,20 @@ def test_officers_list_rename_and_remove_a_users_passkeys(
         )
         assert list(actors) == [officer, officer]
         assert len(_mails(session, user)) == 3
+
+
+def test_the_back_office_may_require_a_passkey(backend: Backend, tmp_path: Path) -> None:
+    """`admin_ui.required_acr`: the admin API's changes and the back office's sign-in."""
+    from admin_ui.oidc import meets
+    from idp.admin_api.access import Officer, may_change
+    from idp.app import create_app
+
+    settings = support.make_settings(
+        backend, tmp_path, admin_ui={"required_acr": ACR_PHISHING_RESISTANT}
+    )
+    core = create_app(settings).state.ctx
+    pushed = Officer("T1", frozenset({"officer"}), ACR_PUSH, int(time.time()), HERE)
+    assert not may_change(core, pushed)
+    assert may_change(core, dataclasses.replace(pushed, acr=ACR_PHISHING_RESISTANT))
+    assert meets(ACR_PHISHING_RESISTANT, ACR_PUSH)
+    assert not meets(ACR_PUSH, ACR_PHISHING_RESISTANT)
