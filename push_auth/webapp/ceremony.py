@@ -181,10 +181,35 @@ class RelyingParty:
         )
 
 
-def _refused(reason: str) -> PushError:
-    """py_webauthn's reason, kept short (it names the check that failed, never a secret)."""
+# py_webauthn names the check that failed in its message: each gets its own reason and words
+REASONS = (
+    ("challenge", "challenge_mismatch", "คำตอบนี้ไม่ใช่ของคำขอนี้", "the answer is for another request"),
+    ("origin", "origin_mismatch", "คำตอบนี้มาจากเว็บไซต์อื่น", "the answer was made for another site"),
+    ("rp id", "rp_id_mismatch", "คำตอบนี้มาจากเว็บไซต์อื่น", "the answer was made for another site"),
+    (
+        "user verification",
+        "user_not_verified",
+        "ต้องยืนยันตัวตนด้วยใบหน้า ลายนิ้วมือ หรือรหัสล็อกหน้าจอ",
+        "the phone must verify you (face, fingerprint or screen lock)",
+    ),
+    (
+        "sign count",
+        "sign_count_regression",
+        "ตัวนับของกุญแจย้อนกลับ อาจมีการคัดลอกกุญแจ",
+        "the key's signature counter went back: it may have been cloned",
+    ),
+    ("signature", "signature_invalid", "ลายมือชื่อไม่ถูกต้อง", "the signature does not verify"),
+)
+
+
+def _refused(detail: str) -> PushError:
+    """A refusal that says which check failed (py_webauthn's reason is kept, never a secret)."""
+    lowered = detail.lower()
+    for words, code, th, en in REASONS:
+        if words in lowered:
+            return PushError(code, th, f"{en} ({detail[:160]})", 400)
     return bad_request(
         "webauthn_refused",
         "การยืนยันตัวตนด้วยโทรศัพท์ไม่ผ่าน กรุณาลองใหม่",
-        "the WebAuthn check failed: " + reason[:200],
+        "the WebAuthn check failed: " + detail[:200],
     )
