@@ -10,7 +10,6 @@ import html
 import json
 import re
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,14 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from idp.domain.acr import ACR_PHISHING_RESISTANT, ACR_PUSH
+from idp.domain.acr import ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_PUSH
 from idp.domain.audit import Origin
-from idp.domain.lifecycle import Account, DeviceView
-from idp.login.factors.passkey import EXPIRED, PasskeyCeremonies, PasskeyRefused
-from idp.storage.models import AuditEvent, DeviceRecord, OutboxMessage, Passkey
+from idp.login.factors.passkey import EXPIRED, NO_SOFT_TOKEN, PasskeyRefused
+from idp.storage.models import AuditEvent, OutboxMessage, Passkey
 from idp.web.context import WebContext
 from tests import support
 from tests.backends import Backend
+from tests.e2e.test_device_api import Phone
 from tests.passkey_support import SoftPasskey, challenge_of
 
 ORIGIN = support.ISSUER  # http://localhost: the RP ID is "localhost"
@@ -41,21 +40,24 @@ def c(app_client: TestClient) -> WebContext:
     return context
 
 
-def _with_device(c: WebContext) -> PasskeyCeremonies:
-    """The ceremonies as for a user with an active phone (registration needs one)."""
+def _give_phone(app_client: TestClient, c: WebContext, user_id: str) -> Phone:
+    """Registration approved and a phone activated: an active Soft Token, as passkeys need."""
+    support.approve_registration(c.services, user_id)
+    phone = Phone(app_client)
+    assert phone.activate(c.push.start_activation(user_id).code).status_code == 201
+    return phone
 
-    def account(user_id: str) -> Account:
-        device = DeviceView("d", "active", datetime.now(UTC) + timedelta(days=300), False)
-        return dataclasses.replace(c.account(user_id), device=device)
 
-    return dataclasses.replace(c.passkeys, account=account)
+@pytest.fixture
+def phone(app_client: TestClient, c: WebContext, user: support.Person) -> Phone:
+    """The `user`'s active Soft Token: passkeys count only beside it."""
+    return _give_phone(app_client, c, user.user_id)
 
 
 def _register(c: WebContext, user: support.Person, name: str = "") -> SoftPasskey:
-    ceremonies = _with_device(c)
     soft = SoftPasskey(ORIGIN, "localhost")
-    options = ceremonies.registration_options(user.user_id, "Test")
-    ceremonies.register(user.user_id, soft.create(options), name, HERE)
+    options = c.passkeys.registration_options(user.user_id, "Test")
+    c.passkeys.register(user.user_id, soft.create(options), name, HERE)
     return soft
 
 
@@ -86,16 +88,29 @@ def _options_of(page: str) -> str:
     return html.unescape(found.group(1))
 
 
-def _at_passkey_step(
+def _after_password(
     client: TestClient, rp: support.RelyingParty, user: support.Person, **extra: str
-) -> tuple[str, str, str]:
-    """(login URL, the page, the PKCE verifier) once the password is in."""
+) -> tuple[str, httpx.Response, str]:
+    """(login URL, the page that follows the password, the PKCE verifier)."""
     verifier, challenge = support.pkce()
     start = client.get("/authorize", params=support.authorize_params(rp, challenge, **extra))
     login = start.headers["location"]
     support.submit_login(client, login, user.user_id, user.password)
-    page = client.get(login)
+    return login, client.get(login), verifier
+
+
+def _at_passkey_step(
+    client: TestClient, rp: support.RelyingParty, user: support.Person, **extra: str
+) -> tuple[str, str, str]:
+    """(login URL, the page, the PKCE verifier) once the password is in and, for a user
+    offered both the phone and a passkey, the passkey chosen."""
+    login, page, verifier = _after_password(client, rp, user, **extra)
     assert page.status_code == 200, page.text[:500]
+    if 'name="factor"' in page.text:
+        data = {"csrf_token": support.csrf_of(page.text), "factor": "passkey"}
+        assert client.post(login, data=data).status_code == 303
+        page = client.get(login)
+        assert page.status_code == 200, page.text[:500]
     return login, page.text, verifier
 
 
@@ -103,6 +118,7 @@ def _answer(client: TestClient, login: str, page: str, credential: str) -> httpx
     return client.post(login, data={"csrf_token": support.csrf_of(page), "credential": credential})
 
 
+@pytest.mark.usefixtures("phone")
 def test_a_registered_passkey_signs_in_at_the_phishing_resistant_level(
     app_client: TestClient, c: WebContext, user: support.Person
 ) -> None:
@@ -156,6 +172,7 @@ def _refused(
         )
 
 
+@pytest.mark.usefixtures("phone")
 @pytest.mark.parametrize(
     ("knobs", "reason", "shown"),
     [
@@ -180,6 +197,7 @@ def test_a_wrong_assertion_is_refused_with_a_message_and_audited(
     _refused(app_client, c, user, credential, login, page, reason, shown)
 
 
+@pytest.mark.usefixtures("phone")
 def test_an_assertion_for_another_challenge_is_refused(
     app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty
 ) -> None:
@@ -192,11 +210,13 @@ def test_an_assertion_for_another_challenge_is_refused(
     )
 
 
+@pytest.mark.usefixtures("phone")
 def test_a_credential_of_another_user_is_refused(
     app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty
 ) -> None:
     _register(c, user)
     other = support.create_user(c.services)
+    _give_phone(app_client, c, other.user_id)
     theirs = _register(c, other)
     login, page, _verifier = _at_passkey_step(app_client, rp, user)
     credential = theirs.get(challenge_of(_options_of(page)))
@@ -212,6 +232,7 @@ def test_a_credential_of_another_user_is_refused(
     )
 
 
+@pytest.mark.usefixtures("phone")
 def test_a_replayed_assertion_is_refused(
     app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty
 ) -> None:
@@ -244,11 +265,12 @@ def test_a_replayed_assertion_is_refused(
 
 
 def test_registration_needs_a_phone_user_verification_and_this_site(
-    c: WebContext, user: support.Person
+    app_client: TestClient, c: WebContext, user: support.Person
 ) -> None:
     with pytest.raises(PasskeyRefused):  # no active Soft Token
         c.passkeys.registration_options(user.user_id, "Test")
-    ceremonies = _with_device(c)
+    _give_phone(app_client, c, user.user_id)
+    ceremonies = c.passkeys
     for knobs in ({"uv": False}, {"origin": "http://evil.example"}):
         options = ceremonies.registration_options(user.user_id, "Test")
         with pytest.raises(PasskeyRefused):
@@ -277,38 +299,14 @@ def test_registration_needs_a_phone_user_verification_and_this_site(
         assert sorted(actions) == ["failure", "failure", "failure", "success"]
 
 
-def _give_device(c: WebContext, user_id: str) -> None:
-    """A phone on record (the choice of factor is all this test needs of it)."""
-    now = datetime.now(UTC)
-    with c.services.db.session() as session:
-        session.add(
-            DeviceRecord(
-                device_id="dev-" + user_id,
-                user_id=user_id,
-                status="active",
-                public_key_pem="-",
-                certificate_pem="-",
-                serial="1",
-                not_before=now,
-                not_after=now + timedelta(days=300),
-                platform="test",
-                model="test",
-                name="test",
-                app_version="1",
-                biometrics=False,
-                created_at=now,
-            )
-        )
-
-
+@pytest.mark.usefixtures("phone")
 def test_the_choice_offers_only_what_reaches_the_level_asked(
     app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty
 ) -> None:
     _register(c, user)
-    _give_device(c, user.user_id)
-    _login, page, _verifier = _at_passkey_step(app_client, rp, user)
-    assert 'value="push_sequence"' in page
-    assert 'value="passkey"' in page
+    _login, choice, _verifier = _after_password(app_client, rp, user)
+    assert 'value="push_sequence"' in choice.text
+    assert 'value="passkey"' in choice.text
     app_client.cookies.clear()
     _login, page, _verifier = _at_passkey_step(
         app_client, rp, user, acr_values=ACR_PHISHING_RESISTANT
@@ -317,6 +315,7 @@ def test_the_choice_offers_only_what_reaches_the_level_asked(
     assert 'data-passkey="get"' in page
 
 
+@pytest.mark.usefixtures("phone")
 def test_the_account_page_renames_and_removes_a_passkey(
     app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty
 ) -> None:
@@ -329,6 +328,7 @@ def test_the_account_page_renames_and_removes_a_passkey(
     )
     account = app_client.get("/account")
     assert "Passkey 1 " in account.text
+    assert NO_SOFT_TOKEN_NOTE["th"] not in account.text  # held beside an active phone
     csrf = support.csrf_of(account.text)
     bad = app_client.post(
         "/account/passkeys/rename",
@@ -364,6 +364,7 @@ def test_the_account_page_renames_and_removes_a_passkey(
         assert len(_mails(session, user)) == 3
 
 
+@pytest.mark.usefixtures("phone")
 def test_officers_list_rename_and_remove_a_users_passkeys(
     app_client: TestClient, c: WebContext, user: support.Person
 ) -> None:
@@ -412,3 +413,68 @@ def test_the_back_office_may_require_a_passkey(backend: Backend, tmp_path: Path)
     assert may_change(core, dataclasses.replace(pushed, acr=ACR_PHISHING_RESISTANT))
     assert meets(ACR_PHISHING_RESISTANT, ACR_PUSH)
     assert not meets(ACR_PUSH, ACR_PHISHING_RESISTANT)
+
+
+NO_SOFT_TOKEN_NOTE = {
+    "th": "พาสคีย์ของท่านใช้เข้าสู่ระบบไม่ได้ขณะที่ท่านไม่มี Soft Token",
+    "en": "Your passkeys do not sign you in while you hold no Soft Token",
+}
+
+
+def _end_soft_token(c: WebContext, user_id: str, how: str) -> None:
+    """An officer revokes the phone, or the holder cancels Soft Token (manual chapter 5)."""
+    if how == "revoked":
+        c.push.revoke(user_id, "lost phone", actor="officer-1")
+    else:
+        c.accounts.cancel_soft_token(user_id, "holder_changed", HERE)
+
+
+@pytest.mark.usefixtures("phone")
+@pytest.mark.parametrize("how", ["revoked", "cancelled"])
+def test_passkeys_stop_signing_in_once_soft_token_ends(
+    app_client: TestClient, c: WebContext, user: support.Person, rp: support.RelyingParty, how: str
+) -> None:
+    """Passkeys count only beside Soft Token: once the phone is revoked or Soft Token
+    cancelled, no sign-in offers them (an answer to a page shown before is not looked at, the
+    ceremony refuses it), an application asking for aal2-phr cannot be satisfied, and the
+    account page says why."""
+    soft = _register(c, user)
+    login, page, verifier = _at_passkey_step(  # shown before the end
+        app_client, rp, user, acr_values=ACR_PHISHING_RESISTANT
+    )
+    assert 'data-passkey="get"' in page
+    _end_soft_token(c, user.user_id, how)
+    assert c.second_factors(user.user_id) == ()
+
+    # the answer to that page is not even looked at: the sign-in ends at the password's level
+    stale = _answer(app_client, login, page, soft.get(challenge_of(_options_of(page))))
+    query = support.query_of(support.follow_to_client(app_client, stale, rp.redirect_uri))
+    tokens = support.exchange(app_client, rp, query["code"], verifier).json()
+    keys = KeySet.import_key_set(app_client.get("/jwks").json())
+    claims = jwt.decode(tokens["id_token"], keys).claims
+    assert claims["acr"] == ACR_PASSWORD  # not the aal2-phr asked for
+    assert claims["amr"] == ["pwd"]
+
+    # the ceremony itself refuses too (a page shown before, answered in the same instant)
+    challenge, _options = c.passkeys.sign_in_options(user.user_id)
+    with pytest.raises(PasskeyRefused) as ended:
+        c.passkeys.sign_in(user.user_id, challenge, soft.get(challenge), HERE)
+    assert ended.value.message == NO_SOFT_TOKEN
+    assert _refusals(c, user.user_id) == ["no_device"]
+
+    account = app_client.get("/account")
+    assert account.status_code == 200
+    assert NO_SOFT_TOKEN_NOTE["th"] in account.text
+    assert soft.credential_id in account.text  # still listed: the user may remove it
+    assert NO_SOFT_TOKEN_NOTE["en"] in app_client.get("/account", params={"lang": "en"}).text
+
+    app_client.cookies.clear()  # an application that requires a passkey cannot be satisfied
+    strict = support.create_client(c.services, min_acr=ACR_PHISHING_RESISTANT)
+    _login, after, _verifier = _after_password(app_client, strict, user)
+    refused = app_client.get(after.headers["location"])
+    assert refused.status_code == 403
+    assert "ระบบงานนี้ต้องเข้าสู่ระบบด้วยพาสคีย์" in refused.text
+    with c.services.db.read() as session:
+        row = session.get(Passkey, soft.credential_id)
+        assert row is not None
+        assert (row.sign_count, row.last_used_at) == (0, None)

@@ -60,7 +60,9 @@ from idp.storage.models import Passkey
 
 
 def _held(account: Account) -> bool:
-    return account.passkeys > 0 and account.may(Ability.SIGN_IN)
+    """Passkeys count beside Soft Token, never instead of it: once the phone is cancelled or
+    revoked (the holder resigned, moved, lost it), they no longer sign anyone in."""
+    return account.passkeys > 0 and account.has_device and account.may(Ability.SIGN_IN)
 
 
 PASSKEY = Factor(
@@ -103,6 +105,12 @@ MALFORMED = Message("คำตอบของพาสคีย์ไม่ถ�
 NO_DEVICE = Message(
     "ต้องมี Soft Token ที่ใช้งานอยู่ก่อนจึงจะเพิ่มพาสคีย์ได้",
     "Add a passkey only with an active Soft Token.",
+)
+NO_SOFT_TOKEN = Message(
+    "พาสคีย์ใช้เข้าสู่ระบบได้เฉพาะขณะที่ท่านมี Soft Token และ Soft Token ของท่านถูกยกเลิกหรือเพิกถอนแล้ว "
+    "กรุณาลงทะเบียน Soft Token ใหม่",
+    "A passkey signs you in only while you hold Soft Token, and yours was cancelled or "
+    "revoked. Please register Soft Token again.",
 )
 REGISTRATION_FAILED = Message(
     "เพิ่มพาสคีย์ไม่สำเร็จ: อุปกรณ์ต้องยืนยันตัวท่าน (ลายนิ้วมือ ใบหน้า หรือ PIN) บนเว็บไซต์นี้",
@@ -254,6 +262,8 @@ class PasskeyCeremonies:
         kept = self.store.consume(SIGN_IN + challenge) if challenge else None
         if kept is None or kept.get("user_id") != user_id:
             raise PasskeyRefused(EXPIRED, "challenge_unknown")
+        if not _held(self.account(user_id)):  # Soft Token ended since the page was shown
+            raise PasskeyRefused(NO_SOFT_TOKEN, "no_device")
         try:
             parsed = parse_authentication_credential_json(credential)
             client_data = parse_client_data_json(parsed.response.client_data_json)
