@@ -44,19 +44,17 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 
 def web_device_api(push: PushAuth) -> list[Route]:
-    web = push.web
-
     @json_errors
     async def activation_options(request: Request) -> Response:
         data = await json_body(request)
-        options = await run_in_threadpool(web.activation_options, data.get("code"))
+        options = await run_in_threadpool(push.web.activation_options, data.get("code"))
         return JSONResponse(options, headers=NO_STORE)
 
     @json_errors
     async def activate(request: Request) -> Response:
         data = await json_body(request)
         result = await run_in_threadpool(
-            web.activate,
+            push.web.activate,
             data.get("code"),
             data.get("credential"),
             data.get("poll_key"),
@@ -70,7 +68,7 @@ def web_device_api(push: PushAuth) -> list[Route]:
     async def approve(request: Request) -> Response:
         data = await json_body(request)
         challenge = await run_in_threadpool(
-            web.approve,
+            push.web.approve,
             data.get("device_id"),
             request.path_params["cid"],
             data.get("pictures"),
@@ -89,14 +87,17 @@ def web_device_api(push: PushAuth) -> list[Route]:
             allow_expired=True,
             poll_key_allowed=True,
         )
-        answer = await run_in_threadpool(web.ceremony, device, claims.get("purpose"))
+        answer = await run_in_threadpool(push.web.ceremony, device, claims.get("purpose"))
         return JSONResponse(answer, headers=NO_STORE)
 
     @json_errors
     async def renew(request: Request) -> Response:
         data = await json_body(request)
         result = await run_in_threadpool(
-            web.renew, data.get("device_id"), data.get("credential"), data.get("new_credential")
+            push.web.renew,
+            data.get("device_id"),
+            data.get("credential"),
+            data.get("new_credential"),
         )
         return JSONResponse(result, headers=NO_STORE)
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from idp.admin_api.routes import admin_routes
 from push_auth.api import device_api
+from push_auth.webapp.api import web_device_api
 from tests.fuzz import harness
 
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -32,12 +33,17 @@ def _documented(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 class _Push:
-    """device_api() only closes over push_auth's service; the routes are all this test reads."""
+    """device_api() and web_device_api() only close over push_auth's service; the routes are
+    all this test reads."""
 
 
 DOCUMENTS = [
     pytest.param(harness.ADMIN_DOC, lambda: admin_routes(), id="admin"),
-    pytest.param(harness.DEVICE_DOC, lambda: device_api(_Push()), id="device"),  # type: ignore[arg-type]
+    pytest.param(
+        harness.DEVICE_DOC,
+        lambda: device_api(_Push()) + web_device_api(_Push()),  # type: ignore[arg-type]
+        id="device",
+    ),
 ]
 
 
