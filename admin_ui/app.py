@@ -21,7 +21,16 @@ from admin_ui import signin
 from admin_ui.api import AdminApi
 from admin_ui.desk import BackOffice, Desk, page_headers
 from admin_ui.oidc import RelyingParty
-from admin_ui.screens import audit, clients, dashboard, keys, officers, registrations, users
+from admin_ui.screens import (
+    audit,
+    clients,
+    dashboard,
+    keys,
+    officers,
+    passkeys,
+    registrations,
+    users,
+)
 from admin_ui.screens import service_requests as requests
 from admin_ui.session import CookieSessions, decode_key
 from admin_ui.settings import AdminUISettings
@@ -54,6 +63,8 @@ def routes() -> list[Route | Mount]:
         Route("/users/import", users.import_csv, methods=POST),
         Route("/users/{user_id}", users.one),
         Route("/users/{user_id}/device/revoke", users.revoke_device, methods=POST),
+        Route("/users/{user_id}/passkeys/{credential_id}/rename", passkeys.rename, methods=POST),
+        Route("/users/{user_id}/passkeys/{credential_id}/remove", passkeys.remove, methods=POST),
         Route("/users/{user_id}/{action:str}", users.act, methods=POST),
         Route("/clients", clients.listing),
         Route("/clients/new", clients.blank),

@@ -80,6 +80,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "บันทึกแล้วว่ายังไม่มีหนังสือคำสั่งมอบหมายในแฟ้ม",
         "Recorded: the assignment order is not on file",
     ),
+    "flash.passkey_renamed": (
+        "เปลี่ยนชื่อพาสคีย์แล้ว และแจ้งผู้ใช้ทางอีเมล",
+        "The passkey is renamed; the user is emailed",
+    ),
+    "flash.passkey_removed": (
+        "ลบพาสคีย์แล้ว และแจ้งผู้ใช้ทางอีเมล",
+        "The passkey is removed; the user is emailed",
+    ),
+    "flash.passkey_name_needed": (
+        "ชื่อพาสคีย์ต้องมี 1 ถึง 60 ตัวอักษร",
+        "A passkey's name has 1 to 60 characters",
+    ),
+    "flash.passkey_confirm_needed": (
+        "กรุณาทำเครื่องหมายยืนยันก่อนลบพาสคีย์",
+        "Tick the confirmation before removing the passkey",
+    ),
     "flash.role_granted": ("มอบบทบาทแล้ว", "The role is granted"),
     "flash.role_revoked": ("ถอนบทบาทแล้ว", "The role is revoked"),
     "flash.step_up": (
@@ -275,6 +291,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "users.revoke_device": ("ยกเลิกอุปกรณ์นี้", "Revoke this device"),
     "users.revoke_reason": ("เหตุผล", "Reason"),
     "users.no_device": ("ยังไม่ได้เปิดใช้งานแอป", "No activated app"),
+    "users.passkeys": ("พาสคีย์", "Passkeys"),
+    "users.passkey_name": ("ชื่อ", "Name"),
+    "users.passkey_created": ("เพิ่มเมื่อ", "Added"),
+    "users.passkey_last_used": ("ใช้ล่าสุด", "Last used"),
+    "users.passkey_never": ("ยังไม่เคยใช้", "never"),
+    "users.passkey_kind": ("ชนิด", "Kind"),
+    "users.passkey_synced": ("ซิงก์ข้ามอุปกรณ์", "synced"),
+    "users.passkey_device_bound": ("ผูกกับอุปกรณ์เดียว", "device-bound"),
+    "users.passkey_new_name": ("ชื่อใหม่", "New name"),
+    "users.passkey_rename": ("เปลี่ยนชื่อ", "Rename"),
+    "users.passkey_confirm_remove": (
+        "ยืนยันการลบ (ผู้ใช้จะได้รับอีเมลแจ้ง)",
+        "Confirm the removal (the user is emailed)",
+    ),
+    "users.passkey_remove": ("ลบพาสคีย์", "Remove the passkey"),
+    "users.passkeys_idle": (
+        "ผู้ใช้ไม่มี Soft Token ที่ใช้งานอยู่ พาสคีย์เหล่านี้จึงใช้เข้าสู่ระบบไม่ได้จนกว่าจะเปิดใช้งาน Soft Token อีกครั้ง",
+        "The user holds no Soft Token, so these passkeys do not sign in until Soft Token is "
+        "activated again",
+    ),
     "users.registrations": ("ประวัติการลงทะเบียน", "Registration history"),
     "users.applications": ("ระบบที่เข้าใช้งานอยู่", "Signed-in applications"),
     "users.since": ("ตั้งแต่", "Since"),

@@ -1,7 +1,8 @@
 """Users: search, one user's whole record with its lifecycle state, disable and enable, and the
 actions the account's lifecycle allows in that state (lift a "not me" suspension, revoke the
-device, a forced password reset, the assignment order on file); the CSV import with its
-preview and the rule of every column."""
+device, a forced password reset, the assignment order on file), and the user's passkeys
+(changed in admin_ui.screens.passkeys); the CSV import with its preview and the rule of every
+column."""
 
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ async def search(desk: Desk) -> Response:
 
 @screen
 async def one(desk: Desk) -> Response:
-    found = await desk.get(f"/users/{desk.request.path_params['user_id']}")
-    return desk.render("user.html", found=found)
+    user_id = desk.request.path_params["user_id"]
+    found = await desk.get(f"/users/{user_id}")
+    passkeys = (await desk.get(f"/users/{user_id}/passkeys"))["items"]
+    return desk.render("user.html", found=found, passkeys=passkeys)
 
 
 @screen
