@@ -6,10 +6,11 @@ and cancels Soft Token (manual chapters 2.5, 3, 5 and 6)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urljoin
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, CDPSession, Page, expect
 
 from push_auth.authenticator.qr import read_qr
 from tests.backends import Backend
@@ -27,8 +28,10 @@ from tests.journeys.steps import (
     signed_in_with_push,
     start_at_rp,
 )
+from tests.live import free_port, serve
 from tests.push_support import shown_pictures
 from tests.virtual_authenticator import VirtualAuthenticator, platform_authenticator
+from tests.webpush_service import LoopbackPushService
 
 LOCALHOST = {"host": "localhost"}  # WebAuthn's RP ID must be a domain
 
@@ -152,3 +155,104 @@ def test_a_phone_without_an_app_store_signs_in_renews_and_cancels(
         expect(phone.locator("#status")).to_contain_text(j.base + "/register")
         assert j.world.context.push.devices.active_for(who.user_id) is None
         mails(j, who.email, "ยกเลิก Soft Token")
+
+
+def _service_worker_registration(cdp: CDPSession, phone: Page) -> str:
+    """The web app's service worker registration, as the DevTools Protocol names it."""
+    found: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: found.extend(
+            r["registrationId"] for r in event["registrations"] if r["scopeURL"].endswith("/app")
+        ),
+    )
+    cdp.send("ServiceWorker.enable")
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    deadline = time.monotonic() + 10
+    while not found and time.monotonic() < deadline:
+        phone.wait_for_timeout(50)
+    assert found, "the service worker did not register"
+    return found[0]
+
+
+def test_a_pushed_request_reaches_the_phone_and_not_me_suspends_it(
+    backend: Backend, tmp_path: Path, chromium: Browser
+) -> None:
+    service = LoopbackPushService()
+    with (
+        serve(service.app, free_port()) as push_origin,
+        journey(backend, tmp_path, chromium, **LOCALHOST) as j,
+    ):
+        service.origin = push_origin
+        who = imported_user(j, assignment_order_on_file=True)
+        page = desktop(j)
+        phone, _authenticator = activate_web_phone(j, page, who)
+
+        # installable: the manifest, and the shell that opens offline
+        manifest = phone.request.get(j.base + "/app/manifest.webmanifest").json()
+        assert manifest["start_url"] == "/app"
+        assert manifest["display"] == "standalone"
+        assert {"192x192", "512x512"} <= {icon["sizes"] for icon in manifest["icons"]}
+        cdp = phone.context.new_cdp_session(phone)
+        registration = _service_worker_registration(cdp, phone)
+        phone.context.set_offline(True)
+        phone.reload()
+        expect(phone.locator("#home")).to_be_visible()  # the kept shell, the kept device
+        phone.context.set_offline(False)
+        phone.reload()
+        expect(phone.locator("#home")).to_be_visible()
+
+        # the page stores its subscription (a loopback push service stands in for the
+        # browser vendor's: headless Chromium has none)
+        push_key = phone.request.get(j.base + "/push/v1/webauthn/push-key").json()["push_key"]
+        browser = service.subscribe(push_key)
+        subscription = {
+            "endpoint": browser.endpoint,
+            "keys": {"p256dh": browser.p256dh, "auth": browser.auth_b64},
+        }
+        phone.context.grant_permissions(["notifications"], origin=j.base)
+        phone.evaluate("(s) => window.softtoken.saveSubscription(s)", subscription)
+
+        # a sign-in: the push service receives the challenge's ID and context, never pictures
+        rp = relying_party(j)
+        start_at_rp(page, j, rp, prompt="login")
+        sign_in_with_password(page, who.user_id, who.password)
+        pictures_on(page)
+        received = service.wait(1, timeout=15)
+        assert received, "nothing was pushed"
+        payload = received[0].json()
+        assert set(payload) == {"challenge_id", "context"}
+        assert payload["context"]["client_name"] == "Test RP"
+
+        # the service worker shows it (delivered as the push service would)
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": j.base,
+                "registrationId": registration,
+                "data": received[0].plaintext.decode(),
+            },
+        )
+        shown = phone.evaluate(
+            """async () => {
+                 const registration = await navigator.serviceWorker.ready;
+                 for (let i = 0; i < 100; i++) {
+                   const found = await registration.getNotifications({ tag: "signin" });
+                   if (found.length) return found.map((n) => ({ body: n.body, data: n.data }));
+                   await new Promise((r) => setTimeout(r, 50));
+                 }
+                 return [];
+               }"""
+        )
+        assert shown, "no notification was shown"
+        assert shown[0]["data"]["cid"] == payload["challenge_id"]
+        assert "Test RP" in shown[0]["body"]
+
+        # "not me": the phone is suspended and the computer's sign-in refused
+        expect(phone.locator("#request")).to_be_visible()
+        phone.get_by_role("button", name="ไม่ใช่ฉัน").click()
+        expect(phone.locator("#problem")).to_contain_text("ระงับการส่งคำขอ")
+        expect(page.locator("p.error")).to_be_visible()
+        device = j.world.context.push.devices.active_for(who.user_id)
+        assert device is not None
+        assert device.status == "suspended"
