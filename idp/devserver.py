@@ -12,6 +12,10 @@ from idp.settings import REPO_ROOT, SettingsError, load_settings
 
 def main() -> int:
     os.environ.setdefault("IDP_DEVELOPMENT__SEED_DEMO", "true")
+    if "IDP_CONFIG" not in os.environ:
+        # "localhost", not 127.0.0.1: WebAuthn (the web authenticator at /app, passkeys) needs a
+        # domain as its RP ID, and browsers treat http://localhost as a secure context
+        os.environ.setdefault("IDP_SERVER__ISSUER", "http://localhost:8000")
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -45,7 +49,9 @@ def main() -> int:
         f"  Open {portal} and sign in as T05005000000201 (or T05005000000202)\n"
         f"  with the password {DEMO_PASSWORD}\n"
         f"  T05005000000201 is also an officer and admin: after pairing softtoken at\n"
-        f"  /activate it can sign in to the back office with push.\n",
+        f"  /activate it can sign in to the back office with push.\n"
+        f"  The web authenticator is at {settings.server.issuer}/app (see the README's\n"
+        f"  \"Use it from your phone\").\n",
         flush=True,
     )
     try:
