@@ -7,6 +7,7 @@ and cancels Soft Token (manual chapters 2.5, 3, 5 and 6)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -256,3 +257,34 @@ def test_a_pushed_request_reaches_the_phone_and_not_me_suspends_it(
         device = j.world.context.push.devices.active_for(who.user_id)
         assert device is not None
         assert device.status == "suspended"
+
+
+def test_an_expired_web_phone_renews_from_the_sign_in_and_approves(
+    backend: Backend, tmp_path: Path, chromium: Browser
+) -> None:
+    """Manual chapter 6 with the web app: the lifecycle clock moved past the two years, the
+    sign-in waits for the renewal (and says where to tap), then goes on to the pictures."""
+    movable = {"movable_clock": True}
+    with journey(backend, tmp_path, chromium, development=movable, **LOCALHOST) as j:
+        who = imported_user(j, assignment_order_on_file=True)
+        page = desktop(j)
+        phone, _authenticator = activate_web_phone(j, page, who)
+        rp = relying_party(j)
+        device = j.world.context.push.devices.active_for(who.user_id)
+        assert device is not None
+        j.services.clock.set_to(device.not_after + timedelta(days=1))
+
+        request = start_at_rp(page, j, rp, prompt="login")
+        sign_in_with_password(page, who.user_id, who.password)
+        heading(page, "ใบรับรอง Soft Token ของท่านหมดอายุแล้ว")
+        expect(page.get_by_text("แล้วแตะ ต่ออายุ Soft Token")).to_be_visible()
+        phone.reload()
+        expect(phone.locator("#problem")).to_contain_text("ใบรับรองหมดอายุ")  # its long-poll says so
+        phone.get_by_role("button", name="ต่ออายุ Soft Token").click()
+        expect(phone.locator("#status")).to_contain_text("ต่ออายุแล้ว ใช้ได้ถึง")
+        tap(phone, pictures_on(page))  # the page went on by itself to the pictures
+        phone.get_by_role("button", name="อนุมัติ", exact=True).click()
+        signed_in_with_push(j, page, request, who.user_id)
+        renewed = j.world.context.push.devices.active_for(who.user_id)
+        assert renewed is not None
+        assert renewed.not_after - j.services.clock.now() > timedelta(days=700)

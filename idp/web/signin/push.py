@@ -71,7 +71,11 @@ class RenewalRequiredStep:
         if device is not None:
             txn.extra.setdefault("serial", device.serial)
         return ctx(request).render.page(
-            request, "renew_required.html", txn=txn, poll_url=f"/login/{txn.id}/device"
+            request,
+            "renew_required.html",
+            txn=txn,
+            poll_url=f"/login/{txn.id}/device",
+            web_device=_is_web(device),
         )
 
     async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
@@ -178,6 +182,7 @@ class RenewalNoticeStep:
             expires=format_datetime(device.not_after, c.render.locale(request)),
             renewing=bool(txn.extra.get("renewing")),
             poll_url=f"/login/{txn.id}/device",
+            web_device=_is_web(device),
         )
 
     async def submit(self, request: Request, txn: LoginTransaction) -> Response | None:
@@ -187,6 +192,11 @@ class RenewalNoticeStep:
             return await self.show(request, txn)
         txn.steps_done.append(self.name)
         return None
+
+
+def _is_web(device: Device | None) -> bool:
+    """The web authenticator (its key a WebAuthn credential) renews from its own page."""
+    return device is not None and device.credential_id is not None
 
 
 def _context(c: WebContext, request: Request, txn: LoginTransaction) -> dict[str, Any]:

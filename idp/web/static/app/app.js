@@ -173,8 +173,11 @@ async function poll() {
       } catch (e) { await new Promise((r) => setTimeout(r, 3000)); continue; }
       if (answer.status === 200) { await showRequest((await answer.json()).challenge); break; }
       if (answer.status === 204) continue;
-      if (answer.status === 401 || answer.status === 403) { await ended(await refusal(answer)); break; }
-      await new Promise((r) => setTimeout(r, 3000));
+      const body = await answer.clone().json().catch(() => ({}));
+      if (body.error === "device_revoked") { await ended(await refusal(answer)); break; }
+      if (body.error === "certificate_expired") { problem(await refusal(answer)); break; }  // renew
+      if (answer.status === 401) problem(await refusal(answer));  // e.g. the phone's clock is off
+      await new Promise((r) => setTimeout(r, answer.status === 401 ? 30000 : 3000));
     }
   } finally { polling = false; }
 }
