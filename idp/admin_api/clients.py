@@ -14,6 +14,7 @@ from idp.admin_api.access import Officer
 from idp.admin_api.endpoint import NO_STORE, endpoint, json_object, json_response
 from idp.core import Core
 from idp.domain.back_office.clients import Clients
+from idp.domain.client_protocol import ProtocolOptions
 from idp.domain.clients import ClientSpec, Lifetimes
 from idp.domain.errors import Message, UserFacingError
 
@@ -79,6 +80,7 @@ def _spec(body: dict[str, Any]) -> ClientSpec:
         id_token_ttl=_seconds(body, "id_token_ttl"),
         refresh_token_ttl=_seconds(body, "refresh_token_ttl"),
         allowed_claims=tuple(_strings(body, "allowed_claims", [])),
+        protocol=ProtocolOptions.parse(body),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import acr, audit
+from idp.domain import acr, audit, client_protocol
+from idp.domain.client_protocol import CIBA_GRANT, ProtocolOptions
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.secrets import random_token, sha256_hex
 from idp.storage.models import Client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", CIBA_GRANT)
 SCOPES = ("openid", "profile", "email", "phone", "offline_access", "gfmis", "admin")
 ID_TOKEN_ALGS = ("RS256", "ES256")
 
@@ -41,6 +42,7 @@ class ClientSpec:
     id_token_ttl: int | None = None
     refresh_token_ttl: int | None = None
     allowed_claims: tuple[str, ...] = ()
+    protocol: ProtocolOptions = field(default_factory=ProtocolOptions)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def validate(spec: ClientSpec, ceiling: Lifetimes | None = None) -> None:
         _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
     if spec.min_acr is not None and spec.min_acr not in acr.SUPPORTED:
         raise _invalid("ระดับการยืนยันตัวตนไม่รองรับ", "unsupported min_acr", "min_acr")
+    client_protocol.validate(spec.protocol, spec.grant_types, spec.auth_method)
     for name, floor in (("access_token", 30), ("id_token", 30), ("refresh_token", 60)):
         value = getattr(spec, name + "_ttl")
         most = getattr(ceiling, name) if ceiling else None
@@ -140,6 +143,7 @@ def create(
         access_token_ttl=spec.access_token_ttl,
         id_token_ttl=spec.id_token_ttl,
         refresh_token_ttl=spec.refresh_token_ttl,
+        protocol=spec.protocol.as_stored(),
         created_at=datetime.now(UTC),
     )
     session.add(client)
@@ -192,6 +196,7 @@ def describe(client: Client) -> dict[str, Any]:
         "access_token_ttl": client.access_token_ttl,
         "id_token_ttl": client.id_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
+        **ProtocolOptions.of(client.protocol).as_stored(),
     }
 
 
@@ -222,7 +227,7 @@ def update(
 ) -> Client:
     """Change a client's settings; the same rules as at creation, nothing half-written."""
     client = get(session, client_id)
-    unknown = set(changes) - set(EDITABLE)
+    unknown = set(changes) - set(EDITABLE) - set(ProtocolOptions.names())
     if unknown:
         raise _invalid(
             "แก้ไขค่านี้ไม่ได้", f"not editable: {', '.join(sorted(unknown))}", sorted(unknown)[0]
@@ -254,6 +259,7 @@ def update(
         access_token_ttl=merged["access_token_ttl"],
         id_token_ttl=merged["id_token_ttl"],
         refresh_token_ttl=merged["refresh_token_ttl"],
+        protocol=ProtocolOptions.parse(changes, base=ProtocolOptions.of(client.protocol)),
     )
     validate(spec, ceiling)
     client.name, client.redirect_uris = spec.name, list(spec.redirect_uris)
@@ -266,5 +272,6 @@ def update(
     client.min_acr = spec.min_acr
     client.access_token_ttl, client.id_token_ttl = spec.access_token_ttl, spec.id_token_ttl
     client.refresh_token_ttl = spec.refresh_token_ttl
+    client.protocol = spec.protocol.as_stored()
     audit.record(session, "client.update", actor=actor, subject=client_id, fields=sorted(changes))
     return client

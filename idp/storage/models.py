@@ -73,6 +73,8 @@ class Client(Base):
     access_token_ttl: Mapped[int | None] = mapped_column(Integer)
     id_token_ttl: Mapped[int | None] = mapped_column(Integer)
     refresh_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # PAR, DPoP, JAR, CIBA, RAR, the FAPI 2.0 profile: idp.domain.client_protocol
+    protocol: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -90,6 +92,8 @@ class Grant(Base):
     acr: Mapped[str] = mapped_column(String(100))
     amr: Mapped[list[str]] = mapped_column(default=list)
     claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # RFC 9396: what was approved (the access tokens of this grant carry it)
+    authorization_details: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 

@@ -252,3 +252,43 @@ def test_an_admin_cannot_disable_their_own_account(
         record = session.get(User, admin_id)
         assert record is not None
         assert record.disabled is False
+
+
+def test_a_clients_protocol_options_are_registered_shown_and_changed(
+    app_client: TestClient, services: support.Services
+) -> None:
+    token, _officer = _token(app_client, services, ["admin"])
+    created = app_client.post(
+        API + "/clients",
+        headers=_auth(token),
+        json={
+            "client_id": "ciba-rp",
+            "name": "Disbursements",
+            "redirect_uris": ["https://rp.example.go.th/cb"],
+            "grant_types": ["authorization_code", "urn:openid:params:grant-type:ciba"],
+            "backchannel_token_delivery_mode": "ping",
+            "backchannel_client_notification_endpoint": "https://rp.example.go.th/ping",
+            "authorization_details_types": ["gfmis_payment"],
+            "require_pushed_authorization_requests": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    listed = app_client.get(API + "/clients", headers=_auth(token)).json()["items"]
+    shown = next(c for c in listed if c["client_id"] == "ciba-rp")
+    assert shown["backchannel_token_delivery_mode"] == "ping"
+    assert shown["authorization_details_types"] == ["gfmis_payment"]
+    assert shown["require_pushed_authorization_requests"] is True
+    assert shown["dpop_bound_access_tokens"] is False
+    changed = app_client.patch(
+        API + "/clients/ciba-rp", headers=_auth(token), json={"dpop_bound_access_tokens": True}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["dpop_bound_access_tokens"] is True
+    assert changed.json()["require_pushed_authorization_requests"] is True  # kept
+    refused = app_client.patch(
+        API + "/clients/ciba-rp",
+        headers=_auth(token),
+        json={"backchannel_client_notification_endpoint": None, "profile": "fapi2"},
+    )
+    assert refused.status_code == 400  # fapi2 needs private_key_jwt
+    assert refused.json()["error_description_th"]
