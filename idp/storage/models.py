@@ -94,6 +94,8 @@ class Grant(Base):
     claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # RFC 9396: what was approved (the access tokens of this grant carry it)
     authorization_details: Mapped[list[Any] | None] = mapped_column(JSON)
+    # RFC 9449: the JWK thumbprint a public client's refresh tokens are bound to (DPoP)
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
