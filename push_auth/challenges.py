@@ -10,8 +10,10 @@ only, certificate valid) must carry the picture sequence the computer shows ("se
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +25,7 @@ from push_auth.models import Challenge, ChallengeMode, ChallengeStatus, Device, 
 from push_auth.notifier import Notifier
 from push_auth.ports import Clock, Devices, Ephemeral, Events, RealTime, Wakeup
 
+log = logging.getLogger(__name__)
 CHALLENGE_TTL = 120
 APP_AMR = ("pin", "face", "fpt")  # what the softtoken app reports of how its key was unlocked
 WEB_AMR = ("user",)  # a web device's assertion: presence and verification, checked here
@@ -47,23 +50,29 @@ class Challenges:
     mode: ChallengeMode
     clock: Clock
     real_time: RealTime
+    # told of every answer once it is saved (the host's CIBA pings); a failing one is logged
+    listeners: list[Callable[[Challenge], None]] = field(default_factory=list)
 
     # -- the browser's side ------------------------------------------------------------------
-    def start(self, user_id: str, context: dict[str, Any]) -> Challenge:
-        """A new challenge for the user's device (it replaces one still pending), and a wake-up."""
+    def start(
+        self, user_id: str, context: dict[str, Any], mode: ChallengeMode | None = None
+    ) -> Challenge:
+        """A new challenge for the user's device (it replaces one still pending), and a wake-up;
+        `mode` other than the deployment's: CIBA's (binding message, or pictures)."""
         device = self._pushable_device(user_id)
         self.backoff.check(user_id)
         previous = self.ephemeral.get("chal-pending:" + user_id)
         if previous is not None:
             self._end_unanswered(str(previous["cid"]), "superseded")
         now = int(self.real_time())
-        length = pictures.SEQUENCE_LENGTH if self.mode is ChallengeMode.SEQUENCE else 1
+        mode = mode or self.mode
+        length = {ChallengeMode.SEQUENCE: pictures.SEQUENCE_LENGTH, ChallengeMode.COMPARE: 1}
         challenge = Challenge(
             challenge_id=secrets.token_urlsafe(16),
             user_id=user_id,
             device_id=device.device_id,
-            mode=self.mode,
-            pictures=pictures.random_sequence(length),
+            mode=mode,
+            pictures=pictures.random_sequence(length[mode]) if mode in length else [],
             created=now,
             expires=now + CHALLENGE_TTL,
             context=context,
@@ -166,7 +175,15 @@ class Challenges:
         self.ephemeral.delete("chal-pending:" + challenge.user_id)
         challenge.status = self._decide(challenge, device, action, claims)
         self._save(challenge)
+        self._tell(challenge)
         return challenge
+
+    def _tell(self, challenge: Challenge) -> None:
+        for listener in self.listeners:
+            try:
+                listener(challenge)
+            except Exception:  # the answer stands; a listener's fault is its own
+                log.exception("a listener failed on challenge %s", challenge.challenge_id)
 
     def _check_may_approve(self, device: Device, claims: dict[str, Any]) -> None:
         """Before the challenge is spent: a malformed approval leaves it open."""

@@ -18,6 +18,7 @@ class DeviceStatus(StrEnum):
 class ChallengeMode(StrEnum):
     SEQUENCE = "sequence"  # the phone shows all pictures; the user taps the computer's sequence
     COMPARE = "compare"  # the manual's same-picture-and-approve (never the push acr)
+    BINDING = "binding"  # CIBA without pictures: the user compares the relying party's code
 
 
 class ChallengeStatus(StrEnum):

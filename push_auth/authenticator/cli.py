@@ -89,6 +89,8 @@ def _describe(challenge: dict[str, Any]) -> str:
     if challenge["mode"] == "compare":
         picture = all_pictures()[challenge["pictures"][0]]
         lines.append(f"  picture: {picture.th} / {picture.en}")
+    elif challenge["mode"] == "binding":
+        lines.append("  approve only if the application shows the same message (no pictures)")
     else:
         lines.append(
             f"  tap the {challenge['picture_count']} pictures the computer shows, in order:"

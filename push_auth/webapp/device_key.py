@@ -271,7 +271,7 @@ def _ceremony_expired() -> PushError:
 def _pictures(tapped: Any) -> list[int]:
     if (
         not isinstance(tapped, list)
-        or not 1 <= len(tapped) <= pictures.SEQUENCE_LENGTH * 2
+        or len(tapped) > pictures.SEQUENCE_LENGTH * 2  # none: CIBA's binding-message variant
         or not all(isinstance(p, int) and not isinstance(p, bool) for p in tapped)
         or not all(0 <= p < pictures.COUNT for p in tapped)
     ):

@@ -192,7 +192,9 @@ async function ended(message) {
 
 async function showRequest(token) {
   const claims = JSON.parse(new TextDecoder().decode(unb64u(token.split(".")[1])));
-  request = { cid: claims.cid, exp: claims.exp, count: claims.picture_count || 4 };
+  // "binding" (CIBA without pictures): the user compares the code the relying party shows
+  const binding = claims.mode === "binding";
+  request = { cid: claims.cid, exp: claims.exp, count: binding ? 0 : (claims.picture_count || 4) };
   const c = claims.context || {};
   $("ctx-client").textContent = c.client_name || c.client || "";
   $("ctx-time").textContent = c.time ? new Date(c.time * 1000).toLocaleString(
@@ -203,10 +205,12 @@ async function showRequest(token) {
   $("ctx-binding").hidden = $("ctx-binding-label").hidden = !c.binding_message;
   tapped = [];
   drawTapped();
+  for (const id of ["grid", "tapped", "tap-hint", "clear-button"]) $(id).hidden = binding;
+  $("compare-hint").hidden = !binding;
   show("request");
   say(T["Sign-in request"]);
   problem("");
-  $("grid").querySelector("button").focus();
+  (binding ? $("approve-button") : $("grid").querySelector("button")).focus();
 }
 
 function drawGrid() {
