@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from authlib.common.urls import add_params_to_uri
@@ -30,7 +30,7 @@ from idp.login.consent import has_consent, remember_consent
 from idp.login.sso import SsoSession
 from idp.login.transaction import LoginTransaction, Transactions
 from idp.oidc.adapter import StarletteOAuth2Request
-from idp.oidc.claims import parse_claims_request
+from idp.oidc.claims import beyond_scope, parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.oidc.server import IdPAuthorizationServer
 
@@ -55,6 +55,7 @@ class NeedConsent:
     txn: LoginTransaction
     client_name: str
     scopes: list[str]
+    claims: tuple[str, ...] = ()  # asked through the claims parameter beyond the scopes
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class AuthorizationFlow:
             if "none" in self._prompts(oreq):
                 raise ConsentRequiredError(redirect_uri=redirect_uri)
             txn = txn or self.transactions.start(oreq.params, client.get_client_id())
-            return NeedConsent(txn, client.record.name, (oreq.scope or "").split())
+            extra = tuple(self._claims_beyond_scope(oreq.scope or "", oreq.payload.data, client))
+            return NeedConsent(txn, client.record.name, (oreq.scope or "").split(), extra)
         if txn is not None:
             self.transactions.finish(txn)
         _status, _body, headers = self.server.create_authorization_response(
@@ -221,12 +223,30 @@ class AuthorizationFlow:
         if "consent" in self._prompts(oreq):
             return False
         db = self.server.services.db
-        return has_consent(db, user.user_id, client.get_client_id(), oreq.scope or "")
+        scope = oreq.scope or ""
+        claims = self._claims_beyond_scope(scope, oreq.payload.data, client)
+        return has_consent(db, user.user_id, client.get_client_id(), scope, claims)
 
     def remember_consent(self, user_id: str, txn: LoginTransaction) -> None:
         """The user allowed what this sign-in's client asks (the consent page's answer)."""
         db = self.server.services.db
-        remember_consent(db, user_id, txn.client_id, txn.param("scope") or "")
+        scope = txn.param("scope") or ""
+        client = self.server.query_client(txn.client_id)
+        params = {"claims": txn.param("claims")}
+        claims = self._claims_beyond_scope(scope, params, client) if client else {}
+        remember_consent(db, user_id, txn.client_id, scope, claims)
+
+    @staticmethod
+    def _claims_beyond_scope(
+        scope: str, params: Mapping[str, str | None], client: OAuthClient
+    ) -> dict[str, str]:
+        """What the `claims` parameter (OIDC Core §5.5) asks beyond the scopes, within what
+        the client may receive: consent covers these too."""
+        try:
+            claims_request = parse_claims_request(params.get("claims"))
+        except ValueError:
+            return {}  # refused before consent is asked (_check_claims)
+        return beyond_scope(scope, claims_request, client.record)
 
     # -- responses -----------------------------------------------------------------------
     def _redirect(self, location: str) -> Redirect:

@@ -1,5 +1,10 @@
 """Which claims a relying party receives: by scope, by the `claims` request parameter, and
-only those the client is allowed."""
+only those the client is allowed.
+
+A client is allowed the claims of the scopes it is registered for, narrowed by its
+allowed-claims list when that names any. A claim asked through the `claims` parameter (OIDC
+Core §5.5) is a request for that claim whether or not its scope was asked: the consent page
+shows it (`beyond_scope`) and it is released within what the client is allowed."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from idp.storage.models import User
+from idp.storage.models import Client, User
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "name#th", "name#en", "locale", "updated_at"),
@@ -86,6 +91,34 @@ def requested_names(
 
 
 VERIFIED = "verified_claims"
+CARRIER = {claim: scope for scope, claims in SCOPE_CLAIMS.items() for claim in claims}
+
+
+def permitted(client: Client) -> set[str]:
+    """The standard claims this client may ever receive: those of its registered scopes,
+    narrowed by its allowed-claims list when that names any (`verified_claims` aside)."""
+    return _within(requested_names(client.scope, None, ""), client.allowed_claims)
+
+
+def _within(names: set[str], allowed: list[str]) -> set[str]:
+    narrowed = set(allowed) - {VERIFIED}
+    return names & narrowed if narrowed else names
+
+
+def asked_claims(claims_request: dict[str, Any] | None) -> set[str]:
+    """Every claim the `claims` parameter names, in either member."""
+    return requested_names("", claims_request, "userinfo") | requested_names(
+        "", claims_request, "id_token"
+    )
+
+
+def beyond_scope(
+    scope: str, claims_request: dict[str, Any] | None, client: Client
+) -> dict[str, str]:
+    """The claims a `claims` request adds to what the scopes carry, as far as the client may
+    receive them: what consent must cover besides the scopes, each with its scope."""
+    extra = (asked_claims(claims_request) & permitted(client)) - requested_names(scope, None, "")
+    return {name: CARRIER[name] for name in sorted(extra)}
 
 
 def release(
@@ -95,17 +128,19 @@ def release(
     claims_request: dict[str, Any] | None,
     part: str,
     by_scope: bool = True,
+    registered: str | None = None,
 ) -> dict[str, Any]:
-    """The claims for one token or response: requested, known, and allowed for the client.
-    (`verified_claims` is added separately, by `verified_claims`.)"""
+    """The claims for one token or response: those the granted scopes carry (unless
+    `by_scope` is False, as for the ID token) and those the `claims` parameter asks for in
+    `part`; known, and allowed for the client: within its `registered` scopes (consent for
+    what the claims parameter adds was asked at the authorization endpoint, `beyond_scope`),
+    or within the granted scopes when those are not given, and within its `allowed` claims
+    when that list names any. (`verified_claims` is added separately, by `verified_claims`.)"""
     available = all_claims(user)
     names = requested_names(scope, claims_request, part, by_scope) - {VERIFIED}
-    standard_allowed = set(allowed) - {VERIFIED}
-    if standard_allowed:
-        names &= standard_allowed
-    # Scopes bound what the claims parameter can add: no claim beyond the granted scopes.
-    granted = requested_names(scope, None, part)
-    return {name: available[name] for name in sorted(names & granted) if name in available}
+    bound = requested_names(registered if registered is not None else scope, None, part)
+    released = _within(names & bound, allowed)
+    return {name: available[name] for name in sorted(released) if name in available}
 
 
 def wants_verified_claims(

@@ -34,7 +34,8 @@ def userinfo_claims(server: IdPAuthorizationServer, access_token: str) -> dict[s
         return None
     claims_request = grant.claims_request if grant else None
     allowed = client.record.allowed_claims
-    released = release(user, claims["scope"], allowed, claims_request, "userinfo")
+    scope, registered = claims["scope"], client.record.scope
+    released = release(user, scope, allowed, claims_request, "userinfo", registered=registered)
     if wants_verified_claims(allowed, claims_request, "userinfo"):
         released.update(server.verified_claims_of(user.user_id, claims_request, "userinfo"))
     return {"sub": user.user_id, **released}

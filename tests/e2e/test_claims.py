@@ -41,12 +41,58 @@ def test_claims_parameter_puts_claims_in_the_id_token(
     assert "ministry" not in id_claims
 
 
-def test_claims_beyond_granted_scopes_are_not_released(
+def test_claims_parameter_releases_claims_without_their_scope(
     app_client: TestClient, rp: RelyingParty, user: Person
 ) -> None:
-    claims = json.dumps({"userinfo": {"phone_number": None}})
+    """OIDC Core §5.5: a claims request is a request for those claims, essential or not,
+    with or without `value`/`values`, whatever the scope."""
+    claims = json.dumps(
+        {
+            "userinfo": {"phone_number": None, "ministry": {"essential": True}},
+            "id_token": {
+                "email": {"value": "someone@example.go.th"},
+                "gfmis_user_id": {"essential": True, "values": [user.user_id]},
+            },
+        }
+    )
     tokens = _tokens(app_client, rp, user, scope="openid", claims=claims)
-    assert "phone_number" not in _userinfo(app_client, tokens["access_token"])
+    info = _userinfo(app_client, tokens["access_token"])
+    assert set(info) == {"sub", "phone_number", "ministry"}
+    assert str(info["phone_number"]).startswith("+66")
+    keys = KeySet.import_key_set(app_client.get("/jwks").json())
+    id_claims = jwt.decode(tokens["id_token"], keys).claims
+    assert id_claims["email"].endswith("@example.go.th")  # the user's own, not the value asked
+    assert id_claims["gfmis_user_id"] == user.user_id
+    assert "phone_number" not in id_claims
+    assert "email_verified" not in id_claims
+
+
+def test_claims_parameter_stays_within_the_allowed_claims(
+    app_client: TestClient, services: support.Services, user: Person
+) -> None:
+    rp = support.create_client(services, allowed_claims=("email", "email_verified"))
+    claims = json.dumps({"userinfo": {"phone_number": None, "email": None}})
+    tokens = _tokens(app_client, rp, user, scope="openid", claims=claims)
+    assert set(_userinfo(app_client, tokens["access_token"])) == {"sub", "email"}
+
+
+def test_claims_parameter_stays_within_the_registered_scopes(
+    app_client: TestClient, services: support.Services, user: Person
+) -> None:
+    rp = support.create_client(services, scope="openid email")
+    claims = json.dumps(
+        {"userinfo": {"phone_number": None, "ministry": None}, "id_token": {"gfmis_user_id": None}}
+    )
+    tokens = _tokens(app_client, rp, user, scope="openid", claims=claims)
+    assert set(_userinfo(app_client, tokens["access_token"])) == {"sub"}
+    keys = KeySet.import_key_set(app_client.get("/jwks").json())
+    assert "gfmis_user_id" not in jwt.decode(tokens["id_token"], keys).claims
+
+
+def test_unknown_claims_are_ignored(app_client: TestClient, rp: RelyingParty, user: Person) -> None:
+    claims = json.dumps({"userinfo": {"national_id": None, "favourite_colour": None}})
+    tokens = _tokens(app_client, rp, user, scope="openid", claims=claims)
+    assert set(_userinfo(app_client, tokens["access_token"])) == {"sub"}
 
 
 def test_allowed_claims_restrict_what_a_client_receives(

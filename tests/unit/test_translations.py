@@ -6,6 +6,7 @@ import re
 
 from idp.domain.clients import SCOPES
 from idp.domain.self_service import SHOWN_EVENTS
+from idp.oidc.claims import CARRIER
 from idp.web.i18n import Catalogs
 from idp.web.registration.proofing import PROOFING_REASONS
 from idp.web.render import TEMPLATES
@@ -23,6 +24,7 @@ def _template_msgids() -> set[str]:
     dynamic |= {f"proofing:{reason}" for reason in PROOFING_REASONS}
     dynamic |= {f"event:{action}" for action in SHOWN_EVENTS}
     dynamic |= {f"device:{status}" for status in ("active", "suspended", "revoked")}
+    dynamic |= {f"claim:{claim}" for claim in CARRIER}  # the consent page's claims parameter
     return found | dynamic | {f"scope:{scope}" for scope in SCOPES}
 
 
