@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from authlib.oauth2 import OAuth2Error
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.domain.errors import Message
+from idp.login.sso import SsoSession
 from idp.login.transaction import LoginTransaction
-from idp.oidc.adapter import BadRequestBody, build_request, read_form
-from idp.oidc.authorization import NeedConsent, NeedDevice, NeedLogin, Outcome, Redirect
+from idp.oidc.adapter import BadRequestBody, StarletteOAuth2Request, build_request, read_form
+from idp.oidc.authorization import (
+    AuthorizationFlow,
+    NeedConsent,
+    NeedDevice,
+    NeedLogin,
+    Outcome,
+    Redirect,
+    ShowError,
+)
+from idp.oidc.par import PushedRequests
+from idp.oidc.server import IdPAuthorizationServer
 from idp.web import continuation
 from idp.web.context import ctx
 from idp.web.signin.login import EXPIRED, STALE_FORM
@@ -26,8 +38,24 @@ async def authorize(request: Request) -> Response:
         return c.render.error(request, INVALID_REQUEST)
     oreq = build_request(request, c.issuer, form)
     session = c.sso.current(request)
-    outcome = await run_in_threadpool(c.flow.decide, oreq, session, None)
+    outcome = await run_in_threadpool(_decide, c.server, c.flow, oreq, session)
     return _respond(request, outcome)
+
+
+def _decide(
+    server: IdPAuthorizationServer,
+    flow: AuthorizationFlow,
+    oreq: StarletteOAuth2Request,
+    session: SsoSession | None,
+) -> Outcome:
+    """The request to decide is a pushed one (PAR), a signed one (JAR) or this one; a refusal
+    of either is shown here, never redirected (idp.oidc.par)."""
+    try:
+        resolved = PushedRequests(server).resolve(oreq)
+    except OAuth2Error as error:
+        text = f"{error.error}: {error.description}" if error.description else error.error
+        return ShowError(text)
+    return flow.decide(resolved, session, None)
 
 
 async def resume(request: Request) -> Response:
@@ -94,6 +122,7 @@ def _respond(request: Request, outcome: Outcome) -> Response:
             txn=outcome.txn,
             client_name=outcome.client_name,
             scopes=outcome.scopes,
+            claims=outcome.claims,
         )
     return c.render.error(
         request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en + ": " + outcome.description
