@@ -24,7 +24,11 @@ try {
     code_challenge: challenge, code_challenge_method: 'S256', state, nonce,
   };
   if (settings.acr_values) params.acr_values = settings.acr_values;
-  out({ authorization_url: client.buildAuthorizationUrl(config, params).href });
+  // RFC 9126: with `par`, the parameters are pushed and the browser carries only request_uri
+  const url = settings.par
+    ? await client.buildAuthorizationUrlWithPAR(config, params)
+    : client.buildAuthorizationUrl(config, params);
+  out({ authorization_url: url.href });
 
   const callback = new URL(await nextLine());
   const tokens = await client.authorizationCodeGrant(config, callback, {
@@ -32,6 +36,11 @@ try {
   });
   const claims = tokens.claims();
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  // OIDC Core 5.3.1: userinfo by POST too, the token in the header and no body
+  const userinfoUrl = new URL(config.serverMetadata().userinfo_endpoint);
+  const posted = await client.fetchProtectedResource(
+    config, tokens.access_token, userinfoUrl, 'POST');
+  const userinfo_post = { status: posted.status, body: await posted.json() };
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
   const introspected = await client.tokenIntrospection(config, refreshed.access_token);
   await client.tokenRevocation(config, refreshed.refresh_token);
@@ -45,7 +54,7 @@ try {
     id_token_hint: tokens.id_token, post_logout_redirect_uri: settings.post_logout_redirect_uri,
     state: 'bye',
   });
-  out({ claims, userinfo, introspected, refreshed_scope: refreshed.scope,
+  out({ claims, userinfo, userinfo_post, introspected, refreshed_scope: refreshed.scope,
         revoked_refresh_reuse: reuse, logout_url: logout.href });
 } catch (error) {
   out({ error: String(error), cause: error.cause ? String(JSON.stringify(error.cause)) : null,

@@ -13,6 +13,7 @@ import pytest
 
 from idp.app import create_app
 from idp.domain.acr import ACR_PUSH
+from idp.domain.client_protocol import ProtocolOptions
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
@@ -41,6 +42,7 @@ def run_openid_client(
     tmp_path: Path,
     sign_in: Callable[..., httpx.Response],
     with_phone: bool = False,
+    client_spec: dict[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     if not (HERE / "node_modules" / "openid-client").exists():
@@ -57,6 +59,7 @@ def run_openid_client(
         post_logout_redirect_uris=(BYE,),
         first_party=False,
         grant_types=("authorization_code", "refresh_token"),
+        **(client_spec or {}),
     )
     with serve(app, port), httpx.Client(base_url=issuer, follow_redirects=False) as browser:
         phone = push_support.activate(browser, user, tmp_path / "phone") if with_phone else None
@@ -80,6 +83,8 @@ def run_openid_client(
         assert node.stdout
         first = json.loads(node.stdout.readline())
         assert "authorization_url" in first, first
+        if options.get("par"):  # only client_id and the pushed request's urn travel
+            assert set(support.query_of(first["authorization_url"])) == {"client_id", "request_uri"}
         response = sign_in(browser, first["authorization_url"], user, phone)
         callback = support.follow_to_client(browser, _consent(browser, response), REDIRECT)
         node.stdin.write(callback + "\n")
@@ -89,6 +94,7 @@ def run_openid_client(
         assert "error" not in result, result
         assert result["claims"]["sub"] == user.user_id
         assert result["userinfo"]["gfmis_user_id"] == user.user_id
+        assert result["userinfo_post"] == {"status": 200, "body": result["userinfo"]}
         assert result["introspected"]["active"] is True
         assert result["revoked_refresh_reuse"] == "invalid_grant"
         logout = browser.get(result["logout_url"])
@@ -125,3 +131,12 @@ def test_openid_client_asks_for_push_and_gets_it(backend: Backend, tmp_path: Pat
     )
     assert result["claims"]["acr"] == ACR_PUSH
     assert "mfa" in result["claims"]["amr"]
+
+
+def test_openid_client_with_par(backend: Backend, tmp_path: Path) -> None:
+    """RFC 9126 as openid-client does it, for a client that must push its requests."""
+    options = ProtocolOptions(require_pushed_authorization_requests=True)
+    result = run_openid_client(
+        backend, tmp_path, _password, client_spec={"protocol": options}, par=True
+    )
+    assert result["claims"]["amr"] == ["pwd"]
