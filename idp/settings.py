@@ -82,6 +82,16 @@ class TokenSettings(Section):
     signer_process: bool = True
 
 
+class DPoPSettings(Section):
+    """RFC 9449 proofs (idp.oidc.dpop). `require_nonce`: "fapi2" demands a server nonce from
+    clients with the FAPI 2.0 profile only, "always" from every client, "never" from none (a
+    proof that carries a nonce is still checked)."""
+
+    require_nonce: Literal["fapi2", "always", "never"] = "fapi2"
+    proof_max_age: int = Field(60, ge=10, le=300)  # seconds a proof's iat may lie behind
+    nonce_lifetime: int = Field(300, ge=30, le=3600)  # a nonce is accepted for 1-2 of these
+
+
 class SessionSettings(Section):
     absolute_ttl: int = Field(28_800, ge=60)
     idle_ttl: int = Field(1_800, ge=60)
@@ -198,6 +208,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tokens: TokenSettings = Field(default_factory=TokenSettings)
+    dpop: DPoPSettings = Field(default_factory=DPoPSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
     i18n: I18nSettings = Field(default_factory=I18nSettings)
     push: PushSettings = Field(default_factory=PushSettings)

@@ -72,7 +72,8 @@ class LoopFirst(InThreads):
     """On the event loop when a request needs nothing that blocks, else as InThreads:
 
     - token: `client_credentials` from a client in this process's cache that authenticates
-      with a secret; the access token's signature is awaited from the signer process;
+      with a secret, without a DPoP proof (its replay check is a store write); the access
+      token's signature is awaited from the signer process;
     - introspection: a JWT (refresh tokens have no dots) from such a client, authenticated
       before any token is checked; the revocation look-up is awaited, and the database (where
       refresh tokens live) is not needed.
@@ -82,7 +83,10 @@ class LoopFirst(InThreads):
     """
 
     async def token(self, request: OAuth2Request) -> Reply:
-        if request.payload.grant_type != "client_credentials" or not self._cached(request):
+        simple = (
+            request.payload.grant_type == "client_credentials" and "dpop" not in request.headers
+        )
+        if not simple or not self._cached(request):
             return await super().token(request)
         tokens = self._server.tokens
         with tokens.deferred_signing():

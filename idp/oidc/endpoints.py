@@ -103,9 +103,12 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
             "token_type": token.kind,
             "iss": self.services.settings.server.issuer,
         }
-        for name in ("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr"):
+        names = ("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr", "cnf")
+        for name in names:
             if name in token.claims:
                 body[name] = token.claims[name]
+        if "cnf" in token.claims:
+            body["token_type"] = "DPoP"  # RFC 9449 §6.2: and cnf.jkt, the key to check
         return body
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from idp.domain import audit
 from idp.domain.audit import Origin
 from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc.dpop import DPoP
 from idp.oidc.models import OAuthClient, RefreshTokenRecord, SignedInUser
 from idp.oidc.revocations import Revocations, Verdict, markers, verdict
 from idp.services import Services
@@ -63,6 +64,7 @@ class TokenService:
         self._issuer = services.settings.server.issuer
         self._tokens = services.settings.tokens
         self.revocations = Revocations(services)
+        self.dpop = DPoP(services)
 
     def keys_stale(self) -> bool:
         """The next use of the signing keys reads the database (to be done in a thread)."""
@@ -80,6 +82,7 @@ class TokenService:
     ) -> dict[str, Any]:
         """Authlib's token generator: an access token, and a refresh token where allowed."""
         ttl = expires_in or client.record.access_token_ttl or self._tokens.access_token_ttl
+        jkt = self.dpop.binding(client)  # RFC 9449: the key a DPoP proof showed, if any
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -97,13 +100,15 @@ class TokenService:
                 claims["gid"] = user.grant_id
             if user.sid:
                 claims["sid"] = user.sid
+        if jkt:
+            claims["cnf"] = {"jkt": jkt}
         access: str | UnsignedJwt = (
             UnsignedJwt(claims, ACCESS_TOKEN_ALG, "at+jwt")
             if _signing_deferred.get()
             else self._s.keys.sign(claims, ACCESS_TOKEN_ALG, typ="at+jwt")
         )
         token: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",
             "access_token": access,
             "expires_in": ttl,
             "scope": scope or "",
@@ -163,7 +168,12 @@ class TokenService:
         claims_request: dict[str, Any] | None,
     ) -> None:
         assert user.grant_id is not None
-        if session.get(Grant, user.grant_id) is None:
+        # RFC 9449 §5: a public client's refresh tokens are bound to the key of its proof.
+        jkt = self.dpop.binding(client) if client.is_public else None
+        grant = session.get(Grant, user.grant_id)
+        if grant is not None and jkt and grant.dpop_jkt is None:
+            grant.dpop_jkt = jkt
+        if grant is None:
             session.add(
                 Grant(
                     grant_id=user.grant_id,
@@ -175,6 +185,7 @@ class TokenService:
                     acr=user.acr,
                     amr=list(user.amr),
                     claims_request=claims_request,
+                    dpop_jkt=jkt,
                     created_at=datetime.now(UTC),
                 )
             )
@@ -204,6 +215,9 @@ class TokenService:
         row = session.get(RefreshToken, token_hash)
         if row is None:
             return None
+        bound = session.get(Grant, row.grant_id)
+        if bound is not None and bound.dpop_jkt is not None:
+            self.dpop.refresh_bound_to(bound.dpop_jkt, row.client_id)  # before it is used up
         now = datetime.now(UTC)
         taken = session.execute(
             update(RefreshToken)
@@ -306,6 +320,11 @@ class TokenService:
             log.exception("revocations could not be loaded: tokens are refused until they are")
             return False
         return True
+
+    def signed_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of an unexpired access token of ours, not yet checked for revocation
+        (no I/O): what it is bound to, before check_access_token decides whether it is live."""
+        return self._verified(token)
 
     def _verified(self, token: str) -> dict[str, Any] | None:
         try:
