@@ -30,23 +30,28 @@ try {
     : client.buildAuthorizationUrl(config, params);
   out({ authorization_url: url.href });
 
+  // RFC 9449: with `dpop`, every token request and resource call carries a proof of one key
+  const dpop = settings.dpop
+    ? { DPoP: client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) }
+    : undefined;
+
   const callback = new URL(await nextLine());
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
-  });
+  }, undefined, dpop);
   const claims = tokens.claims();
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub, dpop);
   // OIDC Core 5.3.1: userinfo by POST too, the token in the header and no body
   const userinfoUrl = new URL(config.serverMetadata().userinfo_endpoint);
   const posted = await client.fetchProtectedResource(
-    config, tokens.access_token, userinfoUrl, 'POST');
+    config, tokens.access_token, userinfoUrl, 'POST', undefined, undefined, dpop);
   const userinfo_post = { status: posted.status, body: await posted.json() };
-  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, dpop);
   const introspected = await client.tokenIntrospection(config, refreshed.access_token);
   await client.tokenRevocation(config, refreshed.refresh_token);
   let reuse = 'accepted';
   try {
-    await client.refreshTokenGrant(config, refreshed.refresh_token);
+    await client.refreshTokenGrant(config, refreshed.refresh_token, undefined, dpop);
   } catch (error) {
     reuse = error.error || error.code || String(error);
   }
@@ -55,6 +60,7 @@ try {
     state: 'bye',
   });
   out({ claims, userinfo, userinfo_post, introspected, refreshed_scope: refreshed.scope,
+        token_types: [tokens.token_type, refreshed.token_type],
         revoked_refresh_reuse: reuse, logout_url: logout.href });
 } catch (error) {
   out({ error: String(error), cause: error.cause ? String(JSON.stringify(error.cause)) : null,

@@ -43,13 +43,14 @@ def run_openid_client(
     sign_in: Callable[..., httpx.Response],
     with_phone: bool = False,
     client_spec: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     if not (HERE / "node_modules" / "openid-client").exists():
         pytest.fail("openid-client is not installed: run `make test` (npm ci in tests/interop)")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    app = create_app(support.make_settings(backend, tmp_path, issuer=issuer))
+    app = create_app(support.make_settings(backend, tmp_path, issuer=issuer, **(sections or {})))
     services = app.state.ctx.services
     user = support.create_user(services)
     support.approve_registration(services, user.user_id)
@@ -140,3 +141,22 @@ def test_openid_client_with_par(backend: Backend, tmp_path: Path) -> None:
         backend, tmp_path, _password, client_spec={"protocol": options}, par=True
     )
     assert result["claims"]["amr"] == ["pwd"]
+
+
+def test_openid_client_with_dpop(backend: Backend, tmp_path: Path) -> None:
+    """RFC 9449 as openid-client does it: the code, the refresh and userinfo (GET and POST)
+    with proofs of one key, for a client that must bind its tokens, the server demanding
+    nonces (openid-client answers use_dpop_nonce by retrying with the DPoP-Nonce given)."""
+    options = ProtocolOptions(dpop_bound_access_tokens=True)
+    result = run_openid_client(
+        backend,
+        tmp_path,
+        _password,
+        client_spec={"protocol": options},
+        sections={"dpop": {"require_nonce": "always"}},
+        dpop=True,
+    )
+    assert [t.lower() for t in result["token_types"]] == ["dpop", "dpop"]
+    assert result["introspected"]["token_type"] == "DPoP"
+    assert result["introspected"]["cnf"]["jkt"]
+    assert result["userinfo_post"]["status"] == 200
