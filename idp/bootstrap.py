@@ -37,7 +37,7 @@ from idp.mail.mailer import Mailer
 from idp.oidc.authorization import AuthorizationFlow
 from idp.oidc.backchannel import BackChannel
 from idp.oidc.server import IdPAuthorizationServer
-from idp.push_wiring import build_push
+from idp.push_wiring import PushApprovals, build_push
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.proofing import UpstreamProofing
@@ -65,11 +65,14 @@ def build_core(services: Services) -> Core:
     server = IdPAuthorizationServer(services, fetch_jwks)
     sessions = SsoSessions(services.store, services.settings.session)
     sign_out = SignOut(services.db, sessions, server.tokens)
+    push = build_push(services)
+    ciba = server.enable_ciba(PushApprovals(push))
+    push.challenges.listeners.append(ciba.answered)  # ping-mode clients
     return Core(
         services=services,
         server=server,
         assurance=Assurance([PASSWORD, for_mode(services.settings.push.mode), PASSKEY]),
-        push=build_push(services),
+        push=push,
         mail=Mailer(services.db, services.settings.mail),
         sessions=sessions,
         back_channel=BackChannel(

@@ -51,7 +51,7 @@ def main() -> int:
         f"  T05005000000201 is also an officer and admin: after pairing softtoken at\n"
         f"  /activate it can sign in to the back office with push.\n"
         f"  The web authenticator is at {settings.server.issuer}/app (see the README's\n"
-        f"  \"Use it from your phone\").\n",
+        f'  "Use it from your phone").\n',
         flush=True,
     )
     try:

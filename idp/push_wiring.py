@@ -17,8 +17,8 @@ from idp.services import Services
 from idp.settings import Settings, is_localhost
 from idp.storage.models import DeviceRecord, PushSubscription, VaultEntry
 from push_auth.ca import CertificateAuthority
-from push_auth.errors import forbidden
-from push_auth.models import ChallengeMode, Device, DeviceStatus
+from push_auth.errors import PushError, forbidden
+from push_auth.models import Challenge, ChallengeMode, Device, DeviceStatus
 from push_auth.notifier import LoggingNotifier, Notifier
 from push_auth.service import PushAuth, PushConfig
 from push_auth.wakeup import LocalWakeup, RedisWakeup
@@ -226,3 +226,23 @@ def build_push(services: Services) -> PushAuth:
         subscriptions=subscriptions,
         push_key=vapid.application_server_key if settings.push.webpush else None,
     )
+
+
+class PushApprovals:
+    """CIBA's way to the phone (idp.oidc.ciba.Approvals): a challenge in the binding-message
+    or the picture mode; a user push cannot reach (no usable phone, pushes backed off) is
+    nobody to ask, answered like an unknown user."""
+
+    def __init__(self, push: PushAuth) -> None:
+        self._push = push
+
+    def start(self, user_id: str, context: dict[str, Any], pictures: bool) -> Challenge | None:
+        mode = ChallengeMode.SEQUENCE if pictures else ChallengeMode.BINDING
+        try:
+            return self._push.start_challenge(user_id, context, mode)
+        except PushError:
+            return None
+
+    def outcome(self, challenge_id: str) -> tuple[str, list[str]] | None:
+        challenge = self._push.challenge(challenge_id)
+        return (str(challenge.status), list(challenge.amr)) if challenge else None

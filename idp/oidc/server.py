@@ -24,6 +24,7 @@ from idp.domain.clients import SCOPES
 from idp.domain.lifecycle import in_service
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc.ciba import Approvals, BackchannelAuthentication, CibaGrant, CibaRequests
 from idp.oidc.claims import (
     parse_claims_request,
     release,
@@ -281,7 +282,15 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(self.introspection)
         self.register_endpoint(Revocation(self, services, self.tokens))
         self.register_endpoint(EndSession(self, services))
+        self.ciba: CibaRequests | None = None  # enable_ciba, once push authentication exists
         self.dispatch = dispatch(self)
+
+    def enable_ciba(self, approvals: Approvals) -> CibaRequests:
+        """CIBA's endpoint and grant, asking the phone through `approvals`."""
+        self.ciba = CibaRequests(self.services, approvals, self.query_client)
+        self.register_endpoint(BackchannelAuthentication(self, self.ciba))
+        self.register_grant(CibaGrant, [IdTokens(self.services)])
+        return self.ciba
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         """The client, cached in this process for CLIENT_CACHE_SECONDS."""

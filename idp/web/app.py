@@ -80,6 +80,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/jwks", discovery.jwks),
         Route("/token", token_routes.token, methods=["POST"]),
         Route("/introspect", token_routes.introspect, methods=["POST"]),
+        Route("/bc-authorize", token_routes.backchannel_authentication, methods=["POST"]),
         Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
         Route("/revoke", token_routes.revoke, methods=["POST"]),
         *development_only,

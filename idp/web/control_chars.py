@@ -19,8 +19,18 @@ REFUSED = Message(
     "คำขอมีอักขระควบคุมที่ไม่อนุญาต กรุณาตรวจสอบข้อมูลแล้วลองใหม่",
     "the request contains control characters that are not allowed: check it and try again",
 )
-OWN_FORM_CHECK = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/authorize"})
-API_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/admin/api/", "/push/")
+OWN_FORM_CHECK = frozenset(
+    {"/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/bc-authorize"}
+)
+API_PREFIXES = (
+    "/token",
+    "/introspect",
+    "/revoke",
+    "/userinfo",
+    "/bc-authorize",
+    "/admin/api/",
+    "/push/",
+)
 
 
 def checks_own_form(path: str) -> bool:
