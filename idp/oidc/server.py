@@ -20,10 +20,12 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import KeySet
 
 from idp.domain.audit import Origin
+from idp.domain.client_protocol import FAPI2, ProtocolOptions
 from idp.domain.clients import SCOPES
 from idp.domain.lifecycle import in_service
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc import dpop
 from idp.oidc.ciba import Approvals, BackchannelAuthentication, CibaGrant, CibaRequests
 from idp.oidc.claims import (
     parse_claims_request,
@@ -41,6 +43,11 @@ from idp.storage.models import Client, User
 
 # A changed or deleted client takes effect in every process within this many seconds.
 CLIENT_CACHE_SECONDS = 5
+FAPI2_CODE_TTL = 60  # FAPI 2.0 Security Profile §5.3.2.1: codes live at most 60 s
+
+
+def is_fapi2(client: OAuthClient) -> bool:
+    return ProtocolOptions.of(client.record.protocol).profile == FAPI2
 
 
 def origin_of(request: OAuth2Request) -> Origin:
@@ -67,7 +74,8 @@ class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
         data = grant.request.payload.data
         client: OAuthClient = grant.request.client
-        if client.record.require_pkce and not data.get("code_challenge"):
+        required = client.record.require_pkce or is_fapi2(client)
+        if required and not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: send code_challenge with S256")
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("Unsupported 'code_challenge_method': only S256")
@@ -123,7 +131,8 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
             record = session.get(User, user.user_id)
             assert record is not None
             allowed = client.record.allowed_claims if client else []
-            extra = release(record, scope, allowed, claims_request, "id_token", by_scope=False)
+            registered = client.record.scope if client else None
+            extra = release(record, scope, allowed, claims_request, "id_token", False, registered)
         if client is not None and wants_verified_claims(allowed, claims_request, "id_token"):
             extra.update(verified_claims_for(self._s, user.user_id, claims_request, "id_token"))
         return {"sub": user.user_id, **extra}
@@ -181,6 +190,8 @@ class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # ty
             claims=parse_claims_request(data.get("claims")),
         )
         ttl = self.services.settings.tokens.authorization_code_ttl
+        if is_fapi2(request.client):
+            ttl = min(ttl, FAPI2_CODE_TTL)
         self.services.store.put("code:" + sha256_hex(code), record.__dict__, ttl)
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
@@ -246,7 +257,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def get_audiences(self) -> list[str]:
         issuer = self._s.settings.server.issuer
-        return [issuer, issuer + "/token"]
+        return [issuer, issuer + "/token", issuer + "/par"]  # RFC 9126 §2
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         ttl = max(60, int(claims.get("exp", 0)) - int(time.time()) + 60)
@@ -269,7 +280,9 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.services = services
+        self.fetch_jwks = fetch_jwks  # a client's jwks_uri (private_key_jwt, request objects)
         self.tokens = TokenService(services)
+        self.dpop = self.tokens.dpop
         self._clients: dict[str, tuple[float, OAuthClient]] = {}
         self.register_token_generator("default", self.tokens.generate)
         self.register_client_auth_method(
@@ -305,6 +318,30 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             if len(self._clients) > 10_000:
                 self._clients.clear()
             self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+        return client
+
+    def create_token_response(self, request: OAuth2Request) -> tuple[int, Any, Any]:
+        """Authlib's token endpoint, for every grant, with its DPoP proof (idp.oidc.dpop) in
+        hand: checked when the client has authenticated, binding the tokens it issues."""
+        headers = getattr(request, "headers", None) or {}
+        proofs = headers.getlist("dpop") if hasattr(headers, "getlist") else []
+        binding = dpop.TokenRequest(list(proofs), request.method, request.uri, origin_of(request))
+        reset = dpop.current.set(binding)
+        try:
+            status, body, reply_headers = super().create_token_response(request)
+        finally:
+            dpop.current.reset(reset)
+        if binding.nonce:
+            reply_headers = [*reply_headers, ("DPoP-Nonce", binding.nonce)]
+        return status, body, reply_headers
+
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> OAuthClient:
+        client: OAuthClient = super().authenticate_client(request, methods, endpoint)
+        binding = dpop.current.get()
+        if endpoint == "token" and binding is not None and not binding.checked:
+            self.dpop.at_token_endpoint(binding, client)
         return client
 
     def forget_client(self, client_id: str) -> None:

@@ -18,7 +18,7 @@ from idp.domain.errors import Message
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.simulated import SimulatedUpstream
-from idp.web import dev_clock, dev_mailbox, discovery, token_routes
+from idp.web import dev_clock, dev_mailbox, discovery, pushed, token_routes
 from idp.web.account import email_change, passkeys, self_service
 from idp.web.context import WebContext
 from idp.web.control_chars import API_PREFIXES
@@ -83,6 +83,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/bc-authorize", token_routes.backchannel_authentication, methods=["POST"]),
         Route("/userinfo", token_routes.userinfo, methods=["GET", "POST"]),
         Route("/revoke", token_routes.revoke, methods=["POST"]),
+        Route("/par", pushed.par, methods=["POST"]),
         *development_only,
         # sign-in and sessions (idp.web.signin)
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),

@@ -20,13 +20,14 @@ REFUSED = Message(
     "the request contains control characters that are not allowed: check it and try again",
 )
 OWN_FORM_CHECK = frozenset(
-    {"/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/bc-authorize"}
+    {"/token", "/introspect", "/revoke", "/userinfo", "/authorize", "/par", "/bc-authorize"}
 )
 API_PREFIXES = (
     "/token",
     "/introspect",
     "/revoke",
     "/userinfo",
+    "/par",
     "/bc-authorize",
     "/admin/api/",
     "/push/",

@@ -10,9 +10,11 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from idp.domain.client_protocol import REQUEST_SIGNING_ALGS
 from idp.domain.clients import SCOPES
 from idp.login import assurance
 from idp.oidc.claims import CLAIMS_SUPPORTED
+from idp.oidc.dpop import ALGS as DPOP_ALGS
 
 CACHE = b"public, max-age=300"
 
@@ -48,10 +50,15 @@ def metadata(issuer: str, trust_framework: str = "th_dopa_ial") -> dict[str, Any
         "revocation_endpoint_auth_methods_supported": [*auth_methods, "none"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": True,
-        "request_parameter_supported": False,
+        # JAR (RFC 9101) by value; a request_uri only from our PAR endpoint (none fetched)
+        "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": list(REQUEST_SIGNING_ALGS),
+        "pushed_authorization_request_endpoint": issuer + "/par",
+        "require_pushed_authorization_requests": False,  # per client (its options, FAPI 2.0)
         "acr_values_supported": list(assurance.SUPPORTED),
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_locales_supported": ["th", "en"],
