@@ -25,7 +25,7 @@ from idp.domain.clients import SCOPES
 from idp.domain.lifecycle import in_service
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
-from idp.oidc import dpop
+from idp.oidc import dpop, rar
 from idp.oidc.ciba import Approvals, BackchannelAuthentication, CibaGrant, CibaRequests
 from idp.oidc.claims import (
     parse_claims_request,
@@ -188,6 +188,11 @@ class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # ty
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             claims=parse_claims_request(data.get("claims")),
+            authorization_details=rar.parse(
+                data.get("authorization_details"),
+                request.client.record.protocol,
+                self.services.settings.authorization_details.schema_dir,
+            ),
         )
         ttl = self.services.settings.tokens.authorization_code_ttl
         if is_fapi2(request.client):
