@@ -82,6 +82,13 @@ class TokenSettings(Section):
     signer_process: bool = True
 
 
+class AuthorizationDetailsSettings(Section):
+    """RFC 9396 (idp.oidc.rar): a folder of `<type>.schema.json` JSON Schemas that replace the
+    built-in ones (idp/oidc/authorization_details/); empty: the built-in schemas."""
+
+    schema_dir: str = ""
+
+
 class DPoPSettings(Section):
     """RFC 9449 proofs (idp.oidc.dpop). `require_nonce`: "fapi2" demands a server nonce from
     clients with the FAPI 2.0 profile only, "always" from every client, "never" from none (a
@@ -209,6 +216,9 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     dpop: DPoPSettings = Field(default_factory=DPoPSettings)
+    authorization_details: AuthorizationDetailsSettings = Field(
+        default_factory=AuthorizationDetailsSettings
+    )
     session: SessionSettings = Field(default_factory=SessionSettings)
     i18n: I18nSettings = Field(default_factory=I18nSettings)
     push: PushSettings = Field(default_factory=PushSettings)

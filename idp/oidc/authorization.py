@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -24,11 +25,12 @@ from authlib.oidc.core.errors import (
     LoginRequiredError,
 )
 
-from idp.domain.acr import ACR_PHISHING_RESISTANT
-from idp.login.assurance import Assurance, Missing, Requirement
+from idp.domain.acr import ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_PUSH
+from idp.login.assurance import Assurance, Missing, Requirement, rank
 from idp.login.consent import has_consent, remember_consent
 from idp.login.sso import SsoSession
 from idp.login.transaction import LoginTransaction, Transactions
+from idp.oidc import rar
 from idp.oidc.adapter import StarletteOAuth2Request
 from idp.oidc.claims import beyond_scope, parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
@@ -56,6 +58,7 @@ class NeedConsent:
     client_name: str
     scopes: list[str]
     claims: tuple[str, ...] = ()  # asked through the claims parameter beyond the scopes
+    details: tuple[dict[str, Any], ...] = ()  # RFC 9396 authorization_details to approve
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class AuthorizationFlow:
         grant = self.server.get_consent_grant(oreq, end_user=end_user)  # prompt=none, too
         redirect_uri = grant.redirect_uri
         self._check_claims(oreq, redirect_uri)
+        details = self._authorization_details(oreq, redirect_uri)
         client_id = oreq.payload.client_id
         if end_user is None:
             wanted = self._assurance.wanted(self._requirement(oreq))
@@ -140,7 +144,8 @@ class AuthorizationFlow:
                 raise ConsentRequiredError(redirect_uri=redirect_uri)
             txn = txn or self.transactions.start(oreq.params, client.get_client_id())
             extra = tuple(self._claims_beyond_scope(oreq.scope or "", oreq.payload.data, client))
-            return NeedConsent(txn, client.record.name, (oreq.scope or "").split(), extra)
+            scopes = (oreq.scope or "").split()
+            return NeedConsent(txn, client.record.name, scopes, extra, tuple(details or ()))
         if txn is not None:
             self.transactions.finish(txn)
         _status, _body, headers = self.server.create_authorization_response(
@@ -183,12 +188,16 @@ class AuthorizationFlow:
         max_age = data.get("max_age")
         if max_age is not None and not max_age.isdigit():
             raise InvalidRequestError("'max_age' must be a non-negative integer")
+        minimum = self._client_minimum(oreq)
+        details = bool(data.get("authorization_details"))
+        if details and rank(minimum or ACR_PASSWORD) < rank(ACR_PUSH):
+            minimum = ACR_PUSH  # what is approved is approved on the phone, each time
         return Requirement(
             asked=tuple((data.get("acr_values") or "").split()),
             essential=tuple(self._essential_acr(oreq)),
-            minimum=self._client_minimum(oreq),
+            minimum=minimum,
             max_age=int(max_age) if max_age is not None else None,
-            fresh="login" in self._prompts(oreq),
+            fresh="login" in self._prompts(oreq) or details,
         )
 
     @staticmethod
@@ -209,6 +218,14 @@ class AuthorizationFlow:
         except ValueError as exc:
             raise InvalidRequestError(str(exc), redirect_uri=redirect_uri) from exc
 
+    def _authorization_details(
+        self, oreq: StarletteOAuth2Request, redirect_uri: str
+    ) -> list[dict[str, Any]] | None:
+        client = self.server.query_client(oreq.payload.client_id or "")
+        raw = oreq.payload.data.get("authorization_details")
+        schema_dir = self.server.services.settings.authorization_details.schema_dir
+        return rar.parse(raw, client.record.protocol if client else None, schema_dir, redirect_uri)
+
     def _has_consent(
         self,
         oreq: StarletteOAuth2Request,
@@ -218,6 +235,8 @@ class AuthorizationFlow:
     ) -> bool:
         if txn is not None and txn.consented:
             return True
+        if oreq.payload.data.get("authorization_details"):
+            return False  # each approval is asked, never remembered (RFC 9396 §8)
         if client.record.first_party:
             return True
         if "consent" in self._prompts(oreq):

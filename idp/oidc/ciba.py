@@ -58,6 +58,7 @@ from idp.domain.client_protocol import CIBA_GRANT, ProtocolOptions
 from idp.domain.keys import ALGORITHMS
 from idp.domain.lifecycle import Ability
 from idp.domain.secrets import random_token, sha256_hex
+from idp.oidc import rar
 from idp.oidc.models import AuthorizationCode, OAuthClient, SignedInUser
 from idp.services import Services
 from idp.storage.models import User
@@ -101,6 +102,7 @@ class CibaRequest:
     next_poll: int
     challenge_id: str | None
     claims: dict[str, Any] | None = None
+    authorization_details: list[dict[str, Any]] | None = None
     ping: str | None = None  # ping mode: the auth_req_id and token to notify with
     ping_token: str | None = None
 
@@ -136,6 +138,8 @@ class CibaRequests:
         if params.get("user_code"):
             raise _error("missing_user_code", "user codes are not supported")
         hint = self._hint(params)
+        schema_dir = self._s.settings.authorization_details.schema_dir
+        details = rar.parse(params.get("authorization_details"), client.record.protocol, schema_dir)
         message = _binding_message(params.get("binding_message"))
         variant = self._variant(client, params)
         if variant == BINDING and message is None:
@@ -157,6 +161,9 @@ class CibaRequests:
             "binding_message": message,
             "ciba": _ref(auth_req_id),
         }
+        if details:
+            context["details"] = rar.summary(details, "th")
+            context["details_en"] = rar.summary(details, "en")
         challenge = (
             self._approvals.start(user_id, context, variant == PICTURES) if user_id else None
         )
@@ -170,6 +177,7 @@ class CibaRequests:
             interval=INTERVAL,
             next_poll=now,
             challenge_id=challenge.challenge_id if challenge is not None else None,
+            authorization_details=details,
             ping=auth_req_id if mode == "ping" else None,
             ping_token=ping_token if mode == "ping" else None,
         )
@@ -289,7 +297,15 @@ class CibaRequests:
         if bound:
             methods = sorted({*methods, "mfa"})
         self._audit("ciba.approved", record.user_id, client=record.client_id, acr=acr)
-        user = SignedInUser(record.user_id, now, acr, tuple(methods), None, random_token(24))
+        user = SignedInUser(
+            record.user_id,
+            now,
+            acr,
+            tuple(methods),
+            None,
+            random_token(24),
+            record.authorization_details,
+        )
         return user, record.scope
 
     # -- ping ----------------------------------------------------------------------------------

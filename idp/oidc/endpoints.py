@@ -103,7 +103,10 @@ class Introspection(_Lookup, IntrospectionEndpoint):  # type: ignore[misc]
             "token_type": token.kind,
             "iss": self.services.settings.server.issuer,
         }
-        names = ("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr", "cnf")
+        names = (
+            *("sub", "scope", "exp", "iat", "aud", "jti", "auth_time", "acr", "amr", "cnf"),
+            "authorization_details",  # RFC 9396 §9.2
+        )
         for name in names:
             if name in token.claims:
                 body[name] = token.claims[name]

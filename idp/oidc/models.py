@@ -23,6 +23,7 @@ class SignedInUser:
     amr: tuple[str, ...]
     sid: str | None = None
     grant_id: str | None = None
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396: what was approved
 
     def get_user_id(self) -> str:
         return self.user_id
@@ -89,6 +90,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     claims: dict[str, Any] | None = None
+    authorization_details: list[dict[str, Any]] | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -110,7 +112,13 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
 
     def signed_in_user(self) -> SignedInUser:
         return SignedInUser(
-            self.user_id, self.auth_time, self.acr, tuple(self.amr), self.sid, self.grant_id
+            self.user_id,
+            self.auth_time,
+            self.acr,
+            tuple(self.amr),
+            self.sid,
+            self.grant_id,
+            self.authorization_details,
         )
 
 

@@ -100,6 +100,8 @@ class TokenService:
                 claims["gid"] = user.grant_id
             if user.sid:
                 claims["sid"] = user.sid
+            if user.authorization_details:
+                claims["authorization_details"] = user.authorization_details
         if jkt:
             claims["cnf"] = {"jkt": jkt}
         access: str | UnsignedJwt = (
@@ -113,6 +115,8 @@ class TokenService:
             "expires_in": ttl,
             "scope": scope or "",
         }
+        if user and user.authorization_details:  # RFC 9396 §7: what was granted
+            token["authorization_details"] = user.authorization_details
         wants_refresh = "offline_access" in (scope or "").split() or not client.is_public
         if user and include_refresh_token and wants_refresh:
             token["refresh_token"] = random_token(32)
@@ -185,6 +189,7 @@ class TokenService:
                     acr=user.acr,
                     amr=list(user.amr),
                     claims_request=claims_request,
+                    authorization_details=user.authorization_details,
                     dpop_jkt=jkt,
                     created_at=datetime.now(UTC),
                 )
@@ -231,7 +236,13 @@ class TokenService:
         if grant is None or grant.revoked_at is not None or _aware(row.expires_at) <= now:
             return None
         user = SignedInUser(
-            grant.user_id, grant.auth_time, grant.acr, tuple(grant.amr), grant.sid, grant.grant_id
+            grant.user_id,
+            grant.auth_time,
+            grant.acr,
+            tuple(grant.amr),
+            grant.sid,
+            grant.grant_id,
+            grant.authorization_details,
         )
         return RefreshTokenRecord(
             token_hash=token_hash,

@@ -86,6 +86,8 @@ def _describe(challenge: dict[str, Any]) -> str:
     ]
     if context.get("binding_message"):
         lines.append(f"  message: {context['binding_message']}")
+    for th, en in zip(context.get("details") or [], context.get("details_en") or [], strict=False):
+        lines.append(f"  {th['label']} / {en['label']}: {th['value']}")
     if challenge["mode"] == "compare":
         picture = all_pictures()[challenge["pictures"][0]]
         lines.append(f"  picture: {picture.th} / {picture.en}")

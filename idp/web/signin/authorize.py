@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.domain.errors import Message
 from idp.login.sso import SsoSession
 from idp.login.transaction import LoginTransaction
+from idp.oidc import rar
 from idp.oidc.adapter import BadRequestBody, StarletteOAuth2Request, build_request, read_form
 from idp.oidc.authorization import (
     AuthorizationFlow,
@@ -123,6 +124,7 @@ def _respond(request: Request, outcome: Outcome) -> Response:
             client_name=outcome.client_name,
             scopes=outcome.scopes,
             claims=outcome.claims,
+            details=rar.summary(list(outcome.details), c.render.locale(request)),
         )
     return c.render.error(
         request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en + ": " + outcome.description

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from idp.login.factors import Factor
 from idp.login.factors.password import PASSWORD
 from idp.login.factors.push import reported_amr
 from idp.login.transaction import LoginTransaction
+from idp.oidc import rar
 from idp.web.context import WebContext, ctx
 from idp.web.signin.login import EXPIRED
 from idp.web.step import standing
@@ -209,7 +211,16 @@ def _context(c: WebContext, request: Request, txn: LoginTransaction) -> dict[str
         "ip": request.client.host if request.client else None,
         "browser": (request.headers.get("user-agent") or "")[:200],
         "binding_message": (txn.param("binding_message") or "")[:100] or None,
+        **_details(txn.param("authorization_details")),
     }
+
+
+def _details(raw: str | None) -> dict[str, Any]:
+    """What the phone shows of a request's authorization details (checked already)."""
+    if not raw:
+        return {}
+    details = json.loads(raw)
+    return {"details": rar.summary(details, "th"), "details_en": rar.summary(details, "en")}
 
 
 async def push_status(request: Request) -> Response:

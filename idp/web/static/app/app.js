@@ -203,6 +203,16 @@ async function showRequest(token) {
   $("ctx-browser").textContent = c.browser || "";
   $("ctx-binding").textContent = c.binding_message || "";
   $("ctx-binding").hidden = $("ctx-binding-label").hidden = !c.binding_message;
+  // RFC 9396: what is approved (a payment), as the server worded it
+  const lines = (document.documentElement.lang === "th" ? c.details : c.details_en) || [];
+  $("ctx-details").replaceChildren(...lines.flatMap((line) => {
+    const term = document.createElement("dt");
+    term.textContent = line.label;
+    const value = document.createElement("dd");
+    value.textContent = line.value;
+    return [term, value];
+  }));
+  $("ctx-details-box").hidden = lines.length === 0;
   tapped = [];
   drawTapped();
   for (const id of ["grid", "tapped", "tap-hint", "clear-button"]) $(id).hidden = binding;
