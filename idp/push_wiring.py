@@ -243,6 +243,8 @@ class PushApprovals:
         except PushError:
             return None
 
-    def outcome(self, challenge_id: str) -> tuple[str, list[str]] | None:
+    def outcome(self, challenge_id: str) -> tuple[str, list[str], dict[str, Any] | None] | None:
         challenge = self._push.challenge(challenge_id)
-        return (str(challenge.status), list(challenge.amr)) if challenge else None
+        if challenge is None:
+            return None
+        return str(challenge.status), list(challenge.amr), challenge.receipt

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from push_auth import pictures
+from push_auth import pictures, receipts
 from push_auth.errors import PushError, bad_request, unauthorized
 from push_auth.service import PushAuth
 
@@ -122,6 +122,10 @@ def device_api(push: PushAuth) -> list[Route]:
             allow_expired=True,
             poll_key_allowed=True,
         )
+        if claims.get("_key") == "device":  # what the relying party can check later
+            claims["_receipt"] = receipts.jws_receipt(
+                token, device.certificate_pem, push.ca.certificate_pem
+            )
         result = await run_in_threadpool(push.answer, device, request.path_params["cid"], claims)
         return JSONResponse({"status": result.status}, headers=NO_STORE)
 

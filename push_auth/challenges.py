@@ -166,6 +166,7 @@ class Challenges:
         action = _answer_of(claims, challenge_id)
         if action is Answer.APPROVE:
             self._check_may_approve(device, claims)
+            _check_details(challenge, claims)
         if challenge.expires <= self.real_time():
             raise PushError("challenge_expired", "คำขออนุมัติหมดเวลาแล้ว", "the challenge expired", 409)
         if self.ephemeral.consume("chal-open:" + challenge_id) is None:
@@ -231,6 +232,8 @@ class Challenges:
             return ChallengeStatus.FAILED
         allowed = WEB_AMR if device.credential_id else APP_AMR
         challenge.amr = [m for m in claims.get("amr", []) if m in allowed]
+        if challenge.context.get("details_sha256"):
+            challenge.receipt = claims.get("_receipt")
         self.backoff.clear(challenge.user_id)
         self.events.record(
             "push.approve",
@@ -281,6 +284,18 @@ def _answer_of(claims: dict[str, Any], challenge_id: str) -> Answer:
     if claims.get("cid") != challenge_id or action not in tuple(Answer):
         raise bad_request("invalid_answer", "คำตอบไม่ถูกต้อง", "cid or action is invalid")
     return Answer(action)
+
+
+def _check_details(challenge: Challenge, claims: dict[str, Any]) -> None:
+    """A challenge that carries authorization details is approved only with a signature over
+    their digest (push_auth.receipts); otherwise it stays open."""
+    expected = challenge.context.get("details_sha256")
+    if expected and not hmac.compare_digest(str(claims.get("details_sha256", "")), expected):
+        raise bad_request(
+            "details_mismatch",
+            "การอนุมัติต้องลงนามรายการที่แสดง",
+            "the approval must sign the authorization details shown (details_sha256)",
+        )
 
 
 def _same_pictures(answer: Any, expected: list[int]) -> bool:

@@ -88,6 +88,7 @@ class Challenge:
     context: dict[str, Any] = field(default_factory=dict)
     status: ChallengeStatus = ChallengeStatus.PENDING
     amr: list[str] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None  # the device's signed approval of the details
 
     def __post_init__(self) -> None:
         self.mode = ChallengeMode(self.mode)  # a stored string becomes the enum

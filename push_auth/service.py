@@ -62,6 +62,7 @@ class PushAuth:
         push_key: Callable[[], str] | None = None,
     ) -> None:
         self.devices = devices
+        self.ca = ca
         self.ephemeral = ephemeral
         self.wakeup = wakeup
         self.config = config

@@ -83,8 +83,9 @@ class Approvals(Protocol):
         """A challenge on the user's usable phone (None when there is none to ask)."""
         ...
 
-    def outcome(self, challenge_id: str) -> tuple[str, list[str]] | None:
-        """The challenge's status and the `amr` its device reported, or None if gone."""
+    def outcome(self, challenge_id: str) -> tuple[str, list[str], dict[str, Any] | None] | None:
+        """The challenge's status, the `amr` its device reported and its signed receipt (when
+        it carried authorization details), or None if gone."""
         ...
 
 
@@ -161,9 +162,11 @@ class CibaRequests:
             "binding_message": message,
             "ciba": _ref(auth_req_id),
         }
-        if details:
+        if details:  # shown, and signed by the device: the receipt (push_auth.receipts)
             context["details"] = rar.summary(details, "th")
             context["details_en"] = rar.summary(details, "en")
+            context["authorization_details"] = details
+            context["details_sha256"] = rar.digest(details)
         challenge = (
             self._approvals.start(user_id, context, variant == PICTURES) if user_id else None
         )
@@ -277,7 +280,7 @@ class CibaRequests:
             raise SlowDownError()
         record.next_poll = now + record.interval
         outcome = self._approvals.outcome(record.challenge_id) if record.challenge_id else None
-        status, reported = outcome or ("pending", [])
+        status, reported, receipt = outcome or ("pending", [], None)
         if status == "pending":
             self._s.store.put(ref, asdict(record), record.expires - now + 60)
             raise AuthorizationPendingError()
@@ -305,6 +308,7 @@ class CibaRequests:
             None,
             random_token(24),
             record.authorization_details,
+            receipt,
         )
         return user, record.scope
 

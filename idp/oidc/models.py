@@ -24,6 +24,7 @@ class SignedInUser:
     sid: str | None = None
     grant_id: str | None = None
     authorization_details: list[dict[str, Any]] | None = None  # RFC 9396: what was approved
+    approval_receipt: dict[str, Any] | None = None  # the device's signature over them
 
     def get_user_id(self) -> str:
         return self.user_id

@@ -13,7 +13,6 @@ the details as JSON with sorted keys, no spaces, UTF-8 (RFC 8785's form for such
 
 from __future__ import annotations
 
-import hashlib
 import json
 from decimal import Decimal
 from functools import cache
@@ -24,6 +23,7 @@ from authlib.oauth2 import OAuth2Error
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from idp.domain.client_protocol import AUTHORIZATION_DETAILS_TYPES, ProtocolOptions
+from push_auth.receipts import details_digest
 
 BUILT_IN = Path(__file__).resolve().parent / "authorization_details"
 MAX_DETAILS = 10
@@ -77,13 +77,9 @@ def parse(
     return details
 
 
-def canonical(details: list[dict[str, Any]]) -> bytes:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def digest(details: list[dict[str, Any]]) -> str:
-    """SHA-256 of the canonical bytes, hex: what a receipt names."""
-    return hashlib.sha256(canonical(details)).hexdigest()
+    """SHA-256 of the canonical bytes, hex: what a receipt names (push_auth.receipts)."""
+    return details_digest(details)
 
 
 def summary(details: list[dict[str, Any]], locale: str) -> list[dict[str, str]]:

@@ -117,6 +117,8 @@ class TokenService:
         }
         if user and user.authorization_details:  # RFC 9396 §7: what was granted
             token["authorization_details"] = user.authorization_details
+        if user and user.approval_receipt:  # the device's signature over them (push_auth)
+            token["approval_receipt"] = user.approval_receipt
         wants_refresh = "offline_access" in (scope or "").split() or not client.is_public
         if user and include_refresh_token and wants_refresh:
             token["refresh_token"] = random_token(32)

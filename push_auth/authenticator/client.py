@@ -24,6 +24,7 @@ from push_auth.authenticator.state import (
     seal_key,
 )
 from push_auth.errors import PushError
+from push_auth.receipts import details_digest
 
 DEFAULT_METADATA = {
     "platform": "cli",
@@ -158,6 +159,9 @@ class Authenticator:
         if challenge is None:
             raise AuthenticatorError("ไม่มีคำขออนุมัติ / no pending challenge")
         path = f"/challenges/{challenge['cid']}"
+        details = (challenge.get("context") or {}).get("authorization_details")
+        if details and action == "approve":  # what was shown, hashed here (the receipt)
+            extra["details_sha256"] = details_digest(details)
         token = self._signed(
             key, kid, state.api, "POST", path, cid=challenge["cid"], action=action, **extra
         )

@@ -67,13 +67,15 @@ class Assertion:
     backed_up: bool
 
 
-def approval_challenge(challenge_id: str, pictures: list[int]) -> bytes:
+def approval_challenge(challenge_id: str, pictures: list[int], details_sha256: str = "") -> bytes:
     """What the phone signs to approve: the hash of the server's challenge and the pictures
-    the user tapped, so the assertion approves exactly this sign-in and this sequence."""
+    the user tapped (and of the authorization details shown, when there are: their digest,
+    push_auth.receipts), so the assertion approves exactly this sign-in and this sequence."""
     tapped = ",".join(str(p) for p in pictures)
-    return hashlib.sha256(
-        APPROVAL_DOMAIN + b"\0" + challenge_id.encode() + b"\0" + tapped.encode()
-    ).digest()
+    signed = APPROVAL_DOMAIN + b"\0" + challenge_id.encode() + b"\0" + tapped.encode()
+    if details_sha256:
+        signed += b"\0" + details_sha256.encode()
+    return hashlib.sha256(signed).digest()
 
 
 def new_challenge() -> str:

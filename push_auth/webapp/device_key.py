@@ -35,6 +35,7 @@ from push_auth.device_auth import ENDED
 from push_auth.errors import PushError, bad_request, forbidden, unauthorized
 from push_auth.models import Challenge, Device, DeviceStatus
 from push_auth.ports import Clock, Devices, Ephemeral, Events
+from push_auth.receipts import webauthn_receipt
 from push_auth.webapp.ceremony import RelyingParty, approval_challenge, new_challenge
 
 CEREMONY_TTL = 300
@@ -116,7 +117,8 @@ class WebDeviceKey:
     def approve(
         self, device_id: object, challenge_id: str, tapped: Any, credential: Any
     ) -> Challenge:
-        """Approve with the pictures tapped, signed by the phone's user verification."""
+        """Approve with the pictures tapped, signed by the phone's user verification (and, for
+        a challenge with authorization details, over their digest: the receipt)."""
         device = self._device(device_id)
         sequence = _pictures(tapped)
         challenge = self.challenges.get(challenge_id)
@@ -126,14 +128,24 @@ class WebDeviceKey:
                 "ไม่พบคำขออนุมัตินี้สำหรับเครื่องนี้",
                 "no such challenge for this device",
             )
-        signed = approval_challenge(challenge_id, sequence)
+        digest = str(challenge.context.get("details_sha256") or "")
+        signed = approval_challenge(challenge_id, sequence, digest)
         self._assert(device, "approve", credential, signed)
         claims = {
             "cid": challenge_id,
             "action": "approve",
             "pictures": sequence,
             "amr": ["user"],  # presence and verification: what WebAuthn's UP and UV flags prove
+            "details_sha256": digest,
             "_key": "device",
+            "_receipt": webauthn_receipt(
+                credential,
+                challenge_id,
+                sequence,
+                digest,
+                device.certificate_pem,
+                self.certificates.ca.certificate_pem,
+            ),
         }
         return self.challenges.answer(device, challenge_id, claims)
 

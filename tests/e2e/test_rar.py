@@ -5,6 +5,8 @@ each kind of bad request is refused with `invalid_authorization_details`."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
-from joserfc.jwk import KeySet
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
+from joserfc import jws, jwt
+from joserfc.jwk import ECKey, KeySet
 
 from idp.app import create_app
 from idp.domain.acr import ACR_PUSH
@@ -43,6 +48,31 @@ class World:
     rp: support.RelyingParty
     browser: httpx.Client
     phone: Authenticator
+    ca_pem: str
+
+    def services_ca(self) -> str:
+        return self.ca_pem
+
+
+def verify_receipt(receipt: dict[str, Any], details: list[Any], ca_pem: str) -> dict[str, Any]:
+    """As docs/approval-receipts.md does it: only a JOSE library (joserfc) and the CA's
+    certificate; returns what the device signed, and the user the certificate names."""
+    assert receipt["format"] == "jws"
+    device_der, ca_der = (base64.b64decode(c) for c in receipt["x5c"])
+    device = x509.load_der_x509_certificate(device_der)
+    anchor = x509.load_pem_x509_certificate(ca_pem.encode())
+    assert x509.load_der_x509_certificate(ca_der) == anchor
+    device.verify_directly_issued_by(anchor)  # the CA issued this device's certificate
+    key = ECKey.import_key(
+        device.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    signed = jws.deserialize_compact(receipt["jws"], key, algorithms=["ES256"])
+    claims = json.loads(signed.payload)
+    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert claims["action"] == "approve"
+    assert claims["details_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    name = device.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    return {**claims, "sub": name}
 
 
 @pytest.fixture
@@ -62,7 +92,7 @@ def world(backend: Backend, tmp_path: Path) -> Iterator[World]:
     with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
         phone = push_support.activate(browser, user, tmp_path / "phone")
         browser.cookies.clear()
-        yield World(services, user, rp, browser, phone)
+        yield World(services, user, rp, browser, phone, app.state.ctx.push.ca.certificate_pem)
 
 
 def _claims_of(browser: httpx.Client, token: str) -> dict[str, Any]:
@@ -171,6 +201,9 @@ def test_ciba_carries_a_payment_to_the_phone_and_the_tokens(world: World) -> Non
         auth=world.rp.basic,
     ).json()
     assert tokens["authorization_details"] == [PAYMENT]
+    ca = world.services_ca()
+    approval = verify_receipt(tokens["approval_receipt"], tokens["authorization_details"], ca)
+    assert approval["sub"] == world.user.user_id  # the device certificate's subject
     refused = world.browser.post(
         "/bc-authorize",
         data={

@@ -10,6 +10,7 @@ the code. Renewal, cancellation and notifications, each signed as they must be."
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -17,7 +18,8 @@ import time
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -92,7 +94,8 @@ class WebPhone:
         return dict(json.loads(self.authenticator.get(b64url(challenge), **knobs)))
 
     def approve(self, cid: str, pictures: list[int], **knobs: Any) -> Any:
-        signed = approval_challenge(cid, knobs.pop("signed_pictures", pictures))
+        digest = knobs.pop("details_sha256", "")
+        signed = approval_challenge(cid, knobs.pop("signed_pictures", pictures), digest)
         credential = knobs.pop("credential", None) or self.assertion(signed, **knobs)
         return self.client.post(
             f"{WEB}/challenges/{cid}",
@@ -100,9 +103,11 @@ class WebPhone:
         )
 
 
-def approval_challenge(cid: str, pictures: list[int]) -> bytes:
+def approval_challenge(cid: str, pictures: list[int], details_sha256: str = "") -> bytes:
     """As the page computes it (app.js), independently of push_auth.webapp.ceremony."""
     text = "softtoken-approve-v1\0" + cid + "\0" + ",".join(str(p) for p in pictures)
+    if details_sha256:
+        text += "\0" + details_sha256
     return hashlib.sha256(text.encode()).digest()
 
 
@@ -391,3 +396,30 @@ def _unb64(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_an_approval_of_authorization_details_leaves_a_receipt_anyone_can_check(
+    phone: WebPhone, app_client: TestClient, user: support.Person
+) -> None:
+    details = [{"type": "gfmis_payment", "amount": "990.00", "payee_name": "ร้านค้า"}]
+    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    context = {"authorization_details": details, "details_sha256": digest}
+    challenge = _push(app_client).start_challenge(user.user_id, context)
+    unsigned = phone.approve(challenge.challenge_id, challenge.pictures)  # without the digest
+    assert unsigned.status_code == 400
+    approved = phone.approve(challenge.challenge_id, challenge.pictures, details_sha256=digest)
+    assert approved.json() == {"status": "approved"}
+    receipt = _push(app_client).challenge(challenge.challenge_id).receipt
+    assert receipt["format"] == "webauthn"
+    assert receipt["details_sha256"] == digest
+    # the check: the certificate (issued for the credential's key) verifies the assertion,
+    # whose challenge is the hash of the challenge ID, the pictures and the digest
+    certificate = x509.load_der_x509_certificate(base64.b64decode(receipt["x5c"][0]))
+    client_data = _unb64(receipt["client_data_json"])
+    expected = approval_challenge(receipt["challenge_id"], receipt["pictures"], digest)
+    assert json.loads(client_data)["challenge"] == b64url(expected)
+    signed = _unb64(receipt["authenticator_data"]) + hashlib.sha256(client_data).digest()
+    public_key = certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    public_key.verify(_unb64(receipt["signature"]), signed, ec.ECDSA(hashes.SHA256()))

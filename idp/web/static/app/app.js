@@ -28,6 +28,20 @@ function pem(spki) {
   return "-----BEGIN PUBLIC KEY-----\n" + lines + "\n-----END PUBLIC KEY-----\n";
 }
 
+// JSON with sorted keys and no spaces (push_auth.receipts.canonical)
+function canonical(value) {
+  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+  if (value && typeof value === "object") {
+    return "{" + Object.keys(value).sort()
+      .map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
+  }
+  return JSON.stringify(value);
+}
+async function sha256Hex(text) {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(text)));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // -- what this phone keeps (IndexedDB) --------------------------------------------------------
 function database() {
   return new Promise((resolve, reject) => {
@@ -194,7 +208,8 @@ async function showRequest(token) {
   const claims = JSON.parse(new TextDecoder().decode(unb64u(token.split(".")[1])));
   // "binding" (CIBA without pictures): the user compares the code the relying party shows
   const binding = claims.mode === "binding";
-  request = { cid: claims.cid, exp: claims.exp, count: binding ? 0 : (claims.picture_count || 4) };
+  request = { cid: claims.cid, exp: claims.exp, count: binding ? 0 : (claims.picture_count || 4),
+    details: (claims.context || {}).authorization_details || null };
   const c = claims.context || {};
   $("ctx-client").textContent = c.client_name || c.client || "";
   $("ctx-time").textContent = c.time ? new Date(c.time * 1000).toLocaleString(
@@ -259,8 +274,10 @@ async function approve() {
   problem("");
   say(T["Confirm with your face, fingerprint or screen lock."]);
   try {
+    // with authorization details (a payment): the digest of what was shown is signed too
+    const details = request.details ? "\u0000" + await sha256Hex(canonical(request.details)) : "";
     const digest = await crypto.subtle.digest("SHA-256",
-      enc.encode(`softtoken-approve-v1\u0000${request.cid}\u0000${tapped.join(",")}`));
+      enc.encode(`softtoken-approve-v1\u0000${request.cid}\u0000${tapped.join(",")}${details}`));
     const credential = await assertion(current, digest);
     const answer = await postJson(`${API}/webauthn/challenges/${encodeURIComponent(request.cid)}`,
       { device_id: current.device_id, pictures: tapped, credential });
