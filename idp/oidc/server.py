@@ -305,7 +305,7 @@ class IdPAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def enable_ciba(self, approvals: Approvals) -> CibaRequests:
         """CIBA's endpoint and grant, asking the phone through `approvals`."""
-        self.ciba = CibaRequests(self.services, approvals, self.query_client)
+        self.ciba = CibaRequests(self.services, approvals, self.query_client, self.fetch_jwks)
         self.register_endpoint(BackchannelAuthentication(self, self.ciba))
         self.register_grant(CibaGrant, [IdTokens(self.services)])
         return self.ciba

@@ -42,6 +42,9 @@ def metadata(issuer: str, trust_framework: str = "th_dopa_ial") -> dict[str, Any
         "backchannel_authentication_endpoint": issuer + "/bc-authorize",
         "backchannel_token_delivery_modes_supported": ["poll", "ping"],
         "backchannel_user_code_parameter_supported": False,
+        "backchannel_authentication_request_signing_alg_values_supported": list(
+            REQUEST_SIGNING_ALGS
+        ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": ["none"],

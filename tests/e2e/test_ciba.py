@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -211,6 +212,7 @@ def test_an_id_token_hint_names_the_user(
         ),
         ({"login_hint": "T1", "binding_message": "A1", "user_code": "1234"}, "missing_user_code"),
         ({"login_hint": "T1", "binding_message": "A1", "request": "e.y.z"}, "invalid_request"),
+        ({"request": "not-a-jwt"}, "invalid_request"),
     ],
 )
 def test_a_bad_request_is_refused(
@@ -307,3 +309,47 @@ def test_a_user_the_lifecycle_stops_is_never_asked(
     assert _poll(app_client, rp, asked.json()["auth_req_id"]).json()["error"] == (
         "authorization_pending"
     )
+
+
+def _signed_request(key: ECKey, client_id: str, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": client_id, "aud": support.ISSUER, "iat": now, "nbf": now, "exp": now + 60}
+    body.update(jti=secrets.token_hex(8), scope="openid", **claims)
+    return jwt.encode({"alg": "ES256", "kid": key.thumbprint()}, body, key)
+
+
+def test_a_signed_authentication_request(
+    app_client: TestClient, user: support.Person, phone: Phone
+) -> None:
+    """CIBA Core §7.1.1: a client registered with a signing alg must sign; the signed
+    parameters count, the jti works once, and a bad signature is refused."""
+    key = ECKey.generate_key("P-256", private=True)
+    public = {**key.as_dict(private=False), "kid": key.thumbprint()}
+    protocol = ProtocolOptions(
+        backchannel_token_delivery_mode="poll",
+        backchannel_authentication_request_signing_alg="ES256",
+    )
+    rp = support.create_client(
+        _services(app_client), grant_types=GRANTS, protocol=protocol, jwks={"keys": [public]}
+    )
+    unsigned = _ask(app_client, rp, login_hint=user.user_id, binding_message="A1")
+    assert unsigned.json()["error"] == "invalid_request"
+    signed = _signed_request(key, rp.client_id, login_hint=user.user_id, binding_message="S-1")
+    asked = app_client.post("/bc-authorize", data={"request": signed}, auth=rp.basic)
+    assert asked.status_code == 200, asked.text
+    assert _challenge(phone)["context"]["binding_message"] == "S-1"
+    replayed = app_client.post("/bc-authorize", data={"request": signed}, auth=rp.basic)
+    assert replayed.json()["error"] == "invalid_request"
+    stranger = ECKey.generate_key("P-256", private=True)
+    forged = _signed_request(stranger, rp.client_id, login_hint=user.user_id, binding_message="X")
+    refused = app_client.post("/bc-authorize", data={"request": forged}, auth=rp.basic)
+    assert refused.json()["error"] == "invalid_request"
+    no_nbf = jwt.encode(
+        {"alg": "ES256", "kid": key.thumbprint()},
+        {"iss": rp.client_id, "aud": support.ISSUER, "exp": int(time.time()) + 60,
+         "jti": "j-1234567890", "scope": "openid", "login_hint": user.user_id,
+         "binding_message": "N"},
+        key,
+    )  # fmt: skip
+    missing = app_client.post("/bc-authorize", data={"request": no_nbf}, auth=rp.basic)
+    assert missing.json()["error"] == "invalid_request"
