@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -148,6 +148,8 @@ class AuthorizationFlow:
             return NeedConsent(txn, client.record.name, scopes, extra, tuple(details or ()))
         if txn is not None:
             self.transactions.finish(txn)
+            if receipt := txn.extra.get("approval_receipt"):  # for this code's token response
+                end_user = replace(end_user, approval_receipt=receipt)
         _status, _body, headers = self.server.create_authorization_response(
             oreq, grant_user=end_user, grant=grant
         )

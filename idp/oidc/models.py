@@ -92,6 +92,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     code_challenge_method: str | None = None
     claims: dict[str, Any] | None = None
     authorization_details: list[dict[str, Any]] | None = None
+    approval_receipt: dict[str, Any] | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -120,6 +121,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
             self.sid,
             self.grant_id,
             self.authorization_details,
+            self.approval_receipt,
         )
 
 

@@ -188,6 +188,7 @@ class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # ty
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             claims=parse_claims_request(data.get("claims")),
+            approval_receipt=user.approval_receipt,
             authorization_details=rar.parse(
                 data.get("authorization_details"),
                 request.client.record.protocol,

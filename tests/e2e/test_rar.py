@@ -132,6 +132,8 @@ def test_a_payment_is_shown_on_the_phone_and_the_consent_page_and_granted(world:
         world.browser, world.rp, support.query_of(callback)["code"], verifier
     ).json()
     assert tokens["authorization_details"] == [PAYMENT]
+    approval = verify_receipt(tokens["approval_receipt"], [PAYMENT], world.services_ca())
+    assert approval["sub"] == world.user.user_id
     access = _claims_of(world.browser, tokens["access_token"])
     assert access["authorization_details"] == [PAYMENT]
     assert access["acr"] == ACR_PUSH

@@ -151,6 +151,8 @@ class PushStep:
         if challenge is None or challenge.status != "approved" or challenge.user_id != txn.user_id:
             return await self.show(request, txn)
         txn.extra.pop("challenge_id", None)
+        if challenge.receipt:  # the phone signed the authorization details it showed
+            txn.extra["approval_receipt"] = challenge.receipt
         factor = "push_sequence" if challenge.mode == "sequence" else "push_compare"
         txn.proved(factor, reported_amr(challenge.amr))
         return None
@@ -220,7 +222,12 @@ def _details(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
     details = json.loads(raw)
-    return {"details": rar.summary(details, "th"), "details_en": rar.summary(details, "en")}
+    return {
+        "details": rar.summary(details, "th"),
+        "details_en": rar.summary(details, "en"),
+        "authorization_details": details,  # what the phone signs (push_auth.receipts)
+        "details_sha256": rar.digest(details),
+    }
 
 
 async def push_status(request: Request) -> Response:
