@@ -11,6 +11,7 @@ RFC 9207 `iss`; an unknown client or an unregistered redirect_uri never redirect
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -35,6 +36,8 @@ from idp.oidc.adapter import StarletteOAuth2Request
 from idp.oidc.claims import beyond_scope, parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
 from idp.oidc.server import IdPAuthorizationServer
+
+DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ class AuthorizationFlow:
         grant = self.server.get_consent_grant(oreq, end_user=end_user)  # prompt=none, too
         redirect_uri = grant.redirect_uri
         self._check_claims(oreq, redirect_uri)
+        jkt = oreq.payload.data.get("dpop_jkt")
+        if jkt is not None and not DPOP_JKT.fullmatch(jkt):  # RFC 9449 §10, RFC 7638 SHA-256
+            raise InvalidRequestError(
+                "dpop_jkt must be a JWK SHA-256 thumbprint", redirect_uri=redirect_uri
+            )
         details = self._authorization_details(oreq, redirect_uri)
         client_id = oreq.payload.client_id
         if end_user is None:

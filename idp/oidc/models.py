@@ -93,6 +93,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     claims: dict[str, Any] | None = None
     authorization_details: list[dict[str, Any]] | None = None
     approval_receipt: dict[str, Any] | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key the code may be exchanged with
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri

@@ -189,6 +189,7 @@ class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # ty
             code_challenge_method=data.get("code_challenge_method"),
             claims=parse_claims_request(data.get("claims")),
             approval_receipt=user.approval_receipt,
+            dpop_jkt=data.get("dpop_jkt") or None,
             authorization_details=rar.parse(
                 data.get("authorization_details"),
                 request.client.record.protocol,
@@ -223,6 +224,11 @@ class AuthorizationCodeGrant(_ServerParts, grants.AuthorizationCodeGrant):  # ty
         """Already consumed by query_authorization_code."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> SignedInUser | None:
+        expected = authorization_code.dpop_jkt
+        if expected and self.tokens.dpop.binding(self.request.client) != expected:
+            raise dpop.DPoPError(  # RFC 9449 §10: the authorization request named the key
+                dpop.INVALID_PROOF, "the code is bound to another DPoP key (dpop_jkt)"
+            )
         with self.services.db.read() as session:
             user = session.get(User, authorization_code.user_id)
             if user is None or not in_service(user):

@@ -434,3 +434,30 @@ def test_the_replay_check_fails_closed_when_the_store_is_down(
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
     assert response.headers["retry-after"]
+
+
+def test_a_code_bound_by_dpop_jkt_needs_a_proof_of_that_key(
+    app_client: TestClient, rp: RelyingParty, user: Person
+) -> None:
+    """RFC 9449 §10: the authorization request names the key (dpop_jkt); the code is then
+    exchanged only with a proof of it."""
+    key, other = es256(), es256()
+
+    def exchange(dpop: str | None) -> Any:
+        verifier, challenge = support.pkce()
+        code = support.sign_in(app_client, rp, user, challenge, dpop_jkt=jkt_of(key))["code"]
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+        }
+        return token_request(app_client, rp, data, dpop)
+
+    assert exchange(proof(key)).json()["token_type"] == "DPoP"
+    for wrong in (proof(other), None):
+        refused = exchange(wrong)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_dpop_proof")
+    params = support.authorize_params(rp, support.pkce()[1], dpop_jkt="not-a-thumbprint")
+    bad = app_client.get("/authorize", params=params)
+    assert support.query_of(bad.headers["location"])["error"] == "invalid_request"
