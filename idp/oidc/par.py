@@ -23,7 +23,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from idp.domain.client_protocol import FAPI2, ProtocolOptions
 from idp.domain.secrets import random_token, sha256_hex
-from idp.oidc import request_object
+from idp.oidc import rar, request_object
 from idp.oidc.adapter import StarletteOAuth2Request
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.models import OAuthClient, SignedInUser
@@ -108,6 +108,10 @@ class PushedRequests:
         max_age = data.get("max_age")
         if max_age is not None and not max_age.isdigit():
             raise InvalidRequestError("'max_age' must be a non-negative integer")
+        client = self.server.query_client(authz.payload.client_id or "")
+        schema_dir = self.server.services.settings.authorization_details.schema_dir
+        protocol = client.record.protocol if client else None
+        rar.parse(data.get("authorization_details"), protocol, schema_dir)  # RFC 9396 §5
 
     # -- GET /authorize ------------------------------------------------------------------
     def resolve(self, oreq: StarletteOAuth2Request) -> StarletteOAuth2Request:

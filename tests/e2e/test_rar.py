@@ -220,3 +220,16 @@ def test_ciba_carries_a_payment_to_the_phone_and_the_tokens(world: World) -> Non
         400,
         "invalid_authorization_details",
     )
+
+
+def test_par_checks_authorization_details_when_they_are_pushed(world: World) -> None:
+    params = support.authorize_params(
+        world.rp, support.pkce()[1], authorization_details=json.dumps([{**PAYMENT, "x": 1}])
+    )
+    refused = world.browser.post("/par", data=params, auth=world.rp.basic)
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        "invalid_authorization_details",
+    )
+    good = {**params, "authorization_details": json.dumps([PAYMENT])}
+    assert world.browser.post("/par", data=good, auth=world.rp.basic).status_code == 201
