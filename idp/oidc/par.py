@@ -68,10 +68,16 @@ class PushedRequests:
             self.validate(self._authorization_request(oreq, params))
         except OAuth2Error as error:
             return _error_reply(error)
-        request_uri = URN_PREFIX + random_token(32)
-        record = {"client_id": client.get_client_id(), "params": params}
-        self._store.put(store_key(request_uri), record, PAR_TTL)
+        request_uri = self.keep(client.get_client_id(), params)
         return 201, {"request_uri": request_uri, "expires_in": PAR_TTL}, []
+
+    def keep(self, client_id: str, params: list[tuple[str, str]]) -> str:
+        """Store a checked request for `client_id` under a new request_uri (also for a request
+        this server takes up again after a detour, on the client's behalf)."""
+        request_uri = URN_PREFIX + random_token(32)
+        record = {"client_id": client_id, "params": params}
+        self._store.put(store_key(request_uri), record, PAR_TTL)
+        return request_uri
 
     def _pushed_params(
         self, client: OAuthClient, form: list[tuple[str, str]]

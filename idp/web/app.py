@@ -110,6 +110,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/activate", activation.activate_page),
         Route("/activate/status", activation.activation_status),
         Route("/activate/qr.png", activation.activation_qr_png),
+        Route("/continue", activation.continue_request),
         # the account (idp.web.account)
         Route("/app", webapp_pages.app_page),
         Route("/app/activate", webapp_pages.app_page),

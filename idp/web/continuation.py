@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from idp.domain.secrets import random_token
+from idp.oidc.par import PushedRequests, options_of
 from idp.web.context import WebContext
 
 CONTINUE_TTL = 86_400
@@ -23,9 +24,22 @@ def adopt(c: WebContext, user_id: str, token: str) -> None:
         c.services.store.put("reg-continue:" + user_id, pending, CONTINUE_TTL)
 
 
+def waiting(c: WebContext, user_id: str) -> bool:
+    """A request waits for this user (the page offers "Continue": GET /continue)."""
+    return c.services.store.get("reg-continue:" + user_id) is not None
+
+
 def url(c: WebContext, user_id: str) -> str | None:
+    """Where "Continue" goes, made when it is clicked: the request again, pushed anew (PAR)
+    for a client that accepts only pushed requests."""
     pending = c.services.store.get("reg-continue:" + user_id)
     if not pending:
         return None
     # stored as JSON: the pairs come back as lists, which urlencode refuses
-    return "/authorize?" + urlencode([(str(k), str(v)) for k, v in pending["params"]])
+    params = [(str(k), str(v)) for k, v in pending["params"]]
+    client_id = dict(params).get("client_id", "")
+    client = c.server.query_client(client_id)
+    if client is not None and options_of(client).require_pushed_authorization_requests:
+        request_uri = PushedRequests(c.server).keep(client_id, params)
+        return "/authorize?" + urlencode([("client_id", client_id), ("request_uri", request_uri)])
+    return "/authorize?" + urlencode(params)

@@ -7,7 +7,7 @@ import io
 import segno
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from idp.domain.lifecycle import Ability
 from idp.web import continuation
@@ -24,8 +24,9 @@ async def activate_page(request: Request) -> Response:
         return sign_in_first(c, "/activate")
     account = await run_in_threadpool(c.account, session.user_id)
     if account.has_device:
+        waiting = await run_in_threadpool(continuation.waiting, c, session.user_id)
         return c.render.page(
-            request, "activated.html", continue_url=continuation.url(c, session.user_id)
+            request, "activated.html", continue_url="/continue" if waiting else None
         )
     try:
         activation = await run_in_threadpool(_pending_or_new, c, session.user_id)
@@ -71,3 +72,14 @@ async def activation_status(request: Request) -> Response:
         return JSONResponse({"status": "gone"}, status_code=401)
     status = await run_in_threadpool(c.push.activation_status, session.user_id)
     return JSONResponse({"status": status}, headers={"Cache-Control": "no-store"})
+
+
+async def continue_request(request: Request) -> Response:
+    """ "Continue" after the detour: back to the relying party's request (made now: a pushed
+    request lives a minute), or the account page when none waits."""
+    c = ctx(request)
+    session = fresh_session(c, request)
+    if session is None:
+        return sign_in_first(c, "/activate")
+    target = await run_in_threadpool(continuation.url, c, session.user_id)
+    return RedirectResponse(target or "/account", status_code=303)
