@@ -16,6 +16,7 @@ from idp.domain.lifecycle import NOT_ALLOWED, Ability
 from idp.services import Services
 from idp.settings import Settings, is_localhost
 from idp.storage.models import DeviceRecord, PushSubscription, VaultEntry
+from idp.storage.redis_connect import RedisTarget
 from push_auth.ca import CertificateAuthority
 from push_auth.errors import PushError, forbidden
 from push_auth.models import Challenge, ChallengeMode, Device, DeviceStatus
@@ -202,11 +203,13 @@ class LifecycleEnrolment:
 
 def build_push(services: Services) -> PushAuth:
     settings = services.settings
-    store_url = settings.store.url
-    if store_url.startswith("memory"):
+    if settings.store.kind == "memory":
         wakeup: LocalWakeup = LocalWakeup()
-    else:
-        wakeup = RedisWakeup(store_url, settings.store.key_prefix + "push-wakeup")
+    else:  # the store's Redis, by URL or through Sentinel (resubscribed after a failover)
+        target = RedisTarget.from_settings(settings.store)
+        wakeup = RedisWakeup(
+            settings.store.key_prefix + "push-wakeup", target.client(), target.async_client
+        )
     subscriptions, vapid = SqlSubscriptions(services), vapid_keys(services)
     return PushAuth(
         devices=SqlDevices(services),

@@ -13,6 +13,7 @@ from idp.domain.transitions import Lifecycle
 from idp.settings import Settings, is_localhost, resolve_path
 from idp.storage.db import Database
 from idp.storage.expiring import ExpiringStore, open_store
+from idp.storage.redis_connect import RedisTarget
 
 
 @dataclass
@@ -38,6 +39,13 @@ class Services:
         self.db.dispose()
 
 
+def store_target(settings: Settings) -> str | RedisTarget:
+    """What the expiring store is: memory:// (this process), or a Redis (by URL or Sentinel)."""
+    if settings.store.kind == "memory":
+        return settings.store.url
+    return RedisTarget.from_settings(settings.store)
+
+
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     if settings.server.issuer.startswith("http://") and is_localhost(settings.server.issuer):
         os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http only for a localhost issuer
@@ -51,7 +59,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     )
     with db.session() as session:
         ensure_keys(session, master)
-    store = open_store(settings.store.url, settings.store.key_prefix)
+    store = open_store(store_target(settings), settings.store.key_prefix)
     clock = Clock(movable=settings.development.movable_clock)
     keys = KeyRing(db, master, settings.tokens.key_refresh_seconds)
     return Services(

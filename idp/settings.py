@@ -60,8 +60,50 @@ class DatabaseSettings(Section):
 
 
 class StoreSettings(Section):
+    """The expiring store: `url` (memory:// or redis://…), or Redis through Sentinel: the
+    Sentinels' `host:port` addresses and the service (master group) name they watch, with the
+    master's password and database number (the URL carries those otherwise)."""
+
     url: str = "memory://"
     key_prefix: str = "idp:"
+    sentinels: list[str] = []
+    sentinel_service: str = ""
+    sentinel_password: str = ""  # for the Sentinels themselves (requirepass in sentinel.conf)
+    password: str = ""  # for the Redis master and replicas found through the Sentinels
+    db: int = Field(0, ge=0, le=15)
+
+    @model_validator(mode="after")
+    def _sentinel_form(self) -> StoreSettings:
+        if not self.sentinels:
+            if self.sentinel_service:
+                raise ValueError("store.sentinel_service needs store.sentinels (host:port list)")
+            return self
+        if not self.url.startswith("memory"):
+            raise ValueError("store.url and store.sentinels: set one of them, not both")
+        if not self.sentinel_service:
+            raise ValueError("store.sentinels needs store.sentinel_service (the master's name)")
+        for address in self.sentinels:
+            sentinel_address(address)
+        return self
+
+    @property
+    def kind(self) -> Literal["memory", "redis", "sentinel"]:
+        """Where expiring state lives: this process, one Redis, or the master Sentinel names."""
+        if self.sentinels:
+            return "sentinel"
+        return "memory" if self.url.startswith("memory") else "redis"
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [sentinel_address(address) for address in self.sentinels]
+
+
+def sentinel_address(address: str) -> tuple[str, int]:
+    """`host:port` (an IPv6 host in brackets) as a (host, port) pair, or ValueError."""
+    host, _, port = address.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"store.sentinels: {address!r} is not host:port")
+    return host, int(port)
 
 
 class SecuritySettings(Section):
@@ -177,6 +219,13 @@ class JobsSettings(Section):
     interval_seconds: int = Field(3600, ge=60)
 
 
+class MetricsSettings(Section):
+    """Prometheus /metrics (idp.web.metrics): answered only with `Authorization: Bearer <token>`;
+    without a token it is not there (404). Give it from the environment: IDP_METRICS__TOKEN."""
+
+    token: str = ""
+
+
 class RegistrationSettings(Section):
     # Four eyes: an officer's approval at step 4 waits for a second, different officer.
     four_eyes: bool = False
@@ -227,6 +276,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     token_login: TokenLoginSettings = Field(default_factory=TokenLoginSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     admin_ui: AdminUIMountSettings = Field(default_factory=AdminUIMountSettings)
     development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
 
@@ -268,7 +318,7 @@ class Settings(BaseSettings):
                 "mail.transport = dev (the development mailbox) and server.issuer is not a "
                 "localhost URL"
             )
-        if self.store.url.startswith("memory") and self.server.workers > 1:
+        if self.store.kind == "memory" and self.server.workers > 1:
             raise ValueError("store.url memory:// keeps state in one process; server.workers > 1")
         if self.store.url.split(":", 1)[0] not in ("memory", "redis", "rediss"):
             raise ValueError("store.url must be memory:// or a redis:// URL")

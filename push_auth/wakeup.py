@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -54,12 +55,32 @@ class LocalWakeup:
 
 
 class RedisWakeup(LocalWakeup):
-    def __init__(self, url: str, channel: str) -> None:
+    """Wake-ups across processes through one Redis channel.
+
+    `publisher` is a blocking client (notify runs in worker threads); `subscriber` makes an
+    asyncio client for the listener, anew after each lost connection, so a client that finds
+    its server through Redis Sentinel subscribes again on the promoted master after a failover.
+    Until it has, a waiter is woken only by its own re-check.
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        publisher: redis.Redis[Any],
+        subscriber: Callable[[], aioredis.Redis[Any]],
+        retry_seconds: float = 1.0,
+    ) -> None:
         super().__init__()
-        self._url = url
         self._channel = channel
-        self._publisher = redis.Redis.from_url(url)
+        self._publisher = publisher
+        self._subscriber = subscriber
+        self._retry_seconds = retry_seconds
         self._task: asyncio.Task[None] | None = None
+        self.subscriptions = 0  # how many times the listener has subscribed (1 + recoveries)
+
+    @classmethod
+    def from_url(cls, url: str, channel: str) -> RedisWakeup:
+        return cls(channel, redis.Redis.from_url(url), lambda: aioredis.Redis.from_url(url))
 
     def notify(self, device_id: str) -> None:
         self._publisher.publish(self._channel, device_id)
@@ -72,20 +93,28 @@ class RedisWakeup(LocalWakeup):
 
     async def _listen(self, ready: asyncio.Event) -> None:
         while True:
+            client: aioredis.Redis[Any] | None = None
             try:
-                client = aioredis.Redis.from_url(self._url)
+                client = self._subscriber()
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
+                    self.subscriptions += 1
+                    if self.subscriptions > 1:
+                        log.warning("wake-up listener subscribed again after losing Redis")
                     ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             self._wake_local(message["data"].decode())
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("wake-up listener lost Redis; retrying")
+            except Exception as exc:  # Redis gone, or no master yet: try again, for ever
+                log.warning("wake-up listener lost Redis (%s); retrying", type(exc).__name__)
                 ready.set()
-                await asyncio.sleep(1)
+                await asyncio.sleep(self._retry_seconds)
+            finally:
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        await client.aclose()  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         if self._task is not None:

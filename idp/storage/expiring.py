@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import redis
-
 from idp.storage.redis_batch import BatchedExists
+from idp.storage.redis_connect import RedisTarget
 
 Record = dict[str, Any]
 
@@ -109,13 +108,15 @@ return value
 
 
 class RedisStore:
-    """Redis-backed store shared by many processes and hosts."""
+    """Redis-backed store shared by many processes and hosts: one Redis by URL, or the master
+    that Redis Sentinel names (a RedisTarget), found again after a failover."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+    def __init__(self, target: str | RedisTarget, prefix: str) -> None:
+        target = RedisTarget(url=target) if isinstance(target, str) else target
+        self._redis = target.client(decode_responses=True)
         self._prefix = prefix
         self._increment = self._redis.register_script(_INCREMENT)
-        self._batched_exists = BatchedExists(url)
+        self._batched_exists = BatchedExists(target)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -167,7 +168,8 @@ def _decode(raw: str | int) -> Record:
     return value
 
 
-def open_store(url: str, prefix: str) -> ExpiringStore:
-    if url.startswith("memory"):
+def open_store(target: str | RedisTarget, prefix: str) -> ExpiringStore:
+    """The store a URL (memory:// or redis://…) or a RedisTarget (say, Sentinel) names."""
+    if isinstance(target, str) and target.startswith("memory"):
         return MemoryStore()
-    return RedisStore(url, prefix)
+    return RedisStore(target, prefix)

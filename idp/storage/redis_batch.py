@@ -19,6 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 
+from idp.storage.redis_connect import RedisTarget
+
 # A batch not answered within this many seconds fails (Redis unreachable or stuck).
 BATCH_TIMEOUT = 5.0
 
@@ -26,8 +28,8 @@ Waiting = tuple[Sequence[str], "asyncio.Future[int]"]
 
 
 class BatchedExists:
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, target: str | RedisTarget) -> None:
+        self._target = RedisTarget(url=target) if isinstance(target, str) else target
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: aioredis.ConnectionPool[AbstractConnection] | None = None
         self._connection: AbstractConnection | None = None
@@ -83,7 +85,7 @@ class BatchedExists:
     async def _connected(self) -> AbstractConnection:
         if self._connection is None:
             if self._pool is None:
-                self._pool = aioredis.ConnectionPool.from_url(self._url)
+                self._pool = self._target.async_pool()  # through Sentinel: finds the master
             connection = self._pool.make_connection()
             await connection.connect()
             self._connection = connection

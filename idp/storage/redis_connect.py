@@ -1,0 +1,92 @@
+"""How the expiring store and the wake-ups reach Redis: one server by URL, or the master that
+Redis Sentinel names (redis-py's Sentinel support).
+
+Through Sentinel every new connection asks the Sentinels for the master's address, and a
+connection that fails is dropped; so after a failover the next operation reaches the promoted
+replica, with no restart. While no master answers, operations raise redis's ConnectionError
+(MasterNotFoundError is one), which the pages and APIs answer with 503 (idp.storage.outages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+import redis.asyncio.sentinel as aiosentinel
+import redis.sentinel
+from redis.asyncio.connection import AbstractConnection
+
+from idp.settings import StoreSettings
+
+# Seconds to wait for a Sentinel's answer (each is asked in turn) and for a master's TCP
+# connection: a dead host must fail the request (503) quickly, not hang it.
+SENTINEL_TIMEOUT = 0.5
+CONNECT_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """One Redis (url), or a Sentinel service: what to connect to, not a connection."""
+
+    url: str = ""
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service: str = ""
+    password: str = ""
+    sentinel_password: str = ""
+    db: int = 0
+
+    @classmethod
+    def from_settings(cls, store: StoreSettings) -> RedisTarget:
+        if store.kind == "sentinel":
+            return cls(
+                sentinels=tuple(store.sentinel_addresses()),
+                service=store.sentinel_service,
+                password=store.password,
+                sentinel_password=store.sentinel_password,
+                db=store.db,
+            )
+        return cls(url=store.url)
+
+    def _master_kwargs(self) -> dict[str, Any]:
+        return {
+            "db": self.db,
+            "password": self.password or None,
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+        }
+
+    def _sentinel_kwargs(self) -> dict[str, Any]:
+        return {
+            "password": self.sentinel_password or None,
+            "socket_timeout": SENTINEL_TIMEOUT,
+            "socket_connect_timeout": SENTINEL_TIMEOUT,
+        }
+
+    def client(self, *, decode_responses: bool = False) -> redis.Redis[Any]:
+        """A blocking client (for worker threads)."""
+        if not self.sentinels:
+            if decode_responses:
+                return redis.Redis.from_url(self.url, decode_responses=True)
+            return redis.Redis.from_url(self.url)
+        sentinel = redis.sentinel.Sentinel(
+            list(self.sentinels), sentinel_kwargs=self._sentinel_kwargs(), **self._master_kwargs()
+        )
+        return sentinel.master_for(self.service, decode_responses=decode_responses)
+
+    def async_client(self) -> aioredis.Redis[Any]:
+        """An asyncio client, for the event loop that calls this (connections belong to one)."""
+        if not self.sentinels:
+            return aioredis.Redis.from_url(self.url)
+        sentinel = aiosentinel.Sentinel(
+            list(self.sentinels), sentinel_kwargs=self._sentinel_kwargs(), **self._master_kwargs()
+        )
+        return sentinel.master_for(self.service)
+
+    def async_pool(self) -> aioredis.ConnectionPool[AbstractConnection]:
+        """An asyncio connection pool; through Sentinel its connections find the master when
+        they connect. Keep the pool referenced while its connections are in use."""
+        if not self.sentinels:
+            return aioredis.ConnectionPool.from_url(self.url)
+        pool: aioredis.ConnectionPool[AbstractConnection] = self.async_client().connection_pool
+        return pool
