@@ -26,6 +26,8 @@ from idp.storage.outages import OUTAGES
 from idp.web.app import not_found, routes, server_error, unavailable
 from idp.web.context import WebContext
 from idp.web.edge import Edge
+from idp.web.metrics import count_long_polls
+from idp.web.metrics import route as metrics_route
 from push_auth.api import device_api
 from push_auth.webapp.api import web_device_api
 
@@ -80,7 +82,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *routes(context),
-            Mount("/push/v1", routes=device_api(context.push) + web_device_api(context.push)),
+            *metrics_route(settings.metrics.token),
+            Mount(
+                "/push/v1",
+                routes=count_long_polls(device_api(context.push)) + web_device_api(context.push),
+            ),
             Mount("/admin/api/v1", routes=admin_routes()),
         ],
         lifespan=_lifespan(context),

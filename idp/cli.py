@@ -72,23 +72,35 @@ def main() -> None:
 
 @main.command()
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
-def serve(reload: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes sharing server.port (default: server.workers).",
+)
+def serve(reload: bool, workers: int | None) -> None:
     """Run the IdP with uvicorn on server.host:server.port."""
     import uvicorn
 
     settings = _settings()
+    workers = workers or settings.server.workers
+    if workers > 1 and settings.store.url.startswith("memory"):
+        raise click.ClickException("--workers > 1 needs a shared store (store.url redis://…)")
     with _services():
         pass  # migrate and create keys once, before the workers start
     if settings.development.seed_demo:
         from idp.demo import seed_demo
 
         seed_demo(settings)
+    from idp.metrics import prepare_multiprocess
+
+    prepare_multiprocess(None if reload else workers)  # before the workers start
     uvicorn.run(
         "idp.app:create_app",
         factory=True,
         host=settings.server.host,
         port=settings.server.port,
-        workers=None if reload else settings.server.workers,
+        workers=None if reload else workers,
         reload=reload,
         proxy_headers=False,  # idp.web.proxies trusts only server.trusted_proxies
         log_level="info",

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from idp import metrics
 from idp.domain import kept_files
 from idp.domain.recovery import registered_email
 from idp.domain.thai_dates import format_datetime
@@ -93,10 +95,27 @@ def _remind(services: Services, mail: Mailer, device: Device, due: list[int], no
 
 def run_all(services: Services, push: PushAuth, mail: Mailer) -> dict[str, int]:
     return {
-        "renewal_reminders": send_renewal_reminders(services, push, mail),
-        "expired_revocations_forgotten": Revocations(services).forget_expired(),
-        "orphan_uploads_removed": _forget_orphan_uploads(services),
+        "renewal_reminders": _counted(
+            "renewal_reminders", lambda: send_renewal_reminders(services, push, mail)
+        ),
+        "expired_revocations_forgotten": _counted(
+            "expired_revocations", Revocations(services).forget_expired
+        ),
+        "orphan_uploads_removed": _counted(
+            "orphan_uploads", lambda: _forget_orphan_uploads(services)
+        ),
     }
+
+
+def _counted(job: str, run: Callable[[], int]) -> int:
+    """Run one job, counted by outcome (idp_job_runs_total)."""
+    try:
+        done = run()
+    except Exception:
+        metrics.JOB_RUNS.labels(job, "error").inc()
+        raise
+    metrics.JOB_RUNS.labels(job, "ok").inc()
+    return done
 
 
 def _forget_orphan_uploads(services: Services) -> int:

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
+from idp import metrics
 from idp.storage.db import Database, keep_on_rollback
 from idp.storage.models import AuditEvent
 
@@ -52,6 +53,7 @@ def record(
     session.add(AuditEvent(**row))
     if outcome != "success":
         keep_on_rollback(session, AuditEvent, row)
+    metrics.audited(action, outcome, detail)  # the sign-in funnel's events
 
 
 def _row(

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from idp import metrics
 from idp.domain.errors import Message
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
@@ -165,6 +166,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     """503 with Retry-After while a dependency is down (fail closed, and say so clearly). The
     answer and the log line carry one request ID, for a user's report to find the log."""
     request_id = secrets.token_hex(8)
+    metrics.dependency_error(exc)
     log.warning(
         "dependency unavailable on %s %s (request %s): %s",
         request.method,

@@ -1,9 +1,10 @@
 """The one ASGI middleware in front of every request.
 
-It does four jobs, each in its own module: the client address from trusted reverse proxies
+It does five jobs, each in its own module: the client address from trusted reverse proxies
 (idp.web.proxies), control characters refused in paths, queries and forms
-(idp.web.control_chars), the security headers on every response (idp.web.security_headers)
-and the access-log line (idp.web.access_log). One layer instead of three: every layer costs a
+(idp.web.control_chars), the security headers on every response (idp.web.security_headers),
+the access-log line (idp.web.access_log) and the request's metrics by route template
+(idp.metrics). One layer instead of three: every layer costs a
 coroutine per request and a wrapper per sent message, and three of them were measured at
 about 20 µs a request, an eighth of the introspection endpoint's time.
 """
@@ -14,6 +15,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idp import metrics
 from idp.web import access_log, control_chars
 from idp.web.proxies import apply_forwarded
 from idp.web.security_headers import policy, secured
@@ -55,13 +57,12 @@ class Edge:
             await send(message)
 
         app = self._refuse if refused else self.app
-        if not access_log.enabled():
-            await app(scope, receive, send_secured)
-            return
         try:
             await app(scope, receive, send_secured)
         finally:
-            access_log.log_request(scope, status, started)
+            metrics.observe_request(scope, status, time.perf_counter() - started, refused)
+            if access_log.enabled():
+                access_log.log_request(scope, status, started)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
