@@ -17,6 +17,9 @@ import redis.asyncio as aioredis
 import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
 
 from idp.settings import StoreSettings
 
@@ -49,18 +52,23 @@ class RedisTarget:
             )
         return cls(url=store.url)
 
-    def _master_kwargs(self) -> dict[str, Any]:
+    def _master_kwargs(self, asyncio: bool = False) -> dict[str, Any]:
+        """A few quick retries (each asks the Sentinels again), then the error: a request
+        during a failover gets its 503 at once rather than holding a thread for seconds."""
         return {
             "db": self.db,
             "password": self.password or None,
             "socket_connect_timeout": CONNECT_TIMEOUT,
+            "retry": (AsyncRetry if asyncio else Retry)(ExponentialBackoff(0.2, 0.02), 3),
         }
 
-    def _sentinel_kwargs(self) -> dict[str, Any]:
+    def _sentinel_kwargs(self, asyncio: bool = False) -> dict[str, Any]:
+        """One try per Sentinel: redis-py asks the next one when a Sentinel fails."""
         return {
             "password": self.sentinel_password or None,
             "socket_timeout": SENTINEL_TIMEOUT,
             "socket_connect_timeout": SENTINEL_TIMEOUT,
+            "retry": (AsyncRetry if asyncio else Retry)(NoBackoff(), 0),
         }
 
     def client(self, *, decode_responses: bool = False) -> redis.Redis[Any]:
@@ -79,7 +87,9 @@ class RedisTarget:
         if not self.sentinels:
             return aioredis.Redis.from_url(self.url)
         sentinel = aiosentinel.Sentinel(
-            list(self.sentinels), sentinel_kwargs=self._sentinel_kwargs(), **self._master_kwargs()
+            list(self.sentinels),
+            sentinel_kwargs=self._sentinel_kwargs(asyncio=True),
+            **self._master_kwargs(asyncio=True),
         )
         return sentinel.master_for(self.service)
 
