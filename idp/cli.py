@@ -84,8 +84,8 @@ def serve(reload: bool, workers: int | None) -> None:
 
     settings = _settings()
     workers = workers or settings.server.workers
-    if workers > 1 and settings.store.url.startswith("memory"):
-        raise click.ClickException("--workers > 1 needs a shared store (store.url redis://…)")
+    if workers > 1 and settings.store.kind == "memory":
+        raise click.ClickException("--workers > 1 needs a shared store (Redis: store.url)")
     with _services():
         pass  # migrate and create keys once, before the workers start
     if settings.development.seed_demo:
