@@ -22,6 +22,7 @@ from idp.domain.secrets import MasterKeyError
 from idp.jobs import Scheduler
 from idp.services import build_services
 from idp.settings import Settings, SettingsError, load_settings
+from idp.shutdown import Drain
 from idp.storage.outages import OUTAGES
 from idp.web.app import not_found, routes, server_error, unavailable
 from idp.web.context import WebContext
@@ -60,9 +61,14 @@ def _lifespan(context: WebContext) -> StatelessLifespan[Starlette]:
             gc.collect()
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
+        steps = [context.push.wakeup.drain, context.mail.sender.finish]
+        drain = Drain(settings.server.shutdown_timeout, steps)
+        drain.install()  # SIGTERM: long-polls answer 204 at once; the outbox finishes its sends
         yield
+        drain.uninstall()
+        drain.run()
         await scheduler.stop()
-        await context.mail.sender.stop()
+        await context.mail.sender.stop(grace=drain.remaining())
         await context.push.wakeup.stop()
         await run_in_threadpool(context.push.challenges.notifier.close)
         await services.store.close_async()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,6 +96,9 @@ def serve(reload: bool, workers: int | None) -> None:
     from idp.metrics import prepare_multiprocess
 
     prepare_multiprocess(None if reload else workers)  # before the workers start
+    # uvicorn re-raises the SIGTERM it handled once it has shut down gracefully (idp.shutdown):
+    # ignored here, so a graceful stop exits 0.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     uvicorn.run(
         "idp.app:create_app",
         factory=True,
@@ -106,6 +110,7 @@ def serve(reload: bool, workers: int | None) -> None:
         log_level="info",
         access_log=False,  # idp.web.access_log logs requests without query strings
         log_config=LOGGING,
+        timeout_graceful_shutdown=settings.server.shutdown_timeout,
     )
 
 

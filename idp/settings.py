@@ -37,6 +37,8 @@ class ServerSettings(Section):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     threads: int = Field(8, ge=1, le=200)
+    # Seconds a process takes on SIGTERM to finish its requests and mail sends (idp.shutdown).
+    shutdown_timeout: int = Field(20, ge=1, le=600)
     environment: Literal["development", "production"] = "development"
     trusted_proxies: list[str] = []
     var_dir: str = "var"

@@ -104,7 +104,7 @@ def device_api(push: PushAuth) -> list[Route]:
                 if token is not None:
                     return JSONResponse({"challenge": token}, headers=NO_STORE)
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or push.wakeup.draining:  # shutting down: come back later
                     return Response(status_code=204, headers=NO_STORE)
                 woken.clear()
                 with contextlib.suppress(TimeoutError):  # not wait_for: it can lose a cancel

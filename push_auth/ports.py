@@ -78,8 +78,13 @@ class Events(Protocol):
 
 
 class Wakeup(Protocol):
-    """Tells waiting long-polls that a device has a new challenge (across processes)."""
+    """Tells waiting long-polls that a device has a new challenge (across processes); once
+    `drain()` is called (the process is shutting down) `draining` is true and every waiter is
+    woken, so long-polls answer at once instead of holding the shutdown."""
 
+    draining: bool
+
+    def drain(self) -> None: ...
     def notify(self, device_id: str) -> None: ...
     def listen(self, device_id: str) -> AbstractAsyncContextManager[asyncio.Event]: ...
     async def start(self) -> None: ...

@@ -24,6 +24,14 @@ class LocalWakeup:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self.draining = False
+
+    def drain(self) -> None:
+        """The process is shutting down: wake every waiter now, and from now on (on the event
+        loop's thread)."""
+        self.draining = True
+        for device_id in list(self._waiters):
+            self._wake_local(device_id)
 
     def _wake_local(self, device_id: str) -> None:
         for event in list(self._waiters.get(device_id, ())):

@@ -69,10 +69,18 @@ class MailSender:
         self._wake = asyncio.Event()  # bound to the loop that runs the sender
         self._task = asyncio.create_task(self._run(), name="mail-sender")
 
-    async def stop(self) -> None:
+    def finish(self) -> None:
+        """Safe from any thread: send what is claimed, then claim nothing more (shutdown)."""
+        self._stopping = True
+        self.wake()
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Let the messages being sent finish for up to `grace` seconds, then cancel."""
         self._stopping = True  # ends the loop even if a cancellation were lost
         self.wake()
         if self._task is not None:
+            if grace > 0:
+                await asyncio.wait({self._task}, timeout=grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -88,7 +96,7 @@ class MailSender:
             except Exception:
                 log.exception("mail sender loop failed; retrying")
                 batch = []
-            if not batch and self._wake is not None:
+            if not batch and self._wake is not None and not self._stopping:
                 self._wake.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                 # that arrives as the event is set, and the sender would never stop.

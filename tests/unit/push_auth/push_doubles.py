@@ -134,6 +134,10 @@ class RecordedWakeup:
 
     def __init__(self) -> None:
         self.woken: list[str] = []
+        self.draining = False
+
+    def drain(self) -> None:
+        self.draining = True
 
     def notify(self, device_id: str) -> None:
         self.woken.append(device_id)
