@@ -10,6 +10,14 @@ token is refused, never accepted.
 One look-up answers both questions: the loaded marker is named three times in one EXISTS
 (which counts a key as often as it is named) beside the token's at most two markers, so the
 count is at least 3 exactly when the store is loaded, and above 3 when the token is revoked.
+
+The loaded marker is replicated like any key, so a replica promoted by Sentinel has it even
+when the last revocations written to the old master never reached it. The store therefore
+says which server it reaches (its `generation` changes with the server's replication ID, seen
+on every new connection), and a process believes the markers only of the server it loaded:
+after a failover or a restart the first check loads them again from the database (fail
+closed: refused until that succeeds). The cost is one INFO per new connection, and one load
+per process per failover; nothing per request.
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ class Revocations:
         self._lock = threading.Lock()
         self._pending: dict[str, int] = {}  # markers the store refused: key -> expiry
         self._healer: threading.Thread | None = None
+        self._generation = -1  # the store's generation when last loaded; -1: never
 
     def revoke_access_token(self, session: Session, claims: dict[str, Any]) -> None:
         """The record in the caller's transaction, and the store's marker (see _mark)."""
@@ -134,11 +143,17 @@ class Revocations:
                     self._healer = None
                     return
 
+    def current(self) -> bool:
+        """True while the store's server is the one this process loaded (no failover since)."""
+        return self._generation == self._s.store.generation()
+
     def load(self, force: bool = False) -> None:
         """Every revocation still in force, from the database into the store; then the loaded
-        marker. Several processes may do it at once: the result is the same."""
+        marker. Several processes may do it at once: the result is the same. Unless forced,
+        nothing to do when the store is loaded and is the server this process loaded."""
         with self._lock:
-            if not force and self._s.store.count_existing([LOADED]):
+            generation = self._s.store.generation()
+            if not force and self.current() and self._s.store.count_existing([LOADED]):
                 return
             now = datetime.now(UTC)
             with self._s.db.read() as session:
@@ -159,6 +174,7 @@ class Revocations:
                 left = _aware(revoked_at) + timedelta(seconds=self._window) - now
                 self._put("revoked-grant:" + grant_id, left)
             self._s.store.put(LOADED, {"at": int(now.timestamp())}, LOADED_TTL)
+            self._generation = generation
             log.info(
                 "revocations loaded into the expiring store: %d tokens, %d grants",
                 len(tokens),

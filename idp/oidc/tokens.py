@@ -310,6 +310,8 @@ class TokenService:
             return None
         keys = markers(claims)
         found = verdict(self._s.store.count_existing(keys))
+        if not self.revocations.current():  # another server since the load: its markers may lag
+            found = Verdict.UNKNOWN
         if found is Verdict.UNKNOWN and self._loaded():
             found = verdict(self._s.store.count_existing(keys))
         return AccessTokenClaims(claims) if found is Verdict.LIVE else None
@@ -321,6 +323,8 @@ class TokenService:
             return None
         keys = markers(claims)
         found = verdict(await self._s.store.count_existing_async(keys))
+        if not self.revocations.current():
+            found = Verdict.UNKNOWN
         if found is Verdict.UNKNOWN and await anyio.to_thread.run_sync(self._loaded):
             found = verdict(await self._s.store.count_existing_async(keys))
         return AccessTokenClaims(claims) if found is Verdict.LIVE else None

@@ -28,6 +28,7 @@ class ExpiringStore(Protocol):
     def increment(self, key: str, ttl: int) -> int: ...
     def count_existing(self, keys: list[str]) -> int: ...
     async def count_existing_async(self, keys: list[str]) -> int: ...
+    def generation(self) -> int: ...
     def close(self) -> None: ...
     async def close_async(self) -> None: ...
 
@@ -92,6 +93,10 @@ class MemoryStore:
     async def count_existing_async(self, keys: list[str]) -> int:
         return self.count_existing(keys)
 
+    def generation(self) -> int:
+        """Always the same server: this process."""
+        return 0
+
     def close(self) -> None:
         with self._lock:
             self._data.clear()
@@ -113,6 +118,7 @@ class RedisStore:
 
     def __init__(self, target: str | RedisTarget, prefix: str) -> None:
         target = RedisTarget(url=target) if isinstance(target, str) else target
+        self._identity = target.identity
         self._redis = target.client(decode_responses=True)
         self._prefix = prefix
         self._increment = self._redis.register_script(_INCREMENT)
@@ -147,6 +153,11 @@ class RedisStore:
     async def count_existing_async(self, keys: list[str]) -> int:
         """count_existing from the event loop, without a thread (see idp.storage.redis_batch)."""
         return await self._batched_exists.count([self._k(key) for key in keys]) if keys else 0
+
+    def generation(self) -> int:
+        """How often the server behind the connections changed (a promoted replica, a restart):
+        what it holds may lack writes made before (see idp.oidc.revocations)."""
+        return self._identity.generation
 
     def ping(self) -> bool:
         return bool(self._redis.ping())
