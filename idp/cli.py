@@ -1,5 +1,5 @@
-"""The `idp` command line: serve, migrate, users, clients, keys, officers, devices, registrations,
-jobs."""
+"""The `idp` command line: serve, migrate, doctor, users, clients, keys, officers, devices,
+registrations, jobs."""
 
 from __future__ import annotations
 
@@ -119,6 +119,19 @@ def migrate() -> None:
     """Apply database migrations and create missing signing keys."""
     with _services():
         click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def doctor(as_json: bool) -> None:
+    """Check settings, database, migrations, Redis, keys, CA, SMTP and the clock; exit 1 on
+    a failure. Reads only; prints no secret."""
+    from idp import doctor as checks
+
+    findings = checks.diagnose()
+    click.echo(checks.as_json(findings) if as_json else checks.render(findings))
+    if any(finding.status == "FAIL" for finding in findings):
+        sys.exit(1)
 
 
 @main.group()
