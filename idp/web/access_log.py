@@ -16,7 +16,7 @@ def enabled() -> bool:
     return log.isEnabledFor(logging.INFO)
 
 
-def log_request(scope: Scope, status: int, started: float) -> None:
+def log_request(scope: Scope, status: int, started: float, request_id: str) -> None:
     client = scope.get("client") or ("-", 0)
     log.info(
         orjson.dumps(
@@ -26,6 +26,7 @@ def log_request(scope: Scope, status: int, started: float) -> None:
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "ip": client[0],
+                "request_id": request_id,
             }
         ).decode()
     )

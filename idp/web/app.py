@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -19,7 +18,7 @@ from idp.domain.errors import Message
 from idp.services import Services
 from idp.upstream.keys import upstream_client_key
 from idp.upstream.simulated import SimulatedUpstream
-from idp.web import dev_clock, dev_mailbox, discovery, pushed, token_routes
+from idp.web import dev_clock, dev_mailbox, discovery, proxies, pushed, token_routes
 from idp.web.account import email_change, passkeys, self_service
 from idp.web.context import WebContext
 from idp.web.control_chars import API_PREFIXES
@@ -165,7 +164,7 @@ REQUEST_ID = Message("รหัสอ้างอิง", "reference")
 async def unavailable(request: Request, exc: Exception) -> Response:
     """503 with Retry-After while a dependency is down (fail closed, and say so clearly). The
     answer and the log line carry one request ID, for a user's report to find the log."""
-    request_id = secrets.token_hex(8)
+    request_id = proxies.request_id(request)
     metrics.dependency_error(exc)
     log.warning(
         "dependency unavailable on %s %s (request %s): %s",
@@ -191,15 +190,29 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    """The 500 page. Starlette answers it outside every middleware, so the security headers
-    that idp.web.edge gives every other response are added here."""
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    """The 500 page (JSON for the APIs), with the request's ID to quote to the help desk, as in
+    the log lines. Starlette answers it outside every middleware, so the security headers and
+    the X-Request-ID that idp.web.edge gives every other response are added here."""
+    request_id = proxies.request_id(request)
+    log.error(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
     context: WebContext | None = getattr(request.app.state, "ctx", None)
-    if context is None:  # raised inside a mounted app (the back office), which answered
-        response: Response = PlainTextResponse(str(SERVER_ERROR), status_code=500)
-        https = request.url.scheme == "https"
+    if request.url.path.startswith(API_PREFIXES):
+        body = {"error": "server_error", "error_description": SERVER_ERROR.en}
+        response: Response = JSONResponse({**body, "request_id": request_id}, status_code=500)
+    elif context is None:  # raised inside a mounted app (the back office), which answered
+        text = f"{SERVER_ERROR} ({REQUEST_ID} {request_id})"
+        response = PlainTextResponse(text, status_code=500)
     else:
-        response = context.render.error(request, SERVER_ERROR, status=500)
-        https = context.services.settings.is_https
-    response.raw_headers = secured([*response.raw_headers, NO_STORE], policy(https))
+        locale = context.render.locale(request)
+        text = f"{SERVER_ERROR.text(locale)} ({REQUEST_ID.text(locale)} {request_id})"
+        response = context.render.error(request, text, status=500)
+    https = context.services.settings.is_https if context else request.url.scheme == "https"
+    id_header = (b"x-request-id", request_id.encode("ascii"))
+    response.raw_headers = secured([*response.raw_headers, NO_STORE, id_header], policy(https))
     return response

@@ -1,7 +1,8 @@
 """The one ASGI middleware in front of every request.
 
-It does five jobs, each in its own module: the client address from trusted reverse proxies
-(idp.web.proxies), control characters refused in paths, queries and forms
+It does six jobs, each in its own module: the client address from trusted reverse proxies
+(idp.web.proxies), one request ID (idp.web.proxies: in the access log, the X-Request-ID header
+and the 500 and 503 answers), control characters refused in paths, queries and forms
 (idp.web.control_chars), the security headers on every response (idp.web.security_headers),
 the access-log line (idp.web.access_log) and the request's metrics by route template
 (idp.metrics). One layer instead of three: every layer costs a
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp import metrics
 from idp.web import access_log, control_chars
-from idp.web.proxies import apply_forwarded
+from idp.web.proxies import apply_forwarded, assign_request_id
 from idp.web.security_headers import policy, secured
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -37,6 +38,8 @@ class Edge:
             await self.app(scope, receive, send)
             return
         apply_forwarded(scope, self.trusted)
+        request_id = assign_request_id(scope, self.trusted)
+        id_header = (b"x-request-id", request_id.encode("ascii"))
         started = time.perf_counter()
         status = 500
         refused = control_chars.bad_url(scope["path"], scope.get("query_string", b""))
@@ -53,7 +56,8 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = secured(list(message.get("headers", ())), self.policy)
+                headers = [h for h in message.get("headers", ()) if h[0] != b"x-request-id"]
+                message["headers"] = secured([*headers, id_header], self.policy)
             await send(message)
 
         app = self._refuse if refused else self.app
@@ -62,7 +66,7 @@ class Edge:
         finally:
             metrics.observe_request(scope, status, time.perf_counter() - started, refused)
             if access_log.enabled():
-                access_log.log_request(scope, status, started)
+                access_log.log_request(scope, status, started, request_id)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
