@@ -9,6 +9,7 @@ throughput and latency per round, the sign-ins' latency, and the memory curve: R
 warm-up against RSS at the end, and whether every later sample stayed within 10 % of the first.
 
     .venv/bin/python bench/soak.py [--minutes 30] [--warmup 60] [--connections 16]
+    .venv/bin/python bench/soak.py --minutes 1 --connections 0 --signers 4   # CPU per sign-in
 
 PostgreSQL and Redis come from SOFTTOKEN_TEST_POSTGRES_URL / SOFTTOKEN_TEST_REDIS_URL (the same
 variables as the tests); a fresh database and key prefix are made and removed afterwards.
@@ -38,7 +39,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.oidc_endpoints import _percentile, _tree, start  # noqa: E402
+from bench.oidc_endpoints import Cpu, _percentile, _tree, start  # noqa: E402
 from tests import push_support, support  # noqa: E402
 from tests.backends import ProductionServers, drop_production  # noqa: E402
 
@@ -193,17 +194,27 @@ def report(
     seconds: float,
     warmup: int,
     minutes: float,
+    cpu_seconds: float,
 ) -> None:
     requests = sum(r.requests for r in rounds)
     print(f"\nsoak: {minutes:g} min, idp serve --workers 2, PostgreSQL + Redis")
     print(
-        f"mixed traffic (discovery, JWKS, token client_credentials, introspection, userinfo): "
-        f"{requests} requests, {requests / seconds:.0f} req/s, errors "
-        f"{sum(r.errors for r in rounds)}; p50 per round median "
-        f"{statistics.median(r.p50_ms for r in rounds):.2f} ms, p99 per round median "
-        f"{statistics.median(r.p99_ms for r in rounds):.2f} ms, worst round p99 "
-        f"{max(r.p99_ms for r in rounds):.2f} ms"
+        f"server CPU (all its processes): {cpu_seconds:.0f} s in {seconds:.0f} s "
+        f"({cpu_seconds / seconds:.2f} cores)"
     )
+    if not rounds:
+        done = sign_ins.latencies_ms
+        if done:
+            print(f"CPU per sign-in (no other traffic): {cpu_seconds / len(done) * 1000:.0f} ms")
+    else:
+        print(
+            f"mixed traffic (discovery, JWKS, token client_credentials, introspection, userinfo): "
+            f"{requests} requests, {requests / seconds:.0f} req/s, errors "
+            f"{sum(r.errors for r in rounds)}; p50 per round median "
+            f"{statistics.median(r.p50_ms for r in rounds):.2f} ms, p99 per round median "
+            f"{statistics.median(r.p99_ms for r in rounds):.2f} ms, worst round p99 "
+            f"{max(r.p99_ms for r in rounds):.2f} ms"
+        )
     done = sign_ins.latencies_ms
     print(
         f"sign-ins (password + push approved + code exchanged): {len(done)} "
@@ -232,7 +243,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--warmup", type=int, default=60, help="seconds before the RSS baseline")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=int, default=16, help="wrk's; 0: sign-ins alone (their CPU cost)"
+    )
     parser.add_argument("--signers", type=int, default=2, help="threads signing in with push")
     parser.add_argument("--round", type=int, default=30, help="seconds per wrk round")
     parser.add_argument("--sample", type=int, default=5, help="seconds between RSS samples")
@@ -312,8 +325,13 @@ def main() -> int:
         for thread in threads:
             thread.start()
         rounds: list[Round] = []
+        cpu_before = Cpu.of(server.pid).total
         while (elapsed := time.monotonic() - started) < total:
             seconds = max(1, min(args.round, int(total - elapsed)))
+            if args.connections == 0:  # sign-ins alone: their CPU cost
+                time.sleep(seconds)
+                print(f"{elapsed:6.0f} s  sign-ins {len(sign_ins.latencies_ms)}", flush=True)
+                continue
             rounds.append(wrk_round(base + "/", script, seconds, args.connections, elapsed))
             print(
                 f"{elapsed:6.0f} s  {rounds[-1].requests / seconds:7.0f} req/s  "
@@ -325,7 +343,9 @@ def main() -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
-        report(rounds, sign_ins, memory, time.monotonic() - started, args.warmup, args.minutes)
+        cpu = Cpu.of(server.pid).total - cpu_before
+        seconds = time.monotonic() - started
+        report(rounds, sign_ins, memory, seconds, args.warmup, args.minutes, cpu)
         return 0 if not sign_ins.errors and all(r.errors == 0 for r in rounds) else 1
     finally:
         stop.set()
