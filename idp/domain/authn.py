@@ -35,9 +35,12 @@ class PasswordCheck:
     def check(self, user_id: str, password: str, origin: Origin) -> tuple[Result, User | None]:
         account = user_id.strip().upper()
         key = account if _ACCOUNT_KEY.match(account) else "invalid-id"
-        reservation = self.lockout.reserve(key, origin.ip)
-        if not reservation.allowed:
-            with self.db.session() as session:
+        with self.db.session() as session:
+            # Read before the attempt slot is taken: when the database is down the request
+            # fails (503) here, and an outage never counts toward the lockout.
+            user = session.get(User, account) if key == account else None
+            reservation = self.lockout.reserve(key, origin.ip)
+            if not reservation.allowed:
                 audit.record(
                     session,
                     "login.password",
@@ -46,9 +49,7 @@ class PasswordCheck:
                     outcome="locked",
                     origin=origin,
                 )
-            return Result.LOCKED, None
-        with self.db.session() as session:
-            user = session.get(User, account) if key == account else None
+                return Result.LOCKED, None
             stored = user.password_hash if user is not None else None
             ok = verify_password(password, stored) and user is not None and may_sign_in(user)
             if ok and user is not None:
