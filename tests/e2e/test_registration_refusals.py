@@ -188,7 +188,8 @@ def test_smtp_down_while_registering_loses_nothing(world: World) -> None:
         == 303
     )
     time.sleep(1.5)  # at least one failed attempt
-    assert world.inbox.messages == []
+    # (on PostgreSQL the outbox is shared with earlier tests: their late mail may arrive here)
+    assert [m for m in world.inbox.messages if email in str(m["To"])] == []
     world.restart_smtp()
     code = otp_from(world.inbox, 1, email)  # delivered once the server is back
     verified = world.browser.post("/register/email/verify", data={"csrf_token": csrf, "otp": code})
