@@ -23,6 +23,7 @@ from tests.journeys.steps import (
     imported_user,
     journey,
     mails,
+    phone_browser,
     register,
     relying_party,
     sign_in_with_password,
@@ -39,16 +40,7 @@ LOCALHOST = {"host": "localhost"}  # WebAuthn's RP ID must be a domain
 
 def web_phone(j: Journey) -> tuple[Page, VirtualAuthenticator]:
     """A phone's browser with its platform authenticator (Face ID / fingerprint / PIN)."""
-    context = j.chromium.new_context(
-        locale="th-TH",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=3,
-        is_mobile=True,
-        has_touch=True,
-    )
-    j.contexts.append(context)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = phone_browser(j)
     return page, platform_authenticator(page)
 
 
