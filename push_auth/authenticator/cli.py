@@ -76,14 +76,29 @@ def activate(ctx: click.Context, qr: str, pin: str, name: str, server: str | Non
     click.echo(f"activated device {state.device_id}; certificate valid until {until}")
 
 
+def local_time(value: object) -> str:
+    """An epoch time (seconds) as this computer's local date and time with its UTC offset,
+    e.g. 2026-12-01 14:05:09 +07:00; anything else as it is ("-" when missing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-" if value is None else str(value)
+    moment = datetime.fromtimestamp(value, UTC).astimezone()
+    offset = moment.strftime("%z")
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
+
+
+TIME_FIELDS = ("not_after", "iat", "exp")  # epoch seconds in the server's answers
+
+
 def _describe(challenge: dict[str, Any]) -> str:
     context = challenge.get("context", {})
     lines = [
         f"challenge {challenge['cid']} ({challenge['mode']})",
         f"  application: {context.get('client_name', '-')}",
-        f"  time: {context.get('time', '-')}   ip: {context.get('ip', '-')}",
+        f"  time: {local_time(context.get('time'))}   ip: {context.get('ip', '-')}",
         f"  browser: {context.get('browser', '-')}",
     ]
+    if challenge.get("exp"):
+        lines.append(f"  answer before: {local_time(challenge['exp'])}")
     if context.get("binding_message"):
         lines.append(f"  message: {context['binding_message']}")
     for th, en in zip(context.get("details") or [], context.get("details_en") or [], strict=False):
@@ -167,7 +182,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data))
     else:
-        click.echo("\n".join(f"{k}: {v}" for k, v in data.items()))
+        click.echo(
+            "\n".join(f"{k}: {local_time(v) if k in TIME_FIELDS else v}" for k, v in data.items())
+        )
 
 
 @main.command()
