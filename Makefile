@@ -20,8 +20,9 @@ $(NODE_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
 	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+# make run PORT=8080 PORTAL_PORT=8081: the IdP (its issuer follows) and the demo portal
 run: $(STAMP)
-	$(BIN)/python -m idp.devserver
+	$(BIN)/python -m idp.devserver $(if $(PORT),--port $(PORT)) $(if $(PORTAL_PORT),--portal-port $(PORTAL_PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

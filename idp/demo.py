@@ -4,7 +4,10 @@ portal client (refused outside localhost)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from idp.domain import clients
 from idp.domain.users import COLUMNS, import_users
@@ -57,6 +60,9 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 _client, secret = clients.create(session, spec, "demo")
             elif not credentials_file.exists():
                 secret = clients.rotate_secret(session, PORTAL_ID, "demo")
+            else:  # `make run PORT=… PORTAL_PORT=…` may have moved the portal or the issuer
+                _follow_portal(session, portal)
+                secret = _kept_secret(credentials_file, settings.server.issuer, portal)
         data = {"issuer": settings.server.issuer, "client_id": PORTAL_ID, "portal_url": portal}
         if secret:
             credentials_file.parent.mkdir(parents=True, exist_ok=True)
@@ -65,3 +71,25 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
         return data
     finally:
         services.close()
+
+
+def _follow_portal(session: Session, portal: str) -> None:
+    """The demo portal's redirect URIs at its current address."""
+    client = session.get(Client, PORTAL_ID)
+    assert client is not None
+    if client.redirect_uris != [portal + "/callback"]:
+        changes = {
+            "redirect_uris": [portal + "/callback"],
+            "post_logout_redirect_uris": [portal + "/"],
+            "backchannel_logout_uri": portal + "/backchannel-logout",
+        }
+        clients.update(session, PORTAL_ID, changes, "demo")
+
+
+def _kept_secret(credentials_file: Path, issuer: str, portal: str) -> str | None:
+    """The portal's secret, to write its credentials again when the issuer or its address
+    moved (None: they are current)."""
+    kept = json.loads(credentials_file.read_text())
+    if kept.get("issuer") == issuer and kept.get("portal_url") == portal:
+        return None
+    return str(kept["client_secret"])
