@@ -4,7 +4,9 @@ registrations, jobs."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -16,11 +18,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.domain import audit, clients, keys, registration
+from idp.domain import audit, clients, keys, registration, sealed
 from idp.domain import officers as officers_domain
 from idp.domain.errors import UserFacingError
 from idp.domain.lifecycle import OfficerAction
-from idp.domain.secrets import MasterKeyError
+from idp.domain.secrets import MasterKeyError, SealedValueError, key_id_of
 from idp.domain.users import import_users, public_record
 from idp.jobs import run_all
 from idp.logging_config import LOGGING
@@ -312,6 +314,50 @@ def keys_rotate() -> None:
         longest = max(tokens.access_token_ttl, tokens.id_token_ttl)
         activated = keys.rotate(session, services.master, longest, CLI_ACTOR)
     click.echo("activated: " + ", ".join(activated))
+
+
+@main.group("master-key")
+def master_key_group() -> None:
+    """The master key ring: rotate to a new master key ("Key rotation" in README)."""
+
+
+@master_key_group.command("generate")
+def master_key_generate() -> None:
+    """Print a new master key (base64url) and its ID, for the secret store; nothing else."""
+    key = secrets.token_bytes(32)
+    click.echo(base64.urlsafe_b64encode(key).decode())
+    click.echo(f"key ID: {key_id_of(key)}", err=True)
+
+
+def _census(dry_run: bool) -> sealed.Census:
+    with _services() as services, services.db.session() as session:
+        try:
+            return sealed.rotate(session, services.master, CLI_ACTOR, dry_run=dry_run)
+        except SealedValueError as exc:  # rolled back; the failure's audit row is kept
+            raise click.ClickException(f"เปิดค่าที่เข้ารหัสไว้ไม่ได้ / {exc}") from exc
+
+
+@master_key_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def master_key_status(as_json: bool) -> None:
+    """Count the sealed values by the key of the ring that opens them; exit 1 when a value
+    opens under no key. Reads only."""
+    counted = _census(dry_run=True)
+    _emit(counted.as_dict(), as_json, lambda _d: counted.summary())
+    if counted.unopenable:
+        sys.exit(1)
+
+
+@master_key_group.command("rotate")
+@click.option("--dry-run", is_flag=True, help="Count what would be sealed again; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+def master_key_rotate(dry_run: bool, as_json: bool) -> None:
+    """Seal every value under a previous key (or without a key ID) again under the current
+    master key, in one transaction; audited as master_key.rotate. Safe to run again."""
+    counted = _census(dry_run)
+    done = "would re-seal" if dry_run else "re-sealed"
+    data = {**counted.as_dict(), "dry_run": dry_run}
+    _emit(data, as_json, lambda _d: f"{done} {counted.stale}; before: {counted.summary()}")
 
 
 @main.group()

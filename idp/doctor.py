@@ -29,8 +29,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from idp.domain import sealed
 from idp.domain.keys import ALGORITHMS
-from idp.domain.secrets import MasterKey, MasterKeyError
+from idp.domain.secrets import MasterKey, MasterKeyError, split_keys
+from idp.services import master_key_ring
 from idp.settings import Settings, SettingsError, load_settings, resolve_path
 from idp.storage.db import MIGRATIONS, sqlite_url_for
 from idp.storage.models import SigningKey, VaultEntry
@@ -82,6 +84,7 @@ class Doctor:
         s = self.settings
         found = [
             s.security.master_key,
+            *split_keys(s.security.previous_master_keys),
             s.store.password,
             s.store.sentinel_password,
             s.mail.password,
@@ -115,6 +118,7 @@ class Doctor:
             self.clock,
             self.store,
             self.master_key,
+            self.sealed,
             self.keys,
             self.ca,
             self.smtp,
@@ -372,7 +376,7 @@ class Doctor:
             )
             return
         try:
-            self._master = MasterKey.from_settings(security.master_key, file, development=False)
+            self._master = master_key_ring(self.settings, development=False)
         except (MasterKeyError, OSError) as exc:
             self.add(
                 "FAIL",
@@ -383,7 +387,64 @@ class Doctor:
             )
             return
         where = "security.master_key" if security.master_key else str(file)
-        self.add("OK", "master key", "มีกุญแจหลัก", f"a master key is set ({where}; not shown)")
+        previous = self._master.previous_ids
+        self.add(
+            "OK",
+            "master key",
+            f"มีกุญแจหลัก (กุญแจเดิม {len(previous)} ดอก)",
+            f"a master key is set ({where}, key ID {self._master.key_id}; previous keys: "
+            f"{', '.join(previous) or 'none'}; not shown)",
+        )
+
+    def sealed(self) -> None:
+        """What the master key ring opens: every value under the current key, or the fix."""
+        if not self._migrated or self._master is None:
+            self.add(
+                "SKIP",
+                "sealed",
+                "ข้าม: ฐานข้อมูลหรือกุญแจหลักยังไม่พร้อม",
+                "skipped: the database or the master key is not ready",
+            )
+            return
+        for session in self._session():
+            counted = sealed.census(session, self._master)
+        if counted.unopenable:
+            self.add(
+                "FAIL",
+                "sealed",
+                f"ค่าที่เข้ารหัสไว้ {len(counted.unopenable)} รายการเปิดด้วยกุญแจหลักใดไม่ได้",
+                counted.summary(),
+                "ใส่กุญแจหลักที่ใช้เข้ารหัสค่าเหล่านั้นใน security.previous_master_keys / give the "
+                "master key they were sealed under in security.previous_master_keys",
+            )
+        elif counted.stale:
+            self.add(
+                "WARN",
+                "sealed",
+                f"ค่าที่เข้ารหัสไว้ {counted.stale} รายการยังอยู่ใต้กุญแจหลักเดิม",
+                counted.summary(),
+                "เข้ารหัสใหม่ด้วยกุญแจหลักปัจจุบัน / seal them again under the current key: "
+                "idp master-key rotate",
+            )
+        elif counted.unused_previous:
+            self.add(
+                "WARN",
+                "sealed",
+                "กุญแจหลักเดิมไม่ได้ใช้เปิดค่าใดแล้ว ควรถอดออก",
+                f"{counted.summary()}; previous key(s) {', '.join(counted.unused_previous)} "
+                "open nothing",
+                "ถอดกุญแจหลักเดิมออกจาก security.previous_master_keys (เก็บสำเนาออฟไลน์ไว้กับข้อมูลสำรอง) / "
+                "remove them from security.previous_master_keys (keep an offline copy with the "
+                "backups they open)",
+            )
+        else:
+            self.add(
+                "OK",
+                "sealed",
+                "ค่าที่เข้ารหัสไว้ทั้งหมดอยู่ใต้กุญแจหลักปัจจุบัน",
+                f"all {counted.total} sealed value(s) are under the current master key "
+                f"{counted.current}",
+            )
 
     def _session(self) -> Iterator[Session]:
         assert self._engine is not None

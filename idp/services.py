@@ -46,17 +46,27 @@ def store_target(settings: Settings) -> str | RedisTarget:
     return RedisTarget.from_settings(settings.store)
 
 
+def master_key_ring(settings: Settings, *, development: bool) -> MasterKey:
+    """The master key ring of these settings: the current key (made in development when
+    missing) and the previous keys; MasterKeyError names the setting, never a key."""
+    security = settings.security
+    previous_file = security.previous_master_keys_file
+    return MasterKey.from_settings(
+        security.master_key,
+        resolve_path(security.master_key_file),
+        development=development,
+        previous=security.previous_master_keys,
+        previous_file=resolve_path(previous_file) if previous_file else None,
+    )
+
+
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     if settings.server.issuer.startswith("http://") and is_localhost(settings.server.issuer):
         os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http only for a localhost issuer
     db = Database(settings.database.url, settings.database.pool_size, settings.database.echo)
     if migrate:
         db.migrate()
-    master = MasterKey.from_settings(
-        settings.security.master_key,
-        resolve_path(settings.security.master_key_file),
-        development=settings.server.environment == "development",
-    )
+    master = master_key_ring(settings, development=settings.server.environment == "development")
     with db.session() as session:
         ensure_keys(session, master)
     store = open_store(store_target(settings), settings.store.key_prefix)

@@ -109,8 +109,13 @@ def sentinel_address(address: str) -> tuple[str, int]:
 
 
 class SecuritySettings(Section):
-    master_key: str = ""
+    master_key: str = Field("", repr=False)
     master_key_file: str = "var/master.key"
+    # The master key ring's previous keys (idp.domain.secrets): they only open values sealed
+    # under them, until `idp master-key rotate` seals those again under master_key. Keys
+    # separated by commas or white space; the file (empty: none) has one key a line.
+    previous_master_keys: str = Field("", repr=False)
+    previous_master_keys_file: str = ""
     lockout_attempts: int = Field(5, ge=1, le=100)
     lockout_seconds: int = Field(300, ge=1)
     ip_attempts: int = Field(50, ge=1)
