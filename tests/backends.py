@@ -2,7 +2,8 @@
 
 Embedded: a SQLite file in a temporary folder and the in-memory store. Production: a new
 PostgreSQL database and a new Redis key prefix, both removed when the run ends. The servers are
-found through SOFTTOKEN_TEST_POSTGRES_URL and SOFTTOKEN_TEST_REDIS_URL. When they are not set or not
+found through SOFTTOKEN_TEST_POSTGRES_URL and SOFTTOKEN_TEST_REDIS_URL, or on their default
+loopback ports when those are unset (tests/server_discovery.py). When they are not found or not
 reachable, the tests that need them fail under CI and are skipped with the reason elsewhere.
 """
 
@@ -41,7 +42,10 @@ def servers_missing(reason: str) -> None:
     message = f"PostgreSQL/Redis test servers unavailable: {reason}"
     if os.environ.get("CI"):
         pytest.fail(message + " (CI never skips these tests)")
-    pytest.skip(message + f" (set {POSTGRES_ENV} and {REDIS_ENV})")
+    pytest.skip(
+        message
+        + f" (start them on 127.0.0.1:5432 and :6379, or set {POSTGRES_ENV} and {REDIS_ENV})"
+    )
 
 
 @dataclass

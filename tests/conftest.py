@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from idp.settings import Settings, load_settings
-from tests import support
+from tests import server_discovery, support
 from tests.backends import (
     Backend,
     ProductionServers,
@@ -82,6 +82,11 @@ def rp(services: support.Services) -> support.RelyingParty:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "server: starts a live uvicorn server")
+    # PostgreSQL and Redis on their default loopback ports are used when no variable names them
+    found = server_discovery.discover(os.environ)
+    config.pluginmanager.register(
+        server_discovery.BackendReport(found, os.environ), "softtoken-backends"
+    )
 
 
 __all__ = ["load_settings"]
