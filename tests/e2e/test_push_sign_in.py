@@ -221,6 +221,19 @@ def test_a_client_minimum_acr_makes_push_necessary(world: PushWorld) -> None:
         response = world.browser.get(response.headers["location"])
     assert response.status_code == 403
     assert "/register?next=" in response.text
+    assert "/activate" not in response.text
+
+    # approved since: the next step is activating the phone, the request parked meanwhile
+    support.approve_registration(world.services, other.user_id)
+    response = world.browser.get(
+        "/authorize", params=support.authorize_params(strict, support.pkce()[1])
+    )
+    assert response.status_code == 403
+    assert "/register" not in response.text
+    activate = re.search(r'href="(/activate\?next=[^"]+)"', response.text)
+    assert activate is not None
+    assert world.browser.get(activate.group(1)).status_code == 200
+    assert world.services.store.get("reg-continue:" + other.user_id) is not None
 
 
 def _step_up(world: PushWorld, browser: httpx.Client) -> str:

@@ -21,7 +21,11 @@ async def activate_page(request: Request) -> Response:
     c = ctx(request)
     session = fresh_session(c, request)
     if session is None:
-        return sign_in_first(c, "/activate")
+        return sign_in_first(
+            c, "/activate" + (f"?{request.url.query}" if request.url.query else "")
+        )
+    if token := request.query_params.get("next"):  # from an application that needs Soft Token
+        continuation.adopt(c, session.user_id, token)
     account = await run_in_threadpool(c.account, session.user_id)
     if account.has_device:
         waiting = await run_in_threadpool(continuation.waiting, c, session.user_id)

@@ -27,6 +27,7 @@ from idp.oidc.server import IdPAuthorizationServer
 from idp.web import continuation
 from idp.web.context import ctx
 from idp.web.signin.login import EXPIRED, STALE_FORM
+from idp.web.signin.next_step import link, next_step
 
 INVALID_REQUEST = Message("คำขอเข้าสู่ระบบไม่ถูกต้อง", "The sign-in request is invalid")
 
@@ -40,7 +41,7 @@ async def authorize(request: Request) -> Response:
     oreq = build_request(request, c.issuer, form)
     session = c.sso.current(request)
     outcome = await run_in_threadpool(_decide, c.server, c.flow, oreq, session)
-    return _respond(request, outcome)
+    return await _respond(request, outcome)
 
 
 def _decide(
@@ -74,7 +75,7 @@ async def _continue(request: Request, txn: LoginTransaction) -> Response:
     if session is not None and txn.user_id not in (None, session.user_id):
         session = None
     outcome = await run_in_threadpool(c.flow.decide, oreq, session, txn)
-    return _respond(request, outcome)
+    return await _respond(request, outcome)
 
 
 async def consent_submit(request: Request) -> Response:
@@ -92,14 +93,14 @@ async def consent_submit(request: Request) -> Response:
     if form.get("decision") != "allow":
         c.transactions.finish(txn)
         oreq = build_request(request, c.issuer, [], QueryParams(txn.params))
-        return _respond(request, await run_in_threadpool(c.flow.deny, oreq))
+        return await _respond(request, await run_in_threadpool(c.flow.deny, oreq))
     await run_in_threadpool(c.flow.remember_consent, session.user_id, txn)
     txn.consented = True
     c.transactions.save(txn)
     return await _continue(request, txn)
 
 
-def _respond(request: Request, outcome: Outcome) -> Response:
+async def _respond(request: Request, outcome: Outcome) -> Response:
     c = ctx(request)
     if isinstance(outcome, Redirect):  # may carry a code: never cached (RFC 6749 §5.1 spirit)
         return RedirectResponse(
@@ -108,14 +109,7 @@ def _respond(request: Request, outcome: Outcome) -> Response:
     if isinstance(outcome, NeedLogin):
         return RedirectResponse(f"/login/{outcome.txn.id}", status_code=303)
     if isinstance(outcome, NeedDevice):
-        token = continuation.park(c, outcome.params)  # come back here after registering
-        return c.render.page(
-            request,
-            "need_device.html",
-            status=403,
-            register_url=f"/register?next={token}",
-            passkey=outcome.passkey,
-        )
+        return await _need_device(request, outcome)
     if isinstance(outcome, NeedConsent):
         return c.render.page(
             request,
@@ -128,4 +122,22 @@ def _respond(request: Request, outcome: Outcome) -> Response:
         )
     return c.render.error(
         request, INVALID_REQUEST.th + " / " + INVALID_REQUEST.en + ": " + outcome.description
+    )
+
+
+async def _need_device(request: Request, outcome: NeedDevice) -> Response:
+    """The level asked for needs Soft Token (or a passkey): the next step this user's
+    lifecycle allows, the request parked to continue after it."""
+    c = ctx(request)
+    token = continuation.park(c, outcome.params)  # come back here after the detour
+    session = c.sso.current(request)
+    account = await run_in_threadpool(c.account, session.user_id) if session else None
+    step = next_step(account)
+    return c.render.page(
+        request,
+        "need_device.html",
+        status=403,
+        step=step,
+        next_url=link(step, token),
+        passkey=outcome.passkey,
     )
