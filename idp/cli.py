@@ -360,6 +360,59 @@ def master_key_rotate(dry_run: bool, as_json: bool) -> None:
     _emit(data, as_json, lambda _d: f"{done} {counted.stale}; before: {counted.summary()}")
 
 
+@main.group("device-ca")
+def device_ca_group() -> None:
+    """The device CA and the challenge-signing key: rotate, list, retire."""
+
+
+@device_ca_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def device_ca_list(as_json: bool) -> None:
+    """Every CA and challenge key: ID, state, validity, current devices depending on it."""
+    from idp import device_ca
+
+    with _services() as services:
+        data = device_ca.describe(services)
+    _emit(
+        data,
+        as_json,
+        lambda d: "\n".join(
+            f"{e['kind']}\t{e['id']}\t{e['state']}\t{e.get('not_after', '-')}\t"
+            f"{e['devices']} device(s)"
+            for e in d
+        ),
+    )
+
+
+@device_ca_group.command("rotate")
+@click.option(
+    "--challenge-key", is_flag=True, help="A new challenge-signing key instead of a new CA."
+)
+def device_ca_rotate(challenge_key: bool) -> None:
+    """A new CA that issues every certificate from now on (older ones stay trusted), or a new
+    challenge key that new activations pin (older devices keep theirs). Audited."""
+    from idp import device_ca
+
+    kind = "challenge-key" if challenge_key else "ca"
+    with _services() as services:
+        made = device_ca.rotate(services, kind, CLI_ACTOR)
+    click.echo(f"new {kind}: {made} (every process uses it within a minute)")
+
+
+@device_ca_group.command("retire")
+@click.argument("ident", metavar="ID")
+def device_ca_retire(ident: str) -> None:
+    """Delete the key of an older CA or challenge key, once no current device depends on it."""
+    from idp import device_ca
+
+    with _services() as services:
+        try:
+            kind = device_ca.retire(services, ident, CLI_ACTOR)
+        except ValueError as exc:
+            raise click.ClickException(f"ยกเลิกไม่ได้ / {exc}") from exc
+    click.echo(f"retired {kind} {ident}")
+
+
 @main.group()
 def officers() -> None:
     """Back-office roles: officer, admin, auditor."""

@@ -24,6 +24,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from idp.services import master_key_ring
 from idp.settings import Settings, SettingsError, load_settings, resolve_path
 from idp.storage.db import MIGRATIONS, sqlite_url_for
 from idp.storage.models import SigningKey, VaultEntry
+from push_auth.ca import CA_CERT, CA_KEY, CHALLENGE_KEY, generation_of, key_id, vault_name
 
 Status = Literal["OK", "WARN", "FAIL", "SKIP"]
 CLOCK_SKEW_LIMIT = 5.0  # seconds between this host's clock and the database's
@@ -514,9 +516,11 @@ class Doctor:
             self.add("SKIP", "ca", "ข้าม: ฐานข้อมูลยังไม่พร้อม", "skipped: the database is not ready")
             return
         for session in self._session():
-            cert_entry = session.get(VaultEntry, "ca-cert")
-            key_entry = session.get(VaultEntry, "ca-key")
-        if cert_entry is None or key_entry is None:
+            query = select(VaultEntry).order_by(VaultEntry.created_at, VaultEntry.name)
+            entries = {entry.name: entry for entry in session.scalars(query)}
+        certs = [name for name in entries if name.split(":")[0] == CA_CERT]
+        issuing = [name for name in certs if vault_name(CA_KEY, generation_of(name)) in entries]
+        if not certs:
             self.add(
                 "OK",
                 "ca",
@@ -524,10 +528,21 @@ class Doctor:
                 "no device CA yet: it is made when the first Soft Token activates",
             )
             return
-        cert = x509.load_pem_x509_certificate(cert_entry.value)
+        if not issuing:
+            self.add(
+                "FAIL",
+                "ca",
+                "ไม่มี CA ที่มีกุญแจสำหรับออกใบรับรอง",
+                "no device CA has its key: none can issue certificates",
+                "สร้าง CA ใหม่ / make a new one: idp device-ca rotate",
+            )
+            return
+        cert_name = issuing[-1]
+        key_name = vault_name(CA_KEY, generation_of(cert_name))
+        cert = x509.load_pem_x509_certificate(entries[cert_name].value)
         if self._master is not None:
             try:
-                self._master.decrypt(key_entry.value, b"ca-key")
+                self._master.decrypt(entries[key_name].value, key_name.encode())
             except Exception:
                 self.add(
                     "FAIL",
@@ -537,6 +552,14 @@ class Doctor:
                     "ใช้กุญแจหลักเดิมของระบบนี้ / restore this deployment's master key",
                 )
                 return
+        challenge = [name for name in entries if name.split(":")[0] == CHALLENGE_KEY]
+        public = cert.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        generations = (
+            f"the issuing CA {key_id(public)}; {len(certs) - 1} older CA(s), "
+            f"{len(issuing) - 1} of them still trusted; {len(challenge)} challenge key(s) "
+            "(idp device-ca list)"
+        )
         now = datetime.now(UTC)
         ends = cert.not_valid_after_utc
         left = ends - now
@@ -545,23 +568,24 @@ class Doctor:
                 "FAIL",
                 "ca",
                 "ใบรับรองของ CA หมดอายุแล้ว",
-                f"the CA certificate expired on {ends:%Y-%m-%d}",
-                "ต่ออายุ CA และเปิดใช้ Soft Token ใหม่ / renew the CA and re-activate devices",
+                f"the CA certificate expired on {ends:%Y-%m-%d} ({generations})",
+                "สร้าง CA ใหม่ / make a new CA: idp device-ca rotate",
             )
         elif left < CA_EXPIRY_WARN:
             self.add(
                 "WARN",
                 "ca",
                 f"ใบรับรองของ CA จะหมดอายุใน {left.days} วัน",
-                f"the CA certificate expires on {ends:%Y-%m-%d} ({left.days} days)",
-                "วางแผนต่ออายุ CA / plan the CA's renewal",
+                f"the CA certificate expires on {ends:%Y-%m-%d} ({left.days} days; {generations})",
+                "สร้าง CA ใหม่ก่อนหมดอายุ (อุปกรณ์ย้ายไป CA ใหม่เมื่อต่ออายุใบรับรอง) / make a new CA "
+                "before then (devices move to it at their renewal): idp device-ca rotate",
             )
         else:
             self.add(
                 "OK",
                 "ca",
                 f"CA ใช้ได้ถึง {ends:%Y-%m-%d}",
-                f"the CA loads; its certificate is valid until {ends:%Y-%m-%d}",
+                f"the CA loads; its certificate is valid until {ends:%Y-%m-%d} ({generations})",
             )
 
     def smtp(self) -> None:

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.domain import audit
@@ -104,6 +104,20 @@ class SqlVault:
         stored = self.load(name)
         assert stored is not None
         return stored
+
+    def names(self, base: str) -> list[str]:
+        """`base` and every `base:…` entry, oldest first (push_auth.ca's generations)."""
+        query = (
+            select(VaultEntry.name)
+            .where(or_(VaultEntry.name == base, VaultEntry.name.startswith(base + ":")))
+            .order_by(VaultEntry.created_at, VaultEntry.name)
+        )
+        with self._db.read() as session:
+            return list(session.scalars(query))
+
+    def delete(self, name: str) -> None:
+        with self._db.session() as session:
+            session.execute(delete(VaultEntry).where(VaultEntry.name == name))
 
 
 class SqlSubscriptions:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from push_auth.ca import Issued
+from push_auth.ca import Issued, public_pem
 from push_auth.certificates import DeviceCertificates
 from push_auth.device_auth import DeviceAuth
 from push_auth.errors import PushError, bad_request, forbidden
@@ -109,12 +109,14 @@ class Activations:
         device_id = secrets.token_urlsafe(16)
         issued = self.certificates.issue(csr_pem, user_id, device_id)
         device = self._device(claims, issued, user_id, device_id)
+        pinned, challenge_key = self.certificates.ca.current_challenge_key()
+        device.challenge_key_id = pinned
         self.enrol(device)
         return {
             "device_id": device_id,
             "certificate": issued.certificate_pem,
-            "ca_certificate": self.certificates.ca.certificate_pem,
-            "challenge_public_key": self.certificates.ca.challenge_public_pem(),
+            "ca_certificate": self.certificates.ca.certificate_for(issued.certificate_pem),
+            "challenge_public_key": public_pem(challenge_key.public_key()),
             "not_after": int(issued.not_after.timestamp()),
             "api": self.audience,
         }

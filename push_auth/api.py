@@ -124,7 +124,7 @@ def device_api(push: PushAuth) -> list[Route]:
         )
         if claims.get("_key") == "device":  # what the relying party can check later
             claims["_receipt"] = receipts.jws_receipt(
-                token, device.certificate_pem, push.ca.certificate_pem
+                token, device.certificate_pem, push.ca.certificate_for(device.certificate_pem)
             )
         result = await run_in_threadpool(push.answer, device, request.path_params["cid"], claims)
         return JSONResponse({"status": result.status}, headers=NO_STORE)

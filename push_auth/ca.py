@@ -8,11 +8,14 @@ device ID as a URI subject alternative name.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -40,46 +43,140 @@ def _pem_private(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def public_pem(key: ec.EllipticCurvePublicKey) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
 
 
+CA_KEY, CA_CERT, CHALLENGE_KEY = "ca-key", "ca-cert", "challenge-key"
+REFRESH_SECONDS = 60.0  # how soon every process sees a rotation made by another
+
+
+def key_id(key: ec.EllipticCurvePublicKey) -> str:
+    """A public key's ID: 16 hex digits of the SHA-256 of its SubjectPublicKeyInfo."""
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+def vault_name(base: str, generation: str | None) -> str:
+    """The vault entry of one generation: the first keeps the plain name (`ca-key`), a later
+    one adds its ID (`ca-key:0123456789abcdef`)."""
+    return base if generation is None else f"{base}:{generation}"
+
+
+def generation_of(name: str) -> str | None:
+    return name.partition(":")[2] or None
+
+
+@dataclass(frozen=True)
+class DeviceCa:
+    """One CA generation: its certificate, and whether its key is still kept (retired: not)."""
+
+    generation: str | None  # None: the first CA (vault `ca-key`, `ca-cert`)
+    certificate: x509.Certificate
+    has_key: bool
+
+    @property
+    def ca_id(self) -> str:
+        public = self.certificate.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        return key_id(public)
+
+
+@dataclass(frozen=True)
+class _State:
+    cas: list[DeviceCa]  # oldest first; the newest with a key issues
+    challenge_keys: list[str | None]  # generations, oldest first; the newest signs new pins
+
+    @property
+    def issuing(self) -> DeviceCa:
+        return [ca for ca in self.cas if ca.has_key][-1]
+
+
 class CertificateAuthority:
-    def __init__(self, vault: KeyVault, sealer: Sealer, name: str = "Soft Token Device CA") -> None:
+    """The device CAs and challenge-signing keys, by generation. The newest CA issues every
+    certificate; an older CA's certificates stay valid (nothing checks a device against its CA
+    but receipts, which name the issuing CA) until they expire or move to the new CA at their
+    renewal. Each device keeps the challenge key it pinned at activation; new activations pin
+    the newest. A rotation is seen by every process within REFRESH_SECONDS."""
+
+    def __init__(
+        self,
+        vault: KeyVault,
+        sealer: Sealer,
+        name: str = "Soft Token Device CA",
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
         self._vault = vault
         self._sealer = sealer
         self._name = name
+        self._refresh = refresh_seconds
         self._lock = threading.Lock()
-        self._ca_key: ec.EllipticCurvePrivateKey | None = None
-        self._ca_cert: x509.Certificate | None = None
-        self._challenge_key: ec.EllipticCurvePrivateKey | None = None
+        self._state: _State | None = None
+        self._loaded_at = 0.0
+        self._keys: dict[str, ec.EllipticCurvePrivateKey] = {}  # vault name -> opened key
 
-    def _key(self, name: str) -> ec.EllipticCurvePrivateKey:
+    # -- loading -----------------------------------------------------------------------------
+    def _open(self, name: str, make: bool = False) -> ec.EllipticCurvePrivateKey:
+        """The sealed key of this vault entry (made first when `make` and absent)."""
+        if name in self._keys:
+            return self._keys[name]
         sealed = self._vault.load(name)
         if sealed is None:
+            if not make:
+                raise KeyError(name)
             fresh = ec.generate_private_key(ec.SECP256R1())
             sealed = self._vault.save_if_absent(
                 name, self._sealer.encrypt(_pem_private(fresh), name.encode())
             )
         key = serialization.load_pem_private_key(self._sealer.decrypt(sealed, name.encode()), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
+        self._keys[name] = key
         return key
 
-    def _load(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    def _current(self) -> _State:
         with self._lock:
-            if self._ca_key is None or self._ca_cert is None:
-                self._ca_key = self._key("ca-key")
-                pem = self._vault.load("ca-cert")
-                if pem is None:
-                    pem = self._vault.save_if_absent("ca-cert", self._self_signed(self._ca_key))
-                self._ca_cert = x509.load_pem_x509_certificate(pem)
-            return self._ca_key, self._ca_cert
+            if self._state is None or time.monotonic() - self._loaded_at > self._refresh:
+                self._state = self._read()
+                self._loaded_at = time.monotonic()
+            return self._state
 
-    def _self_signed(self, key: ec.EllipticCurvePrivateKey) -> bytes:
+    def reload(self) -> None:
+        with self._lock:
+            self._state = None
+
+    def _read(self) -> _State:
+        certs = self._vault.names(CA_CERT)
+        if not certs:  # the first CA, made by whichever process needs it first
+            key = self._open(CA_KEY, make=True)
+            self._vault.save_if_absent(CA_CERT, self._self_signed(key, self._name))
+            certs = [CA_CERT]
+        keys = set(self._vault.names(CA_KEY))
+        cas = []
+        for name in certs:
+            pem = self._vault.load(name)
+            if pem is not None:
+                generation = generation_of(name)
+                cert = x509.load_pem_x509_certificate(pem)
+                cas.append(DeviceCa(generation, cert, vault_name(CA_KEY, generation) in keys))
+        if not any(ca.has_key for ca in cas):
+            raise RuntimeError("no device CA has its key: every CA was retired")
+        challenge = self._vault.names(CHALLENGE_KEY)
+        if not challenge:
+            self._open(CHALLENGE_KEY, make=True)
+            challenge = [CHALLENGE_KEY]
+        return _State(cas, [generation_of(name) for name in challenge])
+
+    def _self_signed(self, key: ec.EllipticCurvePrivateKey, common_name: str) -> bytes:
         now = datetime.now(UTC)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self._name)])
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -107,18 +204,113 @@ class CertificateAuthority:
         )
         return cert.public_bytes(serialization.Encoding.PEM)
 
+    # -- what the service uses ---------------------------------------------------------------
     @property
     def certificate_pem(self) -> str:
-        return self._load()[1].public_bytes(serialization.Encoding.PEM).decode()
+        """The issuing CA's certificate (what a new activation is given)."""
+        return _pem(self._current().issuing.certificate)
+
+    def certificate_for(self, device_certificate_pem: str) -> str:
+        """The certificate of the CA that issued this device certificate (a receipt's chain),
+        found by its signature; the issuing CA's when none of ours did."""
+        state = self._current()
+        device = x509.load_pem_x509_certificate(device_certificate_pem.encode())
+        for ca in reversed(state.cas):
+            if ca.certificate.subject == device.issuer:
+                try:
+                    device.verify_directly_issued_by(ca.certificate)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return _pem(ca.certificate)
+        return _pem(state.issuing.certificate)
+
+    def current_challenge_key(self) -> tuple[str | None, ec.EllipticCurvePrivateKey]:
+        """The generation a new activation pins (a device's `challenge_key_id`) and its key."""
+        generation = self._current().challenge_keys[-1]
+        return generation, self._open(vault_name(CHALLENGE_KEY, generation))
 
     def challenge_key(self) -> ec.EllipticCurvePrivateKey:
-        with self._lock:
-            if self._challenge_key is None:
-                self._challenge_key = self._key("challenge-key")
-            return self._challenge_key
+        """The newest challenge key (what a new activation pins)."""
+        return self.current_challenge_key()[1]
+
+    def challenge_key_of(self, generation: str | None) -> ec.EllipticCurvePrivateKey:
+        """The challenge key a device pinned; KeyError when it was retired."""
+        return self._open(vault_name(CHALLENGE_KEY, generation))
 
     def challenge_public_pem(self) -> str:
-        return public_pem(self.challenge_key().public_key())
+        return public_pem(self.current_challenge_key()[1].public_key())
+
+    # -- rotation (the host's command line) ---------------------------------------------------
+    def rotate_ca(self) -> DeviceCa:
+        """A new CA that issues every certificate from now on; the older ones stay trusted."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        generation = key_id(key.public_key())
+        name = vault_name(CA_KEY, generation)
+        self._vault.save_if_absent(name, self._sealer.encrypt(_pem_private(key), name.encode()))
+        common_name = f"{self._name} {generation}"  # distinct: receipts name their issuer
+        self._vault.save_if_absent(
+            vault_name(CA_CERT, generation), self._self_signed(key, common_name)
+        )
+        self.reload()
+        return self._current().issuing
+
+    def rotate_challenge_key(self) -> str:
+        """A new challenge key for the devices activated from now on; its ID."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        generation = key_id(key.public_key())
+        name = vault_name(CHALLENGE_KEY, generation)
+        self._vault.save_if_absent(name, self._sealer.encrypt(_pem_private(key), name.encode()))
+        self.reload()
+        return generation
+
+    def describe(self) -> list[dict[str, object]]:
+        """Every CA and challenge key, oldest first: ID, state, validity (never key material).
+        A CA: `issuing`, `trusted` (its certificates still count) or `retired` (its key is
+        gone); a challenge key: `current` (new activations pin it) or `pinned` (by older ones)."""
+        state = self._current()
+        issuing = state.issuing
+        listed: list[dict[str, object]] = [
+            {
+                "kind": "ca",
+                "id": ca.ca_id,
+                "generation": ca.generation,
+                "state": "issuing" if ca is issuing else ("trusted" if ca.has_key else "retired"),
+                "subject": ca.certificate.subject.rfc4514_string(),
+                "not_after": ca.certificate.not_valid_after_utc.isoformat(),
+            }
+            for ca in state.cas
+        ]
+        for generation in state.challenge_keys:
+            listed.append(
+                {
+                    "kind": "challenge-key",
+                    "id": key_id(self.challenge_key_of(generation).public_key()),
+                    "generation": generation,
+                    "state": "current" if generation == state.challenge_keys[-1] else "pinned",
+                }
+            )
+        return listed
+
+    def retire(self, kind: str, ident: str) -> str | None:
+        """Forget the key of an older CA or challenge key named by its ID (never the one in
+        use for new devices): a retired CA issues nothing and a retired challenge key signs
+        nothing again. The host first checks that no current device still depends on it.
+        Returns the generation retired; ValueError when there is no such older one."""
+        for entry in self.describe():
+            if entry["kind"] == kind and entry["id"] == ident:
+                if entry["state"] in ("issuing", "current"):
+                    raise ValueError(f"{kind} {ident} is the one in use: rotate first")
+                if entry["state"] == "retired":
+                    raise ValueError(f"{kind} {ident} is already retired")
+                generation = entry["generation"]
+                assert generation is None or isinstance(generation, str)
+                base = CA_KEY if kind == "ca" else CHALLENGE_KEY
+                name = vault_name(base, generation)
+                self._vault.delete(name)
+                self._keys.pop(name, None)
+                self.reload()
+                return generation
+        raise ValueError(f"no {kind} {ident}")
 
     def issue(
         self,
@@ -156,7 +348,9 @@ class CertificateAuthority:
     ) -> Issued:
         """The device certificate for a P-256 key whose possession was proven otherwise (a
         WebAuthn credential's attestation, for the web authenticator)."""
-        ca_key, ca_cert = self._load()
+        issuing = self._current().issuing
+        ca_cert = issuing.certificate
+        ca_key = self._open(vault_name(CA_KEY, issuing.generation))
         not_after = now + validity
         cert = (
             x509.CertificateBuilder()

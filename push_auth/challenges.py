@@ -150,9 +150,15 @@ class Challenges:
         }
         if challenge.mode is ChallengeMode.COMPARE:
             claims["pictures"] = challenge.pictures  # the manual's compare-and-approve only
-        return protocol.sign(
-            self.ca.challenge_key(), claims, protocol.CHALLENGE_TYP, kid="challenge"
-        )
+        try:  # the key this device pinned at activation, whichever is newest now
+            key = self.ca.challenge_key_of(device.challenge_key_id)
+        except KeyError as exc:
+            raise forbidden(
+                "challenge_key_retired",
+                "กุญแจที่ใช้ลงนามคำขออนุมัติของเครื่องนี้ถูกยกเลิกแล้ว กรุณาเปิดใช้ Soft Token ใหม่",
+                "the challenge key this device pinned was retired: activate it again",
+            ) from exc
+        return protocol.sign(key, claims, protocol.CHALLENGE_TYP, kid="challenge")
 
     def answer(self, device: Device, challenge_id: str, claims: dict[str, Any]) -> Challenge:
         """Apply the device's signed answer; exactly one answer per challenge wins."""

@@ -59,6 +59,8 @@ class Device:
     credential_id: str | None = None
     credential_public_key: str | None = None
     sign_count: int | None = None
+    # the challenge-signing key the device pinned at activation (push_auth.ca; None: the first)
+    challenge_key_id: str | None = None
 
     def __post_init__(self) -> None:
         self.status = DeviceStatus(self.status)  # a stored string becomes the enum

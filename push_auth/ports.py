@@ -63,10 +63,16 @@ class Sealer(Protocol):
 
 
 class KeyVault(Protocol):
-    """Durable named blobs: the sealed CA and challenge-signing keys and the CA certificate."""
+    """Durable named blobs: the sealed CA and challenge-signing keys and the CA certificates
+    (push_auth.ca names each generation `base` or `base:ID`)."""
 
     def load(self, name: str) -> bytes | None: ...
     def save_if_absent(self, name: str, value: bytes) -> bytes: ...
+    def names(self, base: str) -> list[str]:
+        """`base` and every `base:…` entry, oldest first."""
+        ...
+
+    def delete(self, name: str) -> None: ...
 
 
 class Events(Protocol):

@@ -207,6 +207,8 @@ class DeviceRecord(Base):
     credential_id: Mapped[str | None] = mapped_column(String(1400))
     credential_public_key: Mapped[str | None] = mapped_column(Text)
     sign_count: Mapped[int | None] = mapped_column(Integer)
+    # the challenge-signing key the device pinned at activation (NULL: the first one)
+    challenge_key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class Passkey(Base):
@@ -229,7 +231,8 @@ class Passkey(Base):
 
 
 class VaultEntry(Base):
-    """Named sealed blobs: the device CA's key and certificate, the challenge-signing key."""
+    """Named blobs: the device CAs' keys (sealed) and certificates (public: every name with
+    "cert"), the challenge-signing keys and the VAPID key (sealed); idp.domain.sealed."""
 
     __tablename__ = "vault"
 

@@ -29,6 +29,7 @@ from webauthn.helpers import base64url_to_bytes
 
 from push_auth import pictures
 from push_auth.activation import Activations
+from push_auth.ca import public_pem
 from push_auth.certificates import DeviceCertificates
 from push_auth.challenges import Challenges
 from push_auth.device_auth import ENDED
@@ -82,6 +83,7 @@ class WebDeviceKey:
         user_id = self.activations.redeem(code)  # used only now: a failed ceremony keeps it
         device_id = secrets.token_urlsafe(16)
         issued = self.certificates.issue_for_key(new.key, user_id, device_id)
+        pinned, challenge_key = self.certificates.ca.current_challenge_key()
         about = meta if isinstance(meta, dict) else {}
         device = Device(
             device_id=device_id,
@@ -103,13 +105,14 @@ class WebDeviceKey:
             credential_id=new.credential_id,
             credential_public_key=new.public_key,
             sign_count=new.sign_count,
+            challenge_key_id=pinned,
         )
         self.activations.enrol(device)
         return {
             "device_id": device_id,
             "credential_id": new.credential_id,
             "not_after": int(issued.not_after.timestamp()),
-            "challenge_public_key": self.certificates.ca.challenge_public_pem(),
+            "challenge_public_key": public_pem(challenge_key.public_key()),
             "api": self.audience,
         }
 
@@ -144,7 +147,7 @@ class WebDeviceKey:
                 sequence,
                 digest,
                 device.certificate_pem,
-                self.certificates.ca.certificate_pem,
+                self.certificates.ca.certificate_for(device.certificate_pem),
             ),
         }
         return self.challenges.answer(device, challenge_id, claims)

@@ -19,6 +19,7 @@ from idp.storage.expiring import open_store
 from push_auth.models import Challenge, ChallengeMode, Device, DeviceStatus
 from push_auth.webpush import Delivery, Subscription, VapidKeys, WebPushNotifier, WebPushPolicy
 from tests.live import free_port, serve
+from tests.unit.push_auth.push_doubles import MemoryVault
 from tests.webpush_service import BrowserSubscription, LoopbackPushService, b64url
 
 CONTACT = "mailto:softtoken-ops@example.go.th"
@@ -29,17 +30,6 @@ DEVICE = Device(
     name="", app_version="", biometrics=True, push_token=None, created_at=NOW,
 )  # fmt: skip
 CONTEXT = {"client": "Demo portal", "ip": "203.0.113.7", "browser": "Firefox", "time": 1}
-
-
-class MemoryVault:
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    def load(self, name: str) -> bytes | None:
-        return self.blobs.get(name)
-
-    def save_if_absent(self, name: str, value: bytes) -> bytes:
-        return self.blobs.setdefault(name, value)
 
 
 class XorSealer:

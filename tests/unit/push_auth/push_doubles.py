@@ -76,13 +76,19 @@ class MemoryDevices:
 
 class MemoryVault:
     def __init__(self) -> None:
-        self._blobs: dict[str, bytes] = {}
+        self.blobs: dict[str, bytes] = {}  # in the order saved
 
     def load(self, name: str) -> bytes | None:
-        return self._blobs.get(name)
+        return self.blobs.get(name)
 
     def save_if_absent(self, name: str, value: bytes) -> bytes:
-        return self._blobs.setdefault(name, value)
+        return self.blobs.setdefault(name, value)
+
+    def names(self, base: str) -> list[str]:
+        return [name for name in self.blobs if name == base or name.startswith(base + ":")]
+
+    def delete(self, name: str) -> None:
+        self.blobs.pop(name, None)
 
 
 class PlainSealer:
