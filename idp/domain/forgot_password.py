@@ -33,6 +33,9 @@ class ForgotPassword:
         self.wake()
         return result
 
+    def resend_wait(self, flow_id: str) -> int:
+        return self.recovery.resend_wait(flow_id)
+
     def resend(self, flow_id: str) -> None:
         result = self.recovery.resend(flow_id)
         with self.db.session() as session:

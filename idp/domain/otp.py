@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import time
 from typing import Any
@@ -38,7 +39,7 @@ class OneTimeCodes:
         """A new code for `subject` (the data comes back on success); (code, expiry)."""
         if self._lockout.is_locked(subject):
             raise UserFacingError(LOCKED)
-        if not self._store.add(self._key(subject) + ":sent", {}, RESEND_SECONDS):
+        if not self._store.add(self._key(subject) + ":sent", {"at": time.time()}, RESEND_SECONDS):
             raise UserFacingError(TOO_SOON)
         code = f"{secrets.randbelow(10**6):06d}"
         expires = int(time.time()) + TTL
@@ -48,6 +49,17 @@ class OneTimeCodes:
             TTL,
         )
         return code, expires
+
+    def resend_wait(self, subject: str) -> int:
+        """Whole seconds before `issue` sends a new code for `subject` (0: now): what the
+        page counts down; `issue` stays the judge."""
+        sent = self._store.get(self._key(subject) + ":sent")
+        if sent is None:
+            return 0
+        at = sent.get("at")
+        if not isinstance(at, int | float):  # a marker from before this field: the full wait
+            return RESEND_SECONDS
+        return max(0, min(RESEND_SECONDS, math.ceil(at + RESEND_SECONDS - time.time())))
 
     def pending(self, subject: str) -> bool:
         return self._store.get(self._key(subject)) is not None

@@ -148,6 +148,11 @@ class PasswordRecovery:
             return ResetRequest(flow_id, None, None)  # the same answer; no more mail this hour
         return ResetRequest(flow_id, code, registered, account)
 
+    def resend_wait(self, flow_id: str) -> int:
+        """Seconds before this flow may ask for a new code (the same for every flow ID, known
+        or not: the page tells nothing about the details typed)."""
+        return self._codes.resend_wait(flow_id) if len(flow_id) < 64 else 0
+
     def resend(self, flow_id: str) -> ResetRequest:
         flow = self._store.get("forgot:" + flow_id) if len(flow_id) < 64 else None
         if flow is None:

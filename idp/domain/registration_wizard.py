@@ -34,6 +34,7 @@ class WizardState:
     previous: Registration | None  # the attempt before it, if any
     needs_upload: bool  # step 1 asks for the assignment order (none on file)
     code_sent: bool  # step 3: a code is waiting for this registration's email
+    resend_wait: int = 0  # step 3: seconds before a new code may be sent (idp.domain.otp)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class RegistrationWizard:
         code_sent = reg.current_step(registration) == 3 and self.email_codes.codes.pending(
             registration.id
         )
+        wait = self.email_codes.codes.resend_wait(registration.id) if code_sent else 0
         return WizardState(
-            registration, user, previous, needs_assignment_order(user), bool(code_sent)
+            registration, user, previous, needs_assignment_order(user), bool(code_sent), wait
         )
 
     def proofing_status(self, user_id: str) -> str | None:

@@ -22,6 +22,7 @@ from tests import support
 from tests.backends import Backend
 from tests.registration_support import World, registration_world
 from tests.smtp import text_of
+from tests.thai_pages import assert_thai
 
 NATIONAL_ID = "1101700203450"
 
@@ -164,6 +165,7 @@ def test_five_wrong_entries_lock_even_in_parallel(world: World) -> None:
     locked = _ask(world.browser, user.user_id, NATIONAL_ID, email)
     assert locked.status_code == 429
     assert "5 นาที" in locked.text
+    assert_thai(locked.text, "the lock on forgot password")
 
 
 def test_wrong_entries_from_a_shared_office_ip_do_not_lock_a_colleague(world: World) -> None:
@@ -220,17 +222,36 @@ def test_resend_waits_90_seconds_and_expired_codes_fail(world: World) -> None:
     user, email = _registered(world)
     flow = _ask(world.browser, user.user_id, NATIONAL_ID, email).headers["location"]
     page = world.browser.get(flow)
+    assert 80 <= _countdown(page.text) <= 90  # the manual: a new code every 90 s, shown
+    assert "ขอรหัส OTP ใหม่ได้อีกครั้งใน" in page.text
     resend = world.browser.post(flow + "/resend", data={"csrf_token": support.csrf_of(page.text)})
-    assert resend.status_code == 400
+    assert resend.status_code == 400  # the server judges, whatever a page shows
     assert "90" in resend.text
+    assert 0 < _countdown(resend.text) <= 90
     code = _code_of(world, 0, email)
     flow_id = flow.rsplit("/", 1)[1]
     store = world.context.services.store
+    store.put(f"otp:reset:{flow_id}:sent", {"at": time.time() - 80}, 10)  # 80 s later
+    assert 9 <= _countdown(world.browser.get(flow).text) <= 10
+    store.delete(f"otp:reset:{flow_id}:sent")  # 90 s later: no wait shown, a new code sent
+    page = world.browser.get(flow)
+    assert 'id="resend-wait"' not in page.text
+    resend = world.browser.post(flow + "/resend", data={"csrf_token": support.csrf_of(page.text)})
+    assert resend.status_code == 303
+    assert 80 <= _countdown(world.browser.get(flow).text) <= 90
+    code = _code_of(world, 1, email)
     pending = store.get("otp:reset:" + flow_id)
     assert pending is not None
     store.put("otp:reset:" + flow_id, pending, 1)
     time.sleep(1.2)
     assert _verify(world.browser, flow, code).status_code == 400
+
+
+def _countdown(page: str) -> int:
+    """The seconds the page says to wait before asking for a new code (server-rendered)."""
+    match = re.search(r'data-countdown="(\d+)"', page)
+    assert match, "no countdown on the page"
+    return int(match.group(1))
 
 
 def test_wrong_codes_count_per_account_across_flows(world: World) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+import redis
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -164,24 +167,82 @@ def test_pdf_over_10_mb_is_cut_off_while_streaming(backend: Backend, tmp_path: P
     assert sent < 20 * 1024 * 1024  # far from the 40 MB offered
 
 
-def test_a_refused_step_keeps_no_uploaded_file(
+def _pdfs(folder: Path) -> set[Path]:
+    return set(folder.glob("*.pdf")) if folder.is_dir() else set()
+
+
+def _kept_token(page: str) -> str | None:
+    match = re.search(r'name="kept_upload" value="([^"]+)"', page)
+    return match.group(1) if match else None
+
+
+def test_a_refused_step_keeps_the_entries_and_one_file(
     app_client: TestClient, user: support.Person, services: support.Services
 ) -> None:
-    """Issue #11, item 10: three refused requests left three PDFs nothing names."""
+    """Issue #16: a refused step 1 shows the national ID and the consent again and keeps the
+    chosen PDF server-side, named by a token on the page, so the next try needs no new choice.
+    Issue #11, item 10: a file replaced at a later try is removed at once."""
     csrf = _wizard(app_client, user)
     folder = services.settings.var_path / "uploads"
-    before = set(folder.glob("*.pdf")) if folder.is_dir() else set()
+    before = _pdfs(folder)
     refusals = (("1101700203451", "yes", "เลขตรวจสอบ"), (VALID_ID, "no", "ความยินยอม"))
     for nid, consent, why in refusals:  # the PDF is good; the step is refused for another reason
         pdf = support.pdf_bytes() + secrets.token_bytes(8)  # a file of its own each time
-        refused = _submit(app_client, csrf, nid=nid, consent=consent, pdf=pdf)
+        refused = _submit(app_client, csrf, nid=nid, consent=consent, pdf=pdf, name="คำสั่ง 1.pdf")
         assert refused.status_code == 400
         assert why in refused.text
-    assert (set(folder.glob("*.pdf")) if folder.is_dir() else set()) == before
-    kept = support.pdf_bytes()
-    assert _submit(app_client, csrf, pdf=kept).status_code == 303  # accepted: kept
+        assert f'value="{nid}"' in refused.text
+        assert re.search(rf'value="{consent}" (required )?checked', refused.text)
+        assert "ไฟล์ที่แนบไว้ในครั้งก่อน:" in refused.text
+        assert "<strong>คำสั่ง 1.pdf</strong>" in refused.text
+    assert [p.read_bytes() for p in _pdfs(folder) - before] == [pdf]  # the last one only
+    token = _kept_token(refused.text)
+    assert token is not None
+    assert 'name="password"' not in refused.text
+
+    empty = {"assignment_order": ("", b"", "application/octet-stream")}  # no new choice
+    forged = app_client.post(
+        "/register/identity",
+        files=empty,
+        data={"csrf_token": csrf, "national_id": VALID_ID, "consent": "yes", "kept_upload": "x"},
+    )
+    assert forged.status_code == 400
+    assert "กรุณาแนบหนังสือมอบหมายเป็นไฟล์ PDF" in forged.text
+    accepted = app_client.post(
+        "/register/identity",
+        files=empty,
+        data={"csrf_token": csrf, "national_id": VALID_ID, "consent": "yes", "kept_upload": token},
+    )
+    assert accepted.status_code == 303
     digest = _registration(services, user.user_id).upload_sha256
-    assert (folder / f"{digest}.pdf").read_bytes() == kept
+    assert (folder / f"{digest}.pdf").read_bytes() == pdf
+
+
+def test_a_file_the_store_cannot_name_is_not_kept(
+    app_client: TestClient,
+    user: support.Person,
+    services: support.Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The expiring store is down when the refused try's file should be named: the file goes
+    (nothing would name it) and the page asks for it again; the national ID stays."""
+    csrf = _wizard(app_client, user)
+    folder = services.settings.var_path / "uploads"
+    before = _pdfs(folder)
+    put = services.store.put
+
+    def failing(key: str, value: dict[str, object], ttl: int) -> None:
+        if key.startswith("pending-upload:"):
+            raise redis.exceptions.ConnectionError("down")
+        put(key, value, ttl)
+
+    monkeypatch.setattr(services.store, "put", failing)
+    pdf = support.pdf_bytes() + secrets.token_bytes(8)
+    refused = _submit(app_client, csrf, nid="1101700203451", pdf=pdf)
+    assert refused.status_code == 400
+    assert _kept_token(refused.text) is None
+    assert 'value="1101700203451"' in refused.text
+    assert _pdfs(folder) == before
 
 
 def test_the_job_removes_old_files_that_nothing_names(services: support.Services) -> None:

@@ -363,6 +363,24 @@ def prove_identity_on_phone(page: Page, phone: Page, who: Citizen) -> None:
     expect(page.locator("h2")).to_have_text("ตรวจสอบข้อมูลของท่าน")
 
 
+def page_details_hold(page: Page) -> None:
+    """Issue #16 on step 3: the wait for a new code counts down and holds the button (the
+    server's seconds, then JavaScript), the email field is as wide as the code's, and no step
+    state is slanted (Sarabun has no italic: a browser would fake one for Thai)."""
+    wait = page.locator("#resend-wait [data-seconds]")
+    expect(wait).to_be_visible()
+    expect(page.locator("#send-code")).to_be_disabled()
+    first = wait.inner_text()
+    expect(wait).not_to_have_text(first, timeout=3000)  # counting down
+    assert 0 < int(wait.inner_text()) < int(first) <= 90
+    email, otp = (page.locator(f"#{field}").bounding_box() for field in ("email", "otp"))
+    assert email is not None
+    assert otp is not None
+    assert email["width"] == otp["width"]
+    slant = "e => getComputedStyle(e).fontStyle"
+    assert {s.evaluate(slant) for s in page.locator("ol.steps .step-state").all()} == {"normal"}
+
+
 def verify_email(page: Page, j: Journey, who: Citizen) -> None:
     """Step 3: review, then the email with its one-time code read from the mailbox."""
     step_is(page, 3, "ตรวจสอบและยืนยันข้อมูล")
@@ -373,6 +391,7 @@ def verify_email(page: Page, j: Journey, who: Citizen) -> None:
     earlier = len(_matching(j, who.email, "รหัส OTP ยืนยันอีเมล"))
     page.get_by_role("button", name="ส่งรหัส OTP").click()
     expect(page.get_by_label("รหัส OTP 6 หลักจากอีเมล")).to_be_visible()
+    page_details_hold(page)
     sent = mails(j, who.email, "รหัส OTP ยืนยันอีเมล", count=earlier + 1)
     page.fill("#otp", code_in(sent[-1]))
     page.get_by_role("button", name="ยืนยัน", exact=True).click()

@@ -54,11 +54,13 @@ async def code_page(
 ) -> Response:
     c = ctx(request)
     locale = c.render.locale(request)
+    flow = request.path_params["flow"]
     return c.render.page(
         request,
         "forgot_code.html",
         status=status,
-        flow=request.path_params["flow"],
+        flow=flow,
+        resend_wait=await run_in_threadpool(c.forgot.resend_wait, flow),
         problem=problem.message.text(locale) if problem else None,
         sent=recovery.SENT.text(locale),
     )
