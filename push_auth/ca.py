@@ -277,6 +277,7 @@ class CertificateAuthority:
                 "state": "issuing" if ca is issuing else ("trusted" if ca.has_key else "retired"),
                 "subject": ca.certificate.subject.rfc4514_string(),
                 "not_after": ca.certificate.not_valid_after_utc.isoformat(),
+                "certificate_pem": _pem(ca.certificate),  # public: what verifiers of receipts trust
             }
             for ca in state.cas
         ]

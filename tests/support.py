@@ -43,6 +43,17 @@ def make_settings(backend: Backend, tmp: Path, issuer: str = ISSUER, **sections:
     return load_settings(files=[], **overrides)
 
 
+def cli_environment(settings: Settings) -> dict[str, str]:
+    """The IDP_… variables that give the `idp` command line these settings' storage and key."""
+    return {
+        "IDP_DATABASE__URL": settings.database.url,
+        "IDP_STORE__URL": settings.store.url,
+        "IDP_STORE__KEY_PREFIX": settings.store.key_prefix,
+        "IDP_SECURITY__MASTER_KEY": settings.security.master_key,
+        "IDP_SERVER__VAR_DIR": settings.server.var_dir,
+    }
+
+
 @dataclass(frozen=True)
 class Person:
     user_id: str

@@ -39,13 +39,7 @@ def settings(backend: Backend, tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 def idp(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in {
-        "IDP_DATABASE__URL": settings.database.url,
-        "IDP_STORE__URL": settings.store.url,
-        "IDP_STORE__KEY_PREFIX": settings.store.key_prefix,
-        "IDP_SECURITY__MASTER_KEY": settings.security.master_key,
-        "IDP_SERVER__VAR_DIR": settings.server.var_dir,
-    }.items():
+    for name, value in support.cli_environment(settings).items():
         monkeypatch.setenv(name, value)
 
     def run(*args: str) -> Result:

@@ -63,13 +63,8 @@ def deployed(settings: Settings) -> Settings:
 
 @pytest.fixture
 def idp(deployed: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in {
-        "IDP_DATABASE__URL": deployed.database.url,
-        "IDP_STORE__URL": deployed.store.url,
-        "IDP_STORE__KEY_PREFIX": deployed.store.key_prefix,
-        "IDP_SERVER__VAR_DIR": deployed.server.var_dir,
-    }.items():
-        monkeypatch.setenv(name, value)
+    for name, value in support.cli_environment(deployed).items():
+        monkeypatch.setenv(name, value)  # the keys: each run's own
 
     def run(*args: str, current: bytes = NEW, previous: tuple[bytes, ...] = (OLD,)) -> Result:
         monkeypatch.setenv("IDP_SECURITY__MASTER_KEY", _b64(current))
