@@ -20,6 +20,8 @@ from idp.services import Services
 from idp.storage.models import DeviceRecord
 from push_auth.ca import CertificateAuthority
 
+AUDITED_AS = {"ca": "device_ca", "challenge-key": "challenge_key"}  # kind -> audit action prefix
+
 
 class StillInUse(ValueError):
     """Devices still depend on the generation asked to be retired."""
@@ -64,7 +66,7 @@ def rotate(services: Services, kind: str, actor: str) -> str:
     ca = authority(services)
     made = ca.rotate_ca().ca_id if kind == "ca" else ca.rotate_challenge_key()
     with services.db.session() as session:
-        audit.record(session, f"{kind}.rotate", actor=actor, subject=kind, id=made)
+        audit.record(session, f"{AUDITED_AS[kind]}.rotate", actor=actor, subject=kind, id=made)
     return made
 
 
@@ -83,5 +85,5 @@ def retire(services: Services, ident: str, actor: str) -> str:
         )
     authority(services).retire(kind, ident)
     with services.db.session() as session:
-        audit.record(session, f"{kind}.retire", actor=actor, subject=kind, id=ident)
+        audit.record(session, f"{AUDITED_AS[kind]}.retire", actor=actor, subject=kind, id=ident)
     return kind

@@ -128,11 +128,11 @@ def test_devices_keep_working_across_a_rotation(settings: Settings, idp: Any) ->
         actions = [
             (row.action, row.detail["id"])
             for row in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
-            if row.action.startswith(("ca.", "challenge-key."))
+            if row.action.startswith(("device_ca.", "challenge_key."))
         ]
     assert actions == [
-        ("ca.rotate", new_ca["id"]),
-        ("challenge-key.rotate", new_key["id"]),
-        ("ca.retire", old_ca["id"]),
-        ("challenge-key.retire", old_key["id"]),
+        ("device_ca.rotate", new_ca["id"]),
+        ("challenge_key.rotate", new_key["id"]),
+        ("device_ca.retire", old_ca["id"]),
+        ("challenge_key.retire", old_key["id"]),
     ]
