@@ -1,7 +1,9 @@
 """The internal certificate authority: device certificates valid two years.
 
-The CA key and the key that signs challenges are P-256 keys generated once, sealed by the host
-(its master key) and kept in the host's key vault. A device proves possession of its key by
+The CA key and the key that signs challenges are P-256 keys, sealed by the host (its master
+key) and kept in the host's key vault: the first of each is made when first needed, later
+generations by a rotation (`rotate_ca`, `rotate_challenge_key`; the host's `idp device-ca`),
+and an older generation is retired by deleting its key. A device proves possession of its key by
 signing its certificate signing request; the certificate names the user ID as subject and the
 device ID as a URI subject alternative name.
 """
