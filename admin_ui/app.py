@@ -100,6 +100,7 @@ def create_app(settings: AdminUISettings, local_idp: ASGIApp | None = None) -> S
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    templates.globals["look_css"] = settings.issuer + "/static/look.css"  # the project's one look
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,

@@ -16,6 +16,7 @@ from jinja2 import Environment
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from admin_ui import cards
 from admin_ui.api import AdminApi, ApiError, Origin, SignInNeeded, StepUpNeeded
 from admin_ui.oidc import RelyingParty
 from admin_ui.session import CookieSessions
@@ -27,12 +28,14 @@ MAX_BODY = 11 * 1024 * 1024  # a 10 MB PDF and the form around it
 
 
 def page_headers(issuer: str) -> dict[str, str]:
-    """Strict: no script at all, forms only to us or to the IdP (sign-in, sign-out)."""
+    """Strict: no script at all, forms only to us or to the IdP (sign-in, sign-out); styles and
+    fonts also from the IdP (its look.css)."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(issuer))
     return {
         "Cache-Control": "no-store",
         "Content-Security-Policy": (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+            f"default-src 'self'; img-src 'self' data:; style-src 'self' {origin}; "
+            f"font-src 'self' {origin}; script-src 'none'; "
             f"frame-src 'self'; frame-ancestors 'none'; form-action 'self' {origin}; "
             "base-uri 'none'; object-src 'none'"
         ),
@@ -154,6 +157,7 @@ class Desk:
             here=self.here,
             **context,
         )
+        body = cards.label_cells(body)
         return self.finish(HTMLResponse(body, status_code=code, headers=self.office.headers))
 
     def form_page(self, template: str, error: ApiError | None, **context: Any) -> Response:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from idp.domain import clients
+from idp.domain.client_protocol import CIBA_GRANT, ProtocolOptions
 from idp.domain.users import COLUMNS, import_users
 from idp.services import build_services
 from idp.settings import Settings, is_localhost
@@ -32,6 +33,28 @@ PORTAL_ID = "demo-portal"
 OFFICER = "T05005000000201"
 
 
+# The portal approves payments with CIBA (polled), carrying gfmis_payment authorization details.
+PORTAL_CIBA: dict[str, Any] = {
+    "grant_types": ["authorization_code", "refresh_token", CIBA_GRANT],
+    "backchannel_token_delivery_mode": "poll",
+    "authorization_details_types": ["gfmis_payment"],
+}
+
+
+def portal_spec(portal: str, client_id: str = PORTAL_ID) -> clients.ClientSpec:
+    """The demo portal's registration: sign-in, RP-initiated and back-channel logout, CIBA."""
+    return clients.ClientSpec(
+        client_id=client_id,
+        name="GFMIS Portal (demo) / พอร์ทัลตัวอย่าง",
+        redirect_uris=[portal + "/callback"],
+        post_logout_redirect_uris=(portal + "/",),
+        backchannel_logout_uri=portal + "/backchannel-logout",
+        first_party=True,
+        grant_types=tuple(PORTAL_CIBA["grant_types"]),
+        protocol=ProtocolOptions.parse(PORTAL_CIBA),
+    )
+
+
 def seed_demo(settings: Settings) -> dict[str, Any]:
     """Create the demo users and portal client once; write the portal's credentials to var/."""
     if not is_localhost(settings.server.issuer):
@@ -48,21 +71,17 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 assert officer is not None
                 officer.roles = ["officer", "admin"]  # to try the back office at /admin
             secret = None
-            if session.get(Client, PORTAL_ID) is None:
-                spec = clients.ClientSpec(
-                    client_id=PORTAL_ID,
-                    name="GFMIS Portal (demo) / พอร์ทัลตัวอย่าง",
-                    redirect_uris=[portal + "/callback"],
-                    post_logout_redirect_uris=(portal + "/",),
-                    backchannel_logout_uri=portal + "/backchannel-logout",
-                    first_party=True,
-                )
-                _client, secret = clients.create(session, spec, "demo")
-            elif not credentials_file.exists():
-                secret = clients.rotate_secret(session, PORTAL_ID, "demo")
-            else:  # `make run PORT=… PORTAL_PORT=…` may have moved the portal or the issuer
-                _follow_portal(session, portal)
-                secret = _kept_secret(credentials_file, settings.server.issuer, portal)
+            client = session.get(Client, PORTAL_ID)
+            if client is None:
+                _client, secret = clients.create(session, portal_spec(portal), "demo")
+            else:
+                if CIBA_GRANT not in client.grant_types:  # seeded before the portal used CIBA
+                    clients.update(session, PORTAL_ID, PORTAL_CIBA, "demo")
+                if not credentials_file.exists():
+                    secret = clients.rotate_secret(session, PORTAL_ID, "demo")
+                else:  # `make run PORT=… PORTAL_PORT=…` may have moved the portal or the issuer
+                    _follow_portal(session, portal)
+                    secret = _kept_secret(credentials_file, settings.server.issuer, portal)
         data = {"issuer": settings.server.issuer, "client_id": PORTAL_ID, "portal_url": portal}
         if secret:
             credentials_file.parent.mkdir(parents=True, exist_ok=True)

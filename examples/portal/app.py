@@ -1,39 +1,65 @@
-"""Demo relying party: signs in through the IdP with Authlib's client and shows what it got.
+"""Demo relying party: a GFMIS-like portal that signs in through the IdP (Authlib's client) and
+uses what a real one would.
 
-Run by `make run` beside the IdP. Reads its client credentials from var/demo-portal.json.
+- `/`: who is signed in (name, unit, the sign-in level and methods in words), raw tokens only
+  behind a "details" toggle;
+- `/step-up`: sign in again at the push level (`acr_values` and `max_age=0`: the IdP asks for a
+  fresh approval on the phone, the password kept);
+- `/payment`: approve a payment: CIBA (the IdP's `/bc-authorize`, the picture variant) carrying
+  a `gfmis_payment` (RFC 9396 authorization details); the page shows the pictures to tap and
+  polls the token endpoint until the phone answered; the token response's approval receipt is
+  kept;
+- `/logout` (RP-initiated) and `/backchannel-logout`; `/language/th|en`.
+
+Run by `make run` beside the IdP; reads its client credentials from var/demo-portal.json. Its
+sessions live in memory (a demo). It links the IdP's look.css: the project's one look.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from authlib.integrations.starlette_client import OAuth
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from examples.portal import words
+from idp.domain.acr import ACR_PUSH
+from idp.oidc import rar
+
+HERE = Path(__file__).resolve().parent
 CREDENTIALS = Path(os.environ.get("PORTAL_CREDENTIALS", "var/demo-portal.json"))
+CIBA_GRANT = "urn:openid:params:grant-type:ciba"
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+PENDING = ("authorization_pending", "slow_down")
+PAYMENT: dict[str, str] = {
+    "type": "gfmis_payment",
+    "amount": "125000.00",
+    "currency": "THB",
+    "payee_name": "บริษัท ก่อสร้างดี จำกัด",
+    "payee_account": "xxx-x-x1234-x",
+    "payee_bank": "ธนาคารกรุงไทย",
+    "purpose": "ค่าก่อสร้างอาคารเรียน งวดที่ 2",
+}
 ended_sessions: set[str] = set()  # sids ended by back-channel logout
 
 
-def page(body: str) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang='th'><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>GFMIS Portal (demo)</title><body style='font-family:sans-serif;max-width:50rem;"
-        f"margin:2rem auto;padding:0 1rem'><h1>GFMIS Portal (demo)</h1>{body}</body></html>"
-    )
-
-
-def create_app() -> Starlette:
-    config = json.loads(CREDENTIALS.read_text())
+def create_app(config: dict[str, str] | None = None) -> Starlette:
+    config = config or json.loads(CREDENTIALS.read_text())
     oauth = OAuth()
     oauth.register(
         "idp",
@@ -47,42 +73,177 @@ def create_app() -> Starlette:
     )
     idp = oauth.create_client("idp")
     base = config["portal_url"]
+    client_auth = (config["client_id"], config["client_secret"])
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+    )
+    templates.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+    templates.globals.update(
+        look_css=config["issuer"] + "/static/look.css",
+        acr_words=words.acr_words,
+        amr_words=words.amr_words,
+        when=words.when,
+        summary=rar.summary,  # a payment's lines, as the IdP's consent page and phone show them
+    )
+    visits: dict[str, dict[str, Any]] = {}  # the portal's own sessions, by the cookie's key
+
+    def visit(request: Request) -> dict[str, Any]:
+        key = request.session.get("key")
+        if key not in visits:
+            key = secrets.token_urlsafe(16)
+            request.session["key"] = key
+            visits[key] = {}
+        return visits[key]
+
+    def page(request: Request, template: str, **context: Any) -> HTMLResponse:
+        state = visit(request)
+        locale = state.get("locale", "th")
+        body = templates.get_template(template).render(
+            t=words.translator(locale),
+            locale=locale,
+            flash=state.pop("flash", None),
+            user=state.get("user"),
+            **context,
+        )
+        return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+    async def verified(token: str) -> dict[str, Any]:
+        """An ID token or logout token of our IdP, for us: its claims."""
+        metadata = await idp.load_server_metadata()
+        keys = KeySet.import_key_set(await idp.fetch_jwk_set())
+        claims = dict(jwt.decode(token, keys).claims)
+        audience = claims.get("aud")
+        if claims.get("iss") != metadata["issuer"] or config["client_id"] not in (
+            audience if isinstance(audience, list) else [audience]
+        ):
+            raise ValueError("not a token of our IdP for us")
+        if claims.get("exp", time.time()) < time.time() - 60:
+            raise ValueError("an expired token")
+        return claims
 
     async def home(request: Request) -> Response:
-        signed_in = request.session.get("user")
-        if signed_in and signed_in["claims"].get("sid") in ended_sessions:
-            request.session.clear()
-            signed_in = None
-        if not signed_in:
-            return page(
-                "<p>ยังไม่ได้เข้าสู่ระบบ / Not signed in.</p>"
-                "<p><a href='/login'>เข้าสู่ระบบ / Sign in</a></p>"
-            )
-        claims = html.escape(json.dumps(signed_in["claims"], ensure_ascii=False, indent=2))
-        info = html.escape(json.dumps(signed_in["userinfo"], ensure_ascii=False, indent=2))
-        return page(
-            f"<h2>ID token</h2><pre>{claims}</pre><h2>UserInfo</h2><pre>{info}</pre>"
-            "<p><a href='/logout'>ออกจากระบบ / Sign out</a></p>"
-        )
+        state = visit(request)
+        user = state.get("user")
+        if user and user["claims"].get("sid") in ended_sessions:
+            state.pop("user")
+            state["flash"] = "ended"
+            user = None
+        return page(request, "home.html", payment=PAYMENT)
 
     async def login(request: Request) -> Response:
+        visit(request)["step_up"] = False
         response: Response = await idp.authorize_redirect(
             request, base + "/callback", nonce=secrets.token_urlsafe(16)
         )
         return response
 
+    async def step_up(request: Request) -> Response:
+        visit(request)["step_up"] = True
+        response: Response = await idp.authorize_redirect(
+            request,
+            base + "/callback",
+            nonce=secrets.token_urlsafe(16),
+            acr_values=ACR_PUSH,
+            max_age=0,  # a fresh approval now, whatever the IdP's session already has
+        )
+        return response
+
     async def callback(request: Request) -> Response:
         token = await idp.authorize_access_token(request)
-        userinfo = await idp.userinfo(token=token)
-        request.session["user"] = {
+        state = visit(request)
+        state["user"] = {
             "claims": dict(token["userinfo"]),
-            "userinfo": dict(userinfo),
+            "userinfo": dict(await idp.userinfo(token=token)),
             "id_token": token["id_token"],
         }
-        return RedirectResponse("/")
+        if state.pop("step_up", False):
+            reached = token["userinfo"].get("acr") == ACR_PUSH
+            state["flash"] = "stepped_up" if reached else "not_stepped_up"
+        return RedirectResponse("/", status_code=303)
+
+    async def payment(request: Request) -> Response:
+        """The payment's state: the phone's answer, polled at the token endpoint when the
+        interval the IdP asked for has passed (the page reloads itself every 5 s)."""
+        state = visit(request)
+        if not state.get("user"):
+            return RedirectResponse("/", status_code=303)
+        asked = state.get("payment")
+        if asked and asked["status"] == "pending" and time.time() >= asked["next_poll"]:
+            await poll(asked)
+        return page(request, "payment.html", asked=asked, payment=PAYMENT)
+
+    async def send_payment(request: Request) -> Response:
+        state = visit(request)
+        user = state.get("user")
+        if not user:
+            return RedirectResponse("/", status_code=303)
+        details = [{**PAYMENT, "document_number": f"3100-2569-{secrets.randbelow(10**4):04d}"}]
+        metadata = await idp.load_server_metadata()
+        async with httpx.AsyncClient(timeout=15) as http:
+            answer = await http.post(
+                metadata["backchannel_authentication_endpoint"],
+                data={
+                    "scope": "openid",
+                    "id_token_hint": user["id_token"],  # the user signed in here
+                    "acr_values": ACR_PUSH,  # the picture variant: bound to this screen
+                    "authorization_details": json.dumps(details, ensure_ascii=False),
+                },
+                auth=client_auth,
+            )
+        body = answer.json()
+        asked: dict[str, Any] = {"details": details[0], "status": "pending"}
+        if answer.status_code != 200:
+            asked.update(status="refused", error=body.get("error_description") or body["error"])
+        else:
+            interval = int(body.get("interval", 5))
+            asked.update(
+                auth_req_id=body["auth_req_id"],
+                pictures=body.get("pictures", []),
+                interval=interval,
+                next_poll=time.time() + interval,  # the phone cannot have answered yet
+            )
+        state["payment"] = asked
+        return RedirectResponse("/payment", status_code=303)
+
+    async def poll(asked: dict[str, Any]) -> None:
+        metadata = await idp.load_server_metadata()
+        async with httpx.AsyncClient(timeout=15) as http:
+            answer = await http.post(
+                metadata["token_endpoint"],
+                data={"grant_type": CIBA_GRANT, "auth_req_id": asked["auth_req_id"]},
+                auth=client_auth,
+            )
+        body = answer.json()
+        if answer.status_code == 200:
+            claims = await verified(body["id_token"])
+            asked.update(
+                status="approved",
+                acr=claims.get("acr"),
+                amr=claims.get("amr"),
+                auth_time=claims.get("auth_time"),
+                granted=body.get("authorization_details"),
+                receipt=body.get("approval_receipt"),
+                id_token=claims,
+            )
+        elif body.get("error") in PENDING:  # CIBA Core §11: slow_down adds 5 s
+            asked["interval"] += 5 if body["error"] == "slow_down" else 0
+            asked["next_poll"] = time.time() + asked["interval"]
+        else:
+            error = body.get("error")
+            asked["status"] = error if error in ("access_denied", "expired_token") else "refused"
+            asked["error"] = body.get("error_description") or error
+
+    async def forget_payment(request: Request) -> Response:
+        visit(request).pop("payment", None)
+        return RedirectResponse("/payment", status_code=303)
+
+    async def language(request: Request) -> Response:
+        locale = request.path_params["locale"]
+        visit(request)["locale"] = locale if locale in ("th", "en") else "th"
+        return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:
-        user: dict[str, Any] = request.session.pop("user", None) or {}
+        user: dict[str, Any] = visit(request).pop("user", None) or {}
         metadata = await idp.load_server_metadata()
         params = f"?post_logout_redirect_uri={base}/&client_id={config['client_id']}"
         if user.get("id_token"):
@@ -91,23 +252,13 @@ def create_app() -> Starlette:
 
     async def backchannel_logout(request: Request) -> Response:
         form = await request.form()
-        token = str(form.get("logout_token") or "")
-        metadata = await idp.load_server_metadata()
-        jwks = await idp.fetch_jwk_set()
-        from joserfc import jwt
-        from joserfc.jwk import KeySet
-
-        decoded = jwt.decode(token, KeySet.import_key_set(jwks))
-        c = decoded.claims
-        events = c.get("events", {})
-        if (
-            c.get("iss") != metadata["issuer"]
-            or c.get("aud") not in (config["client_id"], [config["client_id"]])
-            or "nonce" in c
-            or "http://schemas.openid.net/event/backchannel-logout" not in events
-        ):
+        try:
+            claims = await verified(str(form.get("logout_token") or ""))
+        except (JoseError, ValueError):
             return PlainTextResponse("bad logout token", status_code=400)
-        if sid := c.get("sid"):
+        if "nonce" in claims or LOGOUT_EVENT not in claims.get("events", {}):
+            return PlainTextResponse("bad logout token", status_code=400)
+        if sid := claims.get("sid"):
             ended_sessions.add(sid)
         return PlainTextResponse("ok")
 
@@ -115,9 +266,15 @@ def create_app() -> Starlette:
         routes=[
             Route("/", home),
             Route("/login", login),
+            Route("/step-up", step_up),
             Route("/callback", callback),
+            Route("/payment", payment),
+            Route("/payment", send_payment, methods=["POST"]),
+            Route("/payment/new", forget_payment, methods=["POST"]),
+            Route("/language/{locale}", language),
             Route("/logout", logout),
             Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
     )
     app.add_middleware(

@@ -34,12 +34,19 @@ CODE_TTL = 120
 
 
 def _page(title: str, body: str) -> HTMLResponse:
+    """A page of the simulated app, styled as a phone app (the project's look.css, then
+    upstream.css): an app bar, the content, the buttons at the bottom."""
     return HTMLResponse(
-        "<!doctype html><html lang='th'><meta charset='utf-8'>"
+        "<!doctype html><html lang='th'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><body style='font-family:sans-serif;max-width:32rem;"
-        f"margin:1rem auto;padding:0 1rem'><h1>เป๋าตัง (จำลอง) · {html.escape(title)}</h1>{body}"
-        "</body></html>"
+        "<meta name='theme-color' content='#1f4fd1'>"
+        f"<title>{html.escape(title)} · เป๋าตัง (จำลอง)</title>"
+        "<link rel='stylesheet' href='/static/look.css'>"
+        "<link rel='stylesheet' href='/static/upstream.css'></head>"
+        "<body class='app'><div class='screen'><header class='appbar'>"
+        "<span class='logo' aria-hidden='true'>ป</span>"
+        "<span class='app-name'>เป๋าตัง <small>แอปจำลองสำหรับทดสอบ / simulated</small></span>"
+        f"</header><main><h1>{html.escape(title)}</h1>{body}</main></div></body></html>"
     )
 
 
@@ -98,16 +105,22 @@ class SimulatedUpstream:
             for k, v in params.items()
         )
         options = "".join(
-            f"<p><label><input type='radio' name='pid' value='{c['pid']}' required> "
-            f"{html.escape(c['name'])} ({c['pid']})</label></p>"
+            f"<label class='citizen'><input type='radio' name='pid' value='{c['pid']}' required>"
+            f"<span><strong>{html.escape(c['name'])}</strong>"
+            f"<span class='pid'>{c['pid']}</span></span></label>"
             for c in CITIZENS
         )
         body = (
-            f"<form method='post'>{hidden}<p>เลือกประชาชนทดสอบ / choose a test citizen</p>"
-            f"{options}<p>ยินยอมให้ส่งข้อมูล เลขประจำตัวประชาชน ชื่อ ที่อยู่ วันเกิด "
-            f"ให้ New GFMIS Thai / consent to share your data</p>"
-            "<button name='decision' value='allow'>ยินยอม / Allow</button> "
-            "<button name='decision' value='deny' formnovalidate>ไม่ยินยอม / Deny</button></form>"
+            f"<form method='post'>{hidden}<fieldset class='citizens'>"
+            f"<legend>เลือกประชาชนทดสอบ / choose a test citizen</legend>{options}</fieldset>"
+            "<section class='consent'><h2>ขอความยินยอม / Consent</h2>"
+            "<p><strong>New GFMIS Thai</strong> ขอรับข้อมูลของท่านจาก"
+            "<span class='words'>เป๋าตัง</span>:</p>"
+            "<ul><li>เลขประจำตัวประชาชน</li><li>ชื่อ-นามสกุล</li><li>ที่อยู่</li><li>วันเกิด</li>"
+            "</ul><p lang='en'>consent to share your data</p></section>"
+            "<div class='buttons'><button name='decision' value='allow'>ยินยอม / Allow</button>"
+            "<button name='decision' value='deny' formnovalidate class='ghost'>"
+            "ไม่ยินยอม / Deny</button></div></form>"
         )
         return _page("ยืนยันตัวตน", body)
 

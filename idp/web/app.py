@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from idp import metrics
 from idp.domain.errors import Message
@@ -27,6 +26,7 @@ from idp.web.registration import activation, proofing, wizard
 from idp.web.render import TEMPLATES
 from idp.web.security_headers import NO_STORE, policy, secured
 from idp.web.signin import authorize, login, logout, push
+from idp.web.static_files import SharedStatic
 from idp.web.token_login import initial_password
 from idp.web.webapp import pages as webapp_pages
 
@@ -135,7 +135,7 @@ def routes(context: WebContext) -> list[Route | Mount]:
         Route("/forgot/{flow}/resend", forgot_password.resend, methods=["POST"]),
         Route("/healthz", health),
         Route("/readyz", ready),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", SharedStatic(directory=STATIC), name="static"),
     ]
 
 

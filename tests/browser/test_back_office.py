@@ -64,9 +64,41 @@ def desk(backend: Backend, tmp_path: Path, chromium: Browser) -> Iterator[Desk]:
             context.close()
 
 
+# The page's width, Thai text not in Sarabun (this machine has no Thai font: a fallback would
+# show boxes), and whether Sarabun's Thai face is loaded.
+PHONE_LAYOUT = """async () => {
+  await document.fonts.ready;
+  const thai = /[\\u0E00-\\u0E7F]/, fallback = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const owner = walk.currentNode.parentElement;
+    const family = getComputedStyle(owner).fontFamily.split(",")[0].replace(/["']/g, "");
+    if (thai.test(walk.currentNode.data) && owner.getClientRects().length && family !== "Sarabun") {
+      fallback.push(owner.tagName + ": " + family);
+    }
+  }
+  const loaded = [...document.fonts].some((face) => face.family.replace(/["']/g, "") === "Sarabun"
+    && face.status === "loaded" && /E01/i.test(face.unicodeRange));
+  return { width: document.documentElement.scrollWidth, fallback: fallback, loaded: loaded };
+}"""
+
+
 def test_officer_signs_in_with_push_and_out_again(desk: Desk) -> None:
     expect(desk.page.locator("h1")).to_have_text("ภาพรวม")
     expect(desk.page.locator("svg.chart")).to_have_count(2)
+    desk.page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing overflows
+    for path in ("/", "/users", "/audit"):
+        desk.go(path)
+        assert desk.page.evaluate(PHONE_LAYOUT) == {"width": 390, "fallback": [], "loaded": True}
+    expect(desk.page.locator("td[data-label]").first).to_be_visible()  # rows as cards
+    menu = desk.page.locator("details.menu")
+    expect(menu.get_by_role("link", name="ผู้ใช้งาน")).to_be_hidden()  # the menu folds
+    menu.locator("summary").click()
+    expect(menu.get_by_role("link", name="ผู้ใช้งาน")).to_be_visible()
+    desk.page.set_viewport_size({"width": 1366, "height": 768})
+    desk.go("/")  # a computer: the menu closed but shown, without its button
+    expect(menu.locator("summary")).to_be_hidden()
+    expect(menu.get_by_role("link", name="ผู้ใช้งาน")).to_be_visible()
     desk.page.click("text=English")
     expect(desk.page.locator("h1")).to_have_text("Dashboard")
     desk.page.click("text=Sign out")

@@ -75,7 +75,8 @@ async def app_page(request: Request) -> Response:
     texts = {key: gettext(key) for key in TEXTS}
     reasons = {key: message.text(locale) for key, message in CANCEL_REASONS.items()}
     names = [
-        {"id": p.id, "name": p.th if locale == "th" else p.en} for p in pictures.all_pictures()
+        {"id": p.id, "name": p.th if locale == "th" else p.en, "words": p.words(locale)}
+        for p in pictures.all_pictures()
     ]
     return c.render.page(
         request,

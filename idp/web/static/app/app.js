@@ -246,8 +246,14 @@ function drawGrid() {
     const image = document.createElement("img");
     image.src = `${API}/pictures/${String(p.id).padStart(2, "0")}.svg`;
     image.alt = "";
-    const name = document.createElement("span");
-    name.textContent = p.name;
+    const name = document.createElement("span");  // word groups kept whole (look.css .words)
+    p.words.forEach((words, i) => {
+      if (i) name.append(document.documentElement.lang === "th" ? "" : " ", document.createElement("wbr"));
+      const group = document.createElement("span");
+      group.className = "words";
+      group.textContent = words;
+      name.append(group);
+    });
     button.append(image, name);
     button.setAttribute("aria-label", p.name);
     button.addEventListener("click", () => {

@@ -3,8 +3,8 @@
    - shows a notification for a sign-in request pushed by the server (Web Push: the challenge
      ID and its context only, never the pictures), and tells an open app at once;
    - opens the app at the request when the notification is tapped. */
-const SHELL = "softtoken-shell-v1";
-const FILES = ["/app", "/static/style.css", "/static/app/app.css", "/static/app/app.js",
+const SHELL = "softtoken-shell-v2";
+const FILES = ["/app", "/static/look.css", "/static/style.css", "/static/app/app.css", "/static/app/app.js",
   "/static/app/icon.svg", "/static/app/icon-192.png"];
 
 self.addEventListener("install", (event) => {
