@@ -87,7 +87,7 @@ def test_officer_signs_in_with_push_and_out_again(desk: Desk) -> None:
     expect(desk.page.locator("h1")).to_have_text("ภาพรวม")
     expect(desk.page.locator("svg.chart")).to_have_count(2)
     desk.page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing overflows
-    for path in ("/", "/users", "/audit"):
+    for path in ("/", "/users", "/users/" + desk.officer.person.user_id, "/audit"):
         desk.go(path)
         assert desk.page.evaluate(PHONE_LAYOUT) == {"width": 390, "fallback": [], "loaded": True}
     expect(desk.page.locator("td[data-label]").first).to_be_visible()  # rows as cards
