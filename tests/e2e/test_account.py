@@ -6,8 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from idp.app import create_app
+from idp.storage.models import Registration
 from push_auth.errors import PushError
 from tests import push_support, support
 from tests.backends import Backend
@@ -71,3 +74,24 @@ def test_account_page_and_cancel_soft_token(backend: Backend, tmp_path: Path) ->
             assert again.status_code == 200  # free to register again
     finally:
         smtp.stop()
+
+
+def test_the_account_page_offers_the_lifecycle_next_step(
+    app_client: TestClient, user: support.Person, services: support.Services
+) -> None:
+    """Issue #16: a user without Soft Token is offered the next step of the lifecycle."""
+    page = push_support.sign_in_to(app_client, "/account", user)
+    assert "ลงทะเบียน Soft Token</a>" in page.text  # provisioned: register
+    assert 'href="/activate"' not in page.text
+    support.approve_registration(services, user.user_id)
+    page = app_client.get("/account")
+    assert 'href="/activate"' in page.text  # approved: activate, not register
+    assert 'href="/register"' not in page.text
+    with services.db.session() as session:
+        registration = session.scalars(
+            select(Registration).where(Registration.user_id == user.user_id)
+        ).one()
+        registration.status = "waiting_approval"
+    page = app_client.get("/account")
+    assert "ดูสถานะการลงทะเบียน" in page.text  # waiting: no new registration offered
+    assert 'href="/activate"' not in page.text

@@ -16,6 +16,7 @@ from idp.web.account import passkeys
 from idp.web.context import ctx
 from idp.web.csrf import BAD_FORM
 from idp.web.i18n import COOKIE
+from idp.web.signin.next_step import next_step
 from idp.web.signin.required import fresh_session, sign_in_first
 
 
@@ -37,6 +38,7 @@ async def account_page(request: Request, notice: str | None = None) -> Response:
         reasons={k: m.text(locale) for k, m in CANCEL_REASONS.items()},
         overview=overview,
         may=lambda ability: isinstance(account, Account) and account.may(Ability(ability)),
+        next_step=next_step(account) if isinstance(account, Account) else None,
     )
 
 
