@@ -48,14 +48,7 @@ from tests.registration_support import World
 
 # (page, check) → why it fails and who is fixing it. Emptied as the other parts of issue #16
 # land; a listed failure that no longer happens fails the test (remove it then).
-_CARDS = (
-    "back office tables at 390 px: the phone-first layout (tables become cards), issue #16 item 2"
-)
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {
-    ("admin-registration", "overflow"): _CARDS,
-    ("admin-user", "overflow"): _CARDS,
-    ("admin-service-request", "overflow"): _CARDS,
-}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
 
 
 @dataclass
