@@ -7,6 +7,7 @@ stop start-up with a message that names the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +48,19 @@ class ServerSettings(Section):
     # Seconds a process takes on SIGTERM to finish its requests and mail sends (idp.shutdown).
     shutdown_timeout: int = Field(20, ge=1, le=600)
     environment: Literal["development", "production"] = "development"
+    # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-* we believe.
     trusted_proxies: list[str] = []
     var_dir: str = "var"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:  # strict: host bits set (10.0.0.1/8) is a typing mistake, not a network
+                ipaddress.ip_network(entry.strip(), strict=True)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or a network (CIDR)") from None
+        return entries
 
     @model_validator(mode="after")
     def _issuer_is_url(self) -> ServerSettings:

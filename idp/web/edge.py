@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp import metrics
 from idp.web import access_log, control_chars
-from idp.web.proxies import apply_forwarded, assign_request_id
+from idp.web.proxies import TrustedProxies, apply_forwarded, assign_request_id
 from idp.web.security_headers import policy, secured
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -27,7 +27,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class Edge:
     def __init__(self, app: ASGIApp, *, trusted_proxies: list[str], https: bool) -> None:
         self.app = app
-        self.trusted = frozenset(trusted_proxies)
+        self.trusted = TrustedProxies(trusted_proxies)
         self.policy = policy(https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -38,7 +38,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         apply_forwarded(scope, self.trusted)
-        request_id = assign_request_id(scope, self.trusted)
+        request_id = assign_request_id(scope)
         id_header = (b"x-request-id", request_id.encode("ascii"))
         started = time.perf_counter()
         status = 500

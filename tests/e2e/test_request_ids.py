@@ -73,15 +73,18 @@ async def _echo(request: Request) -> Response:
 @pytest.mark.parametrize(
     ("trusted", "sent", "kept"),
     [
-        (["testclient"], "0123456789abcdef0123456789abcdef", True),  # nginx's $request_id
-        (["testclient"], "bad id\twith spaces", False),
-        (["testclient"], "x" * 65, False),
+        (["192.0.2.7"], "0123456789abcdef0123456789abcdef", True),  # nginx's $request_id
+        (["192.0.2.0/24"], "0123456789abcdef0123456789abcdef", True),  # a proxies' network
+        (["192.0.2.7"], "bad id\twith spaces", False),
+        (["192.0.2.7"], "x" * 65, False),
         ([], "0123456789abcdef0123456789abcdef", False),  # not from a trusted proxy
+        (["192.0.2.8"], "0123456789abcdef0123456789abcdef", False),
     ],
 )
 def test_only_a_trusted_proxy_may_give_the_id(trusted: list[str], sent: str, kept: bool) -> None:
     app = Edge(Starlette(routes=[Route("/", _echo)]), trusted_proxies=trusted, https=False)
-    answer = TestClient(app).get("/", headers={"X-Request-ID": sent})
+    client = TestClient(app, client=("192.0.2.7", 50000))  # the proxy's address
+    answer = client.get("/", headers={"X-Request-ID": sent})
     assert answer.text == answer.headers["x-request-id"]
     assert (answer.text == sent) is kept
     assert re.fullmatch(r"[0-9A-Za-z-]{8,64}", answer.text)

@@ -19,7 +19,7 @@ def presented_fingerprint(c: WebContext, request: Request) -> str | None:
     settings = c.services.settings
     if not settings.token_login.enabled:
         return None
-    if not from_trusted_proxy(request, settings.server.trusted_proxies):
+    if not from_trusted_proxy(request):
         return None  # the headers mean nothing from anyone else
     if request.headers.get(settings.token_login.verify_header) != "SUCCESS":
         return None
