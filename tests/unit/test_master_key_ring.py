@@ -45,7 +45,7 @@ def test_a_previous_key_opens_what_it_sealed_and_reseal_moves_it() -> None:
     assert MasterKey(NEW).decrypt(moved, b"ctx") == b"secret"  # the old key is no longer needed
 
 
-@pytest.mark.parametrize("sealed_by", [OLD, NEW])
+@pytest.mark.parametrize("sealed_by", [OLD, NEW], ids=["previous", "current"])
 def test_values_sealed_before_the_ring_still_open(sealed_by: bytes) -> None:
     blob = _legacy(sealed_by, b"secret", b"ctx")
     ring = MasterKey(NEW, [OLD])
