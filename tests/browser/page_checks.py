@@ -19,9 +19,10 @@ VIEWPORTS = {"phone": (390, 844), "desktop": (1366, 768)}
 AXE_VIEWPORT = "phone"  # axe's rules hardly depend on the width; it is the slow check
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-# The document's width, and each element with Thai text (its own text nodes, its value or its
-# placeholder) whose first font family is not Sarabun; whether a Sarabun face covering Thai
-# (U+0E01-0E5B) is loaded: declared but not loaded means the text fell back to another font.
+# Whether an error summary (#form-error) is there without the focus; the document's width; each
+# element with Thai text (its own text nodes, its value or its placeholder) whose first font
+# family is not Sarabun; whether a Sarabun face covering Thai (U+0E01-0E5B) is loaded: declared
+# but not loaded means the text fell back to another font.
 LAYOUT_AND_FONTS = """async () => {
   await document.fonts.ready;
   const thai = /[\\u0E00-\\u0E7F]/;
@@ -45,7 +46,9 @@ LAYOUT_AND_FONTS = """async () => {
   }
   const thaiFace = [...document.fonts].some((f) => f.family.replace(/["']/g, "") === "Sarabun"
     && f.status === "loaded" && /E01/i.test(f.unicodeRange));
+  const summary = document.getElementById("form-error");
   return {
+    summaryUnfocused: summary !== null && document.activeElement !== summary,
     width: document.documentElement.scrollWidth, viewport: window.innerWidth,
     fallback: fallback, hasThai: owners.size > 0, thaiFace: thaiFace,
   };
@@ -67,7 +70,7 @@ class Failure:
     page: str
     locale: str
     viewport: str
-    check: str  # overflow, font or axe
+    check: str  # overflow, font, axe or focus
     detail: str
 
     def __str__(self) -> str:
@@ -109,6 +112,8 @@ class Sweep:
             self._fail(name, viewport, "overflow", f"{found['width']} px > {found['viewport']} px")
         for element in found["fallback"][:5]:
             self._fail(name, viewport, "font", element)
+        if found["summaryUnfocused"]:
+            self._fail(name, viewport, "focus", "the error summary #form-error has not the focus")
         if found["hasThai"] and not found["thaiFace"]:
             self._fail(name, viewport, "font", "Thai text but no Sarabun Thai face loaded")
 
