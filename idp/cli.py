@@ -34,6 +34,7 @@ from idp.storage.models import Registration, User
 
 ROLES = ("officer", "admin", "auditor")
 CLI_ACTOR = "cli"
+WORKER_HEALTHCHECK_TIMEOUT = 30  # seconds; see serve
 
 
 def _settings() -> Settings:
@@ -113,6 +114,10 @@ def serve(reload: bool, workers: int | None) -> None:
         access_log=False,  # idp.web.access_log logs requests without query strings
         log_config=LOGGING,
         timeout_graceful_shutdown=settings.server.shutdown_timeout,
+        # uvicorn pings each worker from the moment it is spawned and kills one that has not
+        # answered in this many seconds (its default, 5, is less than a worker's start on a
+        # loaded host: the workers were killed and respawned forever).
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
     )
 
 

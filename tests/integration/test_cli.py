@@ -210,3 +210,21 @@ def test_users_assignment_order_through_the_lifecycle(run: CliRunner, settings: 
                 )
             )
         assert [a["on_file"] for a in actions] == [True, False]
+
+
+def test_serve_gives_a_starting_worker_time_to_answer_uvicorn(
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn kills a worker that has not answered its ping within timeout_worker_healthcheck
+    (default 5 s) and starts another: on a loaded host a worker's start took longer, and the
+    workers of the 30-minute soak were killed and respawned until it gave up."""
+    import signal
+
+    import uvicorn
+
+    passed: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kwargs: passed.update(kwargs))
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)  # serve's SIGTERM handler
+    result = run.invoke(main, ["serve", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert passed["timeout_worker_healthcheck"] == 30
