@@ -7,6 +7,7 @@ RUN python -m venv /opt/venv \
 COPY idp ./idp
 COPY push_auth ./push_auth
 COPY admin_ui ./admin_ui
+COPY softtoken_i18n ./softtoken_i18n
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM python:3.11-slim

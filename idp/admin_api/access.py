@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from idp.core import Core
 from idp.domain.audit import Origin
 from idp.domain.back_office.officers import Officers
+from idp.domain.errors import Message
 from idp.login.assurance import Requirement
 from idp.oidc.adapter import origin_of
 
@@ -63,13 +64,17 @@ class Refusal(Exception):
         self.response = response
 
 
-def _error(status: int, error: str, en: str, th: str, challenge: str | None = None) -> Refusal:
+def _error(status: int, error: str, message: Message, challenge: str | None = None) -> Refusal:
     headers = {"Cache-Control": "no-store"}
     if challenge:
         headers["WWW-Authenticate"] = challenge
     return Refusal(
         JSONResponse(
-            {"error": error, "error_description": en, "error_description_th": th},
+            {
+                "error": error,
+                "error_description": message.en,
+                "error_description_th": message.th,
+            },
             status_code=status,
             headers=headers,
         )
@@ -92,8 +97,7 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
         raise _error(
             401,
             "invalid_token",
-            "a bearer access token is required",
-            "ต้องแนบ access token",
+            Message("a bearer access token is required"),
             'Bearer realm="admin"',
         )
     checked = c.server.tokens.check_access_token(token.strip())
@@ -101,17 +105,14 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
         raise _error(
             401,
             "invalid_token",
-            "the token is not valid for the admin API",
-            "access token ไม่ถูกต้องสำหรับระบบเจ้าหน้าที่",
+            Message("the token is not valid for the admin API"),
             'Bearer realm="admin", error="invalid_token"',
         )
     claims = checked.claims
     roles = Officers(c.services.db).roles_of(str(claims.get("sub")))
     allowed = (WRITE_ROLES if write else READ_ROLES).get(resource, set())
     if not roles & allowed:
-        raise _error(
-            403, "forbidden", "your role does not allow this", "บทบาทของท่านไม่มีสิทธิ์ดำเนินการนี้"
-        )
+        raise _error(403, "forbidden", Message("your role does not allow this"))
     officer = Officer(
         str(claims["sub"]),
         roles,
@@ -123,8 +124,9 @@ def authorise(c: Core, request: Request, resource: str, write: bool) -> Officer:
         raise _error(
             401,
             "insufficient_user_authentication",
-            "approve on your phone again (push sign-in within 15 minutes) to change anything",
-            "กรุณายืนยันตัวตนด้วย Soft Token อีกครั้ง (ภายใน 15 นาที) ก่อนแก้ไขข้อมูล",
+            Message(
+                "approve on your phone again (push sign-in within 15 minutes) to change anything"
+            ),
             f'Bearer error="insufficient_user_authentication", '
             f'error_description="A push sign-in within 15 minutes is required", '
             f'acr_values="{strong(c).minimum}", max_age={STEP_UP_SECONDS}',

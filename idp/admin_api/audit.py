@@ -17,7 +17,7 @@ from idp.core import Core
 from idp.domain.back_office.audit_log import AuditFilter, AuditLog
 from idp.domain.errors import Message, UserFacingError
 
-BAD_TIME = Message("วันที่ไม่ถูกต้อง", "since/until must be ISO 8601")
+BAD_TIME = Message("since/until must be ISO 8601")
 
 
 @endpoint("audit", write=False)

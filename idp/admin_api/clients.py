@@ -89,14 +89,12 @@ def _seconds(body: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise UserFacingError(Message("ต้องเป็นจำนวนวินาที", f"{name} must be whole seconds"), name)
+        raise UserFacingError(Message("{name} must be whole seconds", name=name), name)
     return value
 
 
 def _strings(body: dict[str, Any], name: str, default: list[str]) -> list[str]:
     value = body.get(name, default)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UserFacingError(
-            Message("ต้องเป็นรายการข้อความ", f"{name} must be a list of strings"), name
-        )
+        raise UserFacingError(Message("{name} must be a list of strings", name=name), name)
     return list(value)

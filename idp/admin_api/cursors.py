@@ -19,7 +19,7 @@ from idp.domain.errors import Message, UserFacingError
 Key = TypeVar("Key")
 
 MAX_LIMIT = 200
-BAD_CURSOR = Message("ตำแหน่งหน้าถัดไปไม่ถูกต้อง", "after is not a cursor of this list")
+BAD_CURSOR = Message("after is not a cursor of this list")
 
 
 def limit_of(raw: str | None, default: int = 50) -> int:

@@ -14,10 +14,8 @@ from idp.core import Core
 from idp.domain.back_office.devices import Devices
 from idp.domain.errors import Message, UserFacingError
 
-NOTE_NEEDED = Message(
-    "ต้องบันทึกผลการโทรศัพท์สอบถามผู้ใช้", "a note of what the call with the user established is required"
-)
-REASON_NEEDED = Message("ต้องระบุเหตุผล", "a reason is required")
+NOTE_NEEDED = Message("a note of what the call with the user established is required")
+REASON_NEEDED = Message("a reason is required")
 
 
 def devices_of(c: Core) -> Devices:

@@ -88,17 +88,13 @@ async def json_object(request: Request) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise UserFacingError(
-            Message("ข้อมูลต้องเป็น JSON object", "the body must be a JSON object"), "body"
-        )
+        raise UserFacingError(Message("the body must be a JSON object"), "body")
     if (field := _control_characters(data, "body")) is not None:
         raise UserFacingError(CONTROL_CHARACTERS, field)
     return data
 
 
-CONTROL_CHARACTERS = Message(
-    "ข้อมูลมีอักขระควบคุมที่ไม่อนุญาต", "control characters other than TAB, LF and CR are not allowed"
-)
+CONTROL_CHARACTERS = Message("control characters other than TAB, LF and CR are not allowed")
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # the forms' rule
 
 

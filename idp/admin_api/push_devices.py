@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from idp.domain.back_office.ports import DeviceRefused
-from idp.domain.errors import Message
+from idp.domain.errors import Relayed
 from push_auth.errors import PushError
 from push_auth.models import Device
 from push_auth.service import PushAuth
@@ -29,4 +29,4 @@ class PushAuthDevices:
         try:
             return self.push.lift_suspension(user_id, actor, note)
         except PushError as refused:
-            raise DeviceRefused(Message(refused.th, refused.en)) from refused
+            raise DeviceRefused(Relayed(refused.th, refused.en)) from refused

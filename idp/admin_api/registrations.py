@@ -15,7 +15,7 @@ from idp.core import Core
 from idp.domain.back_office.registrations import Registrations
 from idp.domain.errors import Message, NotFound
 
-NO_DECISION = Message("ไม่พบรายการที่ขอ", "no such action")
+NO_DECISION = Message("no such action")
 
 
 def registrations_of(c: Core) -> Registrations:

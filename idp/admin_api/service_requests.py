@@ -36,9 +36,9 @@ TEXT_FIELDS = {
     "form_pdf_sha256": 64,
 }
 HOLDER_FIELDS = {"name_th": 200, "name_en": 200, "email": 254, "mobile": 10}
-WRONG_TYPE = Message("รูปแบบข้อมูลไม่ถูกต้อง", "the value has the wrong type")
-TOO_LONG = Message("ข้อมูลยาวเกินไป", "the value is too long")
-INCOMPLETE = Message("ข้อมูลแบบคำร้องไม่ครบ", "the form is incomplete")
+WRONG_TYPE = Message("the value has the wrong type")
+TOO_LONG = Message("the value is too long")
+INCOMPLETE = Message("the form is incomplete")
 
 
 def requests_of(c: Core) -> ServiceRequests:

@@ -13,7 +13,7 @@ from idp.core import Core
 from idp.domain.errors import Message, NotFound, UserFacingError
 from idp.domain.kept_files import MAX_PDF_BYTES, TOO_LARGE, check_and_keep, kept_pdf, uploads_folder
 
-NO_FILE = Message("ไม่มีไฟล์แนบ", "no such file on record")
+NO_FILE = Message("no such file on record")
 
 
 @endpoint("registrations", write=True)

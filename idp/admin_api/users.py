@@ -16,8 +16,8 @@ from idp.domain.back_office.users import Users
 from idp.domain.errors import Message, NotFound, UserFacingError
 
 IMPORT_LIMIT = 10 * 1024 * 1024  # the same ceiling as the manual's PDF uploads
-NO_ACTION = Message("ไม่พบรายการที่ขอ", "no such action")
-ON_FILE_NEEDED = Message("on_file ต้องเป็น true หรือ false", "on_file must be true or false")
+NO_ACTION = Message("no such action")
+ON_FILE_NEEDED = Message("on_file must be true or false")
 
 
 def users_of(c: Core) -> Users:
@@ -104,10 +104,10 @@ async def import_csv(request: Request, c: Core, officer: Officer) -> Response:
     and changes nothing. All or nothing: a 400 lists every bad row."""
     body = await request.body()
     if len(body) > IMPORT_LIMIT:
-        raise UserFacingError(Message("ไฟล์ใหญ่เกิน 10 MB", "the file is larger than 10 MB"), "file")
+        raise UserFacingError(Message("the file is larger than 10 MB"), "file")
     text = body.decode("utf-8-sig", errors="replace")
     if "\x00" in text:  # PostgreSQL cannot store it, and no CSV needs it
-        raise UserFacingError(Message("ไฟล์มีอักขระ NUL", "the file contains a NUL character"), "file")
+        raise UserFacingError(Message("the file contains a NUL character"), "file")
     preview = request.query_params.get("preview") in ("1", "true")
     result = await run_in_threadpool(users_of(c).import_csv, text, officer.user_id, preview)
     return json_response(result, 400 if result["errors"] else 200)

@@ -14,7 +14,7 @@ from idp.domain.errors import Message, UserFacingError
 from idp.domain.passwords import hash_password, verify_password
 from idp.storage.models import PasswordHistory, User
 
-WRONG_CURRENT = Message("รหัสผ่านเดิมไม่ถูกต้อง", "the current password is wrong")
+WRONG_CURRENT = Message("the current password is wrong")
 
 
 def change_password(

@@ -59,13 +59,13 @@ class ProtocolOptions:
             default = getattr(cls(), name)
             if isinstance(default, bool):
                 if not isinstance(value, bool):
-                    raise _invalid("ต้องเป็นจริงหรือเท็จ", f"{name} must be a boolean", name)
+                    raise _invalid(Message("{name} must be a boolean", name=name), name)
             elif isinstance(default, tuple):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise _invalid("ต้องเป็นรายการข้อความ", f"{name} must be a list of strings", name)
+                    raise _invalid(Message("{name} must be a list of strings", name=name), name)
                 value = tuple(value)
             elif value is not None and not isinstance(value, str):
-                raise _invalid("ต้องเป็นข้อความ", f"{name} must be a string", name)
+                raise _invalid(Message("{name} must be a string", name=name), name)
             values[name] = default if value in ("", None) else value
         return replace(base or cls(), **values)
 
@@ -86,17 +86,15 @@ class ProtocolOptions:
 def validate(options: ProtocolOptions, grant_types: tuple[str, ...], auth_method: str) -> None:
     """The rules of these options, beside the client's own (idp.domain.clients.validate)."""
     if options.profile is not None and options.profile not in PROFILES:
-        raise _invalid("โปรไฟล์ไม่รองรับ", "unsupported profile (fapi2)", "profile")
+        raise _invalid(Message("unsupported profile (fapi2)"), "profile")
     if options.profile == FAPI2 and auth_method != "private_key_jwt":
         raise _invalid(
-            "FAPI 2.0 ต้องยืนยันตัวตน client ด้วย private_key_jwt",
-            "the FAPI 2.0 profile needs private_key_jwt client authentication",
+            Message("the FAPI 2.0 profile needs private_key_jwt client authentication"),
             "profile",
         )
     if unknown := set(options.authorization_details_types) - set(AUTHORIZATION_DETAILS_TYPES):
         raise _invalid(
-            "ประเภท authorization_details ไม่รองรับ",
-            f"unknown authorization_details types {sorted(unknown)}",
+            Message("unknown authorization_details types {types}", types=sorted(unknown)),
             "authorization_details_types",
         )
     _validate_ciba(options, grant_types, auth_method)
@@ -109,43 +107,37 @@ def _validate_ciba(
     if CIBA_GRANT not in grant_types:
         if mode is not None:
             raise _invalid(
-                "ต้องเปิด grant แบบ CIBA ด้วย",
-                "backchannel_token_delivery_mode needs the CIBA grant type",
+                Message("backchannel_token_delivery_mode needs the CIBA grant type"),
                 "backchannel_token_delivery_mode",
             )
         return
     if mode not in DELIVERY_MODES:
         raise _invalid(
-            "ต้องระบุ poll หรือ ping",
-            "backchannel_token_delivery_mode must be poll or ping",
+            Message("backchannel_token_delivery_mode must be poll or ping"),
             "backchannel_token_delivery_mode",
         )
     if auth_method == "none":
-        raise _invalid(
-            "client สาธารณะใช้ CIBA ไม่ได้", "a public client cannot use CIBA", "grant_types"
-        )
+        raise _invalid(Message("a public client cannot use CIBA"), "grant_types")
     endpoint = options.backchannel_client_notification_endpoint
     if mode == "ping":
         parts = urlsplit(endpoint or "")
         local = parts.hostname in ("localhost", "127.0.0.1", "::1")
         if parts.scheme != "https" and not (parts.scheme == "http" and local):
             raise _invalid(
-                "ต้องระบุ URL https สำหรับการแจ้งเตือน",
-                "ping mode needs an https backchannel_client_notification_endpoint",
+                Message("ping mode needs an https backchannel_client_notification_endpoint"),
                 "backchannel_client_notification_endpoint",
             )
         if len(endpoint or "") > 500:
             raise _invalid(
-                "URL ยาวเกินไป", "the URL is too long", "backchannel_client_notification_endpoint"
+                Message("the URL is too long"), "backchannel_client_notification_endpoint"
             )
     alg = options.backchannel_authentication_request_signing_alg
     if alg is not None and alg not in REQUEST_SIGNING_ALGS:
         raise _invalid(
-            "อัลกอริทึมไม่รองรับ",
-            "backchannel_authentication_request_signing_alg must be ES256, PS256 or RS256",
+            Message("backchannel_authentication_request_signing_alg must be ES256, PS256 or RS256"),
             "backchannel_authentication_request_signing_alg",
         )
 
 
-def _invalid(th: str, en: str, field: str) -> UserFacingError:
-    return UserFacingError(Message(th, en), field)
+def _invalid(message: Message, field: str) -> UserFacingError:
+    return UserFacingError(message, field)

@@ -55,8 +55,8 @@ class Lifetimes:
     refresh_token: int
 
 
-def _invalid(th: str, en: str, field: str) -> UserFacingError:
-    return UserFacingError(Message(th, en), field)
+def _invalid(message: Message, field: str) -> UserFacingError:
+    return UserFacingError(message, field)
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -66,51 +66,60 @@ def _check_uri(uri: str, field: str) -> None:
     except ValueError:
         hostname = None
     if hostname is None or parts.scheme not in ("https", "http") or parts.fragment:
-        raise _invalid("URI ไม่ถูกต้อง: " + uri, "not a valid absolute URI: " + uri, field)
+        raise _invalid(Message("not a valid absolute URI: {uri}", uri=uri), field)
     local = hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme == "http" and not local:
-        raise _invalid("ต้องใช้ https: " + uri, "must use https: " + uri, field)
+        raise _invalid(Message("must use https: {uri}", uri=uri), field)
 
 
 def validate(spec: ClientSpec, ceiling: Lifetimes | None = None) -> None:
     if not spec.client_id or len(spec.client_id) > 100 or not spec.client_id.isascii():
-        raise _invalid("client_id ไม่ถูกต้อง", "client_id must be 1-100 ASCII characters", "id")
+        raise _invalid(Message("client_id must be 1-100 ASCII characters"), "id")
     if len(spec.name) > 200 or len(spec.scope) > 500:  # the columns' lengths
-        raise _invalid("ชื่อหรือ scope ยาวเกินไป", "name or scope is too long", "name")
+        raise _invalid(Message("name or scope is too long"), "name")
     if spec.backchannel_logout_uri and len(spec.backchannel_logout_uri) > 500:
-        raise _invalid("URI ยาวเกินไป", "the URI is too long", "backchannel_logout_uri")
+        raise _invalid(Message("the URI is too long"), "backchannel_logout_uri")
     if spec.auth_method not in AUTH_METHODS:
-        raise _invalid("วิธียืนยันตัวตนไม่รองรับ", "unsupported auth method", "auth_method")
+        raise _invalid(Message("unsupported auth method"), "auth_method")
     if unknown := set(spec.grant_types) - set(GRANT_TYPES):
-        raise _invalid("grant ไม่รองรับ", f"unsupported grant types {unknown}", "grant_types")
+        raise _invalid(Message("unsupported grant types {unknown}", unknown=unknown), "grant_types")
     if unknown := set(spec.scope.split()) - set(SCOPES):
-        raise _invalid("scope ไม่รองรับ", f"unsupported scopes {unknown}", "scope")
+        raise _invalid(Message("unsupported scopes {unknown}", unknown=unknown), "scope")
     if spec.id_token_alg not in ID_TOKEN_ALGS:
-        raise _invalid("อัลกอริทึมไม่รองรับ", "id_token alg must be RS256 or ES256", "alg")
+        raise _invalid(Message("id_token alg must be RS256 or ES256"), "alg")
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
-        raise _invalid("ต้องระบุ redirect URI", "a redirect URI is required", "redirect_uri")
+        raise _invalid(Message("a redirect URI is required"), "redirect_uri")
     if spec.auth_method == "none" and "client_credentials" in spec.grant_types:
         raise _invalid(
-            "client สาธารณะใช้ client_credentials ไม่ได้",
-            "a public client cannot use client_credentials",
+            Message("a public client cannot use client_credentials"),
             "grant_types",
         )
     if spec.auth_method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
-        raise _invalid("ต้องระบุ JWKS", "private_key_jwt needs jwks or jwks_uri", "jwks")
+        raise _invalid(Message("private_key_jwt needs jwks or jwks_uri"), "jwks")
     for uri in (*spec.redirect_uris, *spec.post_logout_redirect_uris):
         _check_uri(uri, "redirect_uri")
     if spec.backchannel_logout_uri:
         _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
     if spec.min_acr is not None and spec.min_acr not in acr.SUPPORTED:
-        raise _invalid("ระดับการยืนยันตัวตนไม่รองรับ", "unsupported min_acr", "min_acr")
+        raise _invalid(Message("unsupported min_acr"), "min_acr")
     client_protocol.validate(spec.protocol, spec.grant_types, spec.auth_method)
     for name, floor in (("access_token", 30), ("id_token", 30), ("refresh_token", 60)):
         value = getattr(spec, name + "_ttl")
         most = getattr(ceiling, name) if ceiling else None
         if value is not None and (value < floor or (most is not None and value > most)):
             raise _invalid(
-                f"อายุ token ต้องอยู่ระหว่าง {floor} ถึง {most or 'ค่าของระบบ'} วินาที",
-                f"{name}_ttl must be {floor} to {most or 'the deployment'} seconds",
+                Message(
+                    "{name}_ttl must be {floor} to {most} seconds",
+                    name=name,
+                    floor=floor,
+                    most=most,
+                )
+                if most
+                else Message(
+                    "{name}_ttl must be {floor} seconds or more, up to the deployment's",
+                    name=name,
+                    floor=floor,
+                ),
                 name + "_ttl",
             )
 
@@ -121,7 +130,7 @@ def create(
     """Register a client; return it with its secret (shown once, stored only as a digest)."""
     validate(spec, ceiling)
     if session.get(Client, spec.client_id) is not None:
-        raise _invalid("มี client นี้อยู่แล้ว", "a client with this ID already exists", "id")
+        raise _invalid(Message("a client with this ID already exists"), "id")
     secret = random_token(32) if spec.auth_method.startswith("client_secret") else None
     client = Client(
         client_id=spec.client_id,
@@ -154,7 +163,7 @@ def create(
 def rotate_secret(session: Session, client_id: str, actor: str) -> str:
     client = get(session, client_id)
     if not client.token_endpoint_auth_method.startswith("client_secret"):
-        raise _invalid("client นี้ไม่ใช้ secret", "this client does not use a secret", "id")
+        raise _invalid(Message("this client does not use a secret"), "id")
     secret = random_token(32)
     client.secret_hash = sha256_hex(secret)
     audit.record(session, "client.rotate_secret", actor=actor, subject=client_id)
@@ -169,7 +178,7 @@ def delete(session: Session, client_id: str, actor: str) -> None:
 def get(session: Session, client_id: str) -> Client:
     client = session.get(Client, client_id)
     if client is None:
-        raise NotFound(Message("ไม่พบ client", "no such client"), "id")
+        raise NotFound(Message("no such client"), "id")
     return client
 
 
@@ -230,7 +239,7 @@ def update(
     unknown = set(changes) - set(EDITABLE) - set(ProtocolOptions.names())
     if unknown:
         raise _invalid(
-            "แก้ไขค่านี้ไม่ได้", f"not editable: {', '.join(sorted(unknown))}", sorted(unknown)[0]
+            Message("not editable: {names}", names=", ".join(sorted(unknown))), sorted(unknown)[0]
         )
     for name, kind in EDITABLE.items():
         value = changes.get(name)
@@ -239,7 +248,9 @@ def update(
             or isinstance(value, bool) != (kind is bool)
             or (isinstance(value, list) and not all(isinstance(v, str) for v in value))
         ):
-            raise _invalid("รูปแบบข้อมูลไม่ถูกต้อง", f"{name} must be a {kind.__name__}", name)
+            raise _invalid(
+                Message("{name} must be a {__name__}", name=name, __name__=kind.__name__), name
+            )
     merged = {**describe(client), **changes}
     spec = ClientSpec(
         client_id=client.client_id,

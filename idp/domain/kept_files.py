@@ -26,9 +26,9 @@ from idp.storage.models import Registration, ServiceRequest
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
 DIGEST = re.compile(r"[0-9a-f]{64}")
-TOO_LARGE = Message("ไฟล์มีขนาดเกิน 10 MB", "the file is larger than 10 MB")
-NOT_PDF = Message("ไฟล์ต้องเป็น PDF เท่านั้น", "the file must be a PDF")
-EMPTY = Message("ไฟล์ว่างเปล่า", "the file is empty")
+TOO_LARGE = Message("the file is larger than 10 MB")
+NOT_PDF = Message("the file must be a PDF")
+EMPTY = Message("the file is empty")
 
 ORPHAN_AGE = 86_400  # an officer's upload waits this long for the request that names it
 

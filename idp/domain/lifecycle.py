@@ -73,27 +73,23 @@ class OfficerAction(enum.StrEnum):
 
 
 NOT_ALLOWED: dict[Ability, Message] = {
-    Ability.SIGN_IN: Message("บัญชีนี้ไม่สามารถเข้าสู่ระบบได้", "this account cannot sign in"),
+    Ability.SIGN_IN: Message("this account cannot sign in"),
     Ability.ACTIVATE: Message(
-        "ยังเปิดใช้งาน Soft Token ไม่ได้: ต้องลงทะเบียนและได้รับอนุมัติก่อน และต้องไม่มี Soft Token ที่ใช้งานอยู่",
-        "Soft Token cannot be activated now: register and be approved first, with no "
-        "active Soft Token",
+        (
+            "Soft Token cannot be activated now: register and be approved first, "
+            "with no active Soft Token"
+        ),
     ),
-    Ability.REGISTER: Message(
-        "ท่านลงทะเบียน Soft Token แล้ว", "you have already registered Soft Token"
-    ),
-    Ability.CANCEL: Message("ท่านยังไม่มี Soft Token ที่ยกเลิกได้", "there is no Soft Token to cancel"),
-    Ability.RENEW: Message("ยังต่ออายุใบรับรองไม่ได้", "the certificate cannot be renewed now"),
-    Ability.PUSH: Message("ยังไม่มี Soft Token ที่ใช้งานได้", "there is no usable Soft Token"),
-    Ability.CHANGE_PASSWORD: Message("ไม่ต้องเปลี่ยนรหัสผ่าน", "no password change is due"),
+    Ability.REGISTER: Message("you have already registered Soft Token"),
+    Ability.CANCEL: Message("there is no Soft Token to cancel"),
+    Ability.RENEW: Message("the certificate cannot be renewed now"),
+    Ability.PUSH: Message("there is no usable Soft Token"),
+    Ability.CHANGE_PASSWORD: Message("no password change is due"),
     Ability.RESET_PASSWORD: Message(
-        "ต้องลงทะเบียน Soft Token ก่อนจึงจะขอรหัสผ่านใหม่ได้",
         "register Soft Token before asking for a new password",
     ),
 }
-OFFICER_NOT_ALLOWED = Message(
-    "ทำรายการนี้กับบัญชีในสถานะปัจจุบันไม่ได้", "this action is not allowed in the account's state"
-)
+OFFICER_NOT_ALLOWED = Message("this action is not allowed in the account's state")
 
 
 class NotAllowed(UserFacingError):

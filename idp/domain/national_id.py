@@ -7,9 +7,8 @@ import re
 from idp.domain.errors import Message
 
 _DIGITS = re.compile(r"^[0-9]{13}$")
-BAD_FORMAT = Message("เลขประจำตัวประชาชนต้องเป็นตัวเลข 13 หลัก", "the national ID must be 13 digits")
+BAD_FORMAT = Message("the national ID must be 13 digits")
 BAD_CHECKSUM = Message(
-    "เลขประจำตัวประชาชนไม่ถูกต้อง (เลขตรวจสอบไม่ตรง)",
     "the national ID is not valid (its check digit does not match)",
 )
 

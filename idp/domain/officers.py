@@ -15,19 +15,15 @@ from idp.domain.errors import Message, UserFacingError
 from idp.storage.models import User
 
 ROLES = ("officer", "admin", "auditor")
-UNKNOWN_ROLE = Message("บทบาทไม่ถูกต้อง", "unknown role")
+UNKNOWN_ROLE = Message("unknown role")
 OWN_ROLE = Message(
-    "ไม่สามารถถอนบทบาทของตนเองได้ กรุณาให้ผู้ดูแลระบบคนอื่นดำเนินการ",
     "you cannot remove a role from yourself: ask another admin",
 )
 LAST_ADMIN = Message(
-    "ต้องมีผู้ดูแลระบบอย่างน้อยหนึ่งคน กรุณามอบบทบาทผู้ดูแลระบบให้ผู้อื่นก่อน",
     "there must be at least one admin: grant the admin role to someone else first",
 )
 
-OWN_ACCOUNT = Message(
-    "ไม่สามารถระงับบัญชีของตนเองได้", "you cannot disable your own account: ask another admin"
-)
+OWN_ACCOUNT = Message("you cannot disable your own account: ask another admin")
 
 
 class RoleRefused(UserFacingError):

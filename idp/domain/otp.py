@@ -16,9 +16,9 @@ from idp.storage.expiring import ExpiringStore
 TTL = 600
 RESEND_SECONDS = 90
 
-LOCKED = Message("ใส่รหัสผิดเกินกำหนด กรุณารอ 5 นาที", "too many wrong codes: wait 5 minutes")
-TOO_SOON = Message("ขอรหัสใหม่ได้ทุก 90 วินาที", "a new code can be sent every 90 seconds")
-WRONG = Message("รหัส OTP ไม่ถูกต้องหรือหมดอายุ", "the code is wrong or has expired")
+LOCKED = Message("too many wrong codes: wait 5 minutes")
+TOO_SOON = Message("a new code can be sent every 90 seconds")
+WRONG = Message("the code is wrong or has expired")
 
 
 class OneTimeCodes:

@@ -26,18 +26,16 @@ from idp.storage.models import Passkey, User
 
 NAME_LENGTH = 60
 MAX_PASSKEYS = 10  # per user
-NOT_FOUND = Message("ไม่พบพาสคีย์นี้", "no such passkey")
-BAD_NAME = Message(
-    f"ชื่อพาสคีย์ต้องมี 1 ถึง {NAME_LENGTH} ตัวอักษร", f"a passkey's name has 1 to {NAME_LENGTH} characters"
-)
+NOT_FOUND = Message("no such passkey")
+BAD_NAME = Message("a passkey's name has 1 to {NAME_LENGTH} characters", NAME_LENGTH=NAME_LENGTH)
 TOO_MANY = Message(
-    f"มีพาสคีย์ได้ไม่เกิน {MAX_PASSKEYS} รายการ ลบรายการที่ไม่ใช้ก่อน",
-    f"at most {MAX_PASSKEYS} passkeys: remove one you no longer use first",
+    "at most {MAX_PASSKEYS} passkeys: remove one you no longer use first",
+    MAX_PASSKEYS=MAX_PASSKEYS,
 )
 CHANGES = {  # what the email says happened
-    "add": Message("เพิ่มพาสคีย์", "A passkey was added"),
-    "rename": Message("เปลี่ยนชื่อพาสคีย์", "A passkey was renamed"),
-    "remove": Message("ลบพาสคีย์", "A passkey was removed"),
+    "add": Message("A passkey was added"),
+    "rename": Message("A passkey was renamed"),
+    "remove": Message("A passkey was removed"),
 }
 
 

@@ -30,19 +30,16 @@ CONTEXT_WORDS = (
 )
 
 TOO_SHORT = Message(
-    f"รหัสผ่านต้องยาวอย่างน้อย {MIN_LENGTH} ตัวอักษร",
-    f"the password must be at least {MIN_LENGTH} characters",
+    "the password must be at least {MIN_LENGTH} characters",
+    MIN_LENGTH=MIN_LENGTH,
 )
-TOO_LONG = Message("รหัสผ่านยาวเกินไป", "the password is too long")
+TOO_LONG = Message("the password is too long")
 COMMON = Message(
-    "รหัสผ่านนี้เป็นรหัสผ่านที่ใช้กันทั่วไปหรือเคยรั่วไหล กรุณาตั้งรหัสผ่านอื่น",
     "this password is common or known from breaches: choose another",
 )
-PERSONAL = Message(
-    "รหัสผ่านต้องไม่มีรหัสผู้ใช้หรือชื่อของท่าน", "the password must not contain your user ID or your name"
-)
-REUSED = Message("ห้ามใช้รหัสผ่านซ้ำกับ 5 ครั้งล่าสุด", "do not reuse one of your last 5 passwords")
-MISMATCH = Message("รหัสผ่านใหม่และการยืนยันไม่ตรงกัน", "the new password and its confirmation differ")
+PERSONAL = Message("the password must not contain your user ID or your name")
+REUSED = Message("do not reuse one of your last 5 passwords")
+MISMATCH = Message("the new password and its confirmation differ")
 
 
 @cache

@@ -33,15 +33,12 @@ MAILS_PER_HOUR = 5  # codes emailed to one account
 GUESSES = 5  # wrong codes for one account, across all its flows, per GUESS_WINDOW
 GUESS_WINDOW = 300
 SENT = Message(
-    "หากข้อมูลถูกต้อง ระบบได้ส่งรหัส OTP ไปยังอีเมลที่ลงทะเบียนไว้แล้ว",
     "If the details match, a code has been sent to the registered email.",
 )
 LOCKED = Message(
-    "ใส่ข้อมูลผิดเกินกำหนด บัญชีนี้ถูกล็อก 5 นาที กรุณารอแล้วลองใหม่",
     "too many wrong entries: this account is locked for 5 minutes",
 )
 THROTTLED = Message(
-    "มีคำขอจากเครือข่ายนี้มากเกินกำหนด กรุณารอสักครู่แล้วลองใหม่",
     "too many requests from this network: wait a few minutes and try again",
 )
 

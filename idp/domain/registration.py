@@ -44,8 +44,8 @@ CONSENT_SHA256 = hashlib.sha256((CONSENT_TEXT_TH + "\n" + CONSENT_TEXT_EN).encod
 STEPS = (1, 2, 3, 4, 5)
 
 
-def _error(th: str, en: str, field: str | None = None) -> UserFacingError:
-    return UserFacingError(Message(th, en), field)
+def _error(message: Message, field: str | None = None) -> UserFacingError:
+    return UserFacingError(message, field)
 
 
 @dataclass(frozen=True)
@@ -125,26 +125,25 @@ def submit_identity(
 ) -> None:
     """Step 1: the national ID, the consent, and the assignment order when not on file."""
     if current_step(registration) != 1:
-        raise _error("ขั้นตอนนี้เสร็จแล้ว", "this step is already done")
+        raise _error(Message("this step is already done"))
     if problem := national_id.problem(raw_id):
         raise UserFacingError(problem, "national_id")
     if _held_by_another(session, national_id.normalise(raw_id), user.user_id):
         raise _error(
-            "เลขประจำตัวประชาชนนี้ลงทะเบียน Soft Token กับรหัสผู้ใช้อื่นอยู่แล้ว กรุณาติดต่อกรมบัญชีกลาง",
-            "this national ID is already registered for Soft Token under another user ID: "
-            "contact the Comptroller General's Department",
+            Message(
+                "this national ID is already registered for Soft Token under another "
+                "user ID: contact the Comptroller General's Department"
+            ),
             "national_id",
         )
     if not consent:
         raise _error(
-            "ท่านไม่ได้ให้ความยินยอม จึงไม่สามารถลงทะเบียนได้",
-            "without your consent the registration cannot continue",
+            Message("without your consent the registration cannot continue"),
             "consent",
         )
     if needs_assignment_order(user) and upload is None:
         raise _error(
-            "กรุณาแนบหนังสือมอบหมายเป็นไฟล์ PDF",
-            "attach the written assignment order as a PDF",
+            Message("attach the written assignment order as a PDF"),
             "assignment_order",
         )
     now = datetime.now(UTC)
@@ -215,8 +214,7 @@ class EmailVerification:
         ).first()
         if taken is not None:
             raise _error(
-                "อีเมลนี้ถูกใช้โดยบุคคลอื่นแล้ว กรุณาใช้อีเมลของท่านเอง",
-                "this email belongs to someone else: use your own",
+                Message("this email belongs to someone else: use your own"),
                 "email",
             )
         return self.codes.issue(registration.id, email=email)
@@ -312,7 +310,7 @@ def needs_officer(registration: Registration, user: User) -> bool:
 def confirm(session: Session, registration: Registration, user: User, origin: Origin) -> str:
     """Step 3's confirmation: waiting for an officer, or approved at once."""
     if registration.email_verified_at is None or registration.proofing_status != "completed":
-        raise _error("กรุณายืนยันอีเมลให้เรียบร้อยก่อน", "verify your email first", "email")
+        raise _error(Message("verify your email first"), "email")
     now = datetime.now(UTC)
     if needs_officer(registration, user):
         registration.status = "waiting_approval"
@@ -343,9 +341,9 @@ def decide(
     first approval waits for a second, different officer; a rejection is always final.
     Returns the registration's status afterwards."""
     if registration.status != "waiting_approval":
-        raise _error("การลงทะเบียนนี้ไม่ได้รออนุมัติ", "this registration is not waiting for approval")
+        raise _error(Message("this registration is not waiting for approval"))
     if not approve and not reason.strip():
-        raise _error("ต้องระบุเหตุผลที่ไม่อนุมัติ", "a reason is required to reject", "reason")
+        raise _error(Message("a reason is required to reject"), "reason")
     now = datetime.now(UTC)
     if approve and four_eyes and registration.first_approval_by is None:
         registration.first_approval_by, registration.first_approval_at = officer, now
@@ -356,8 +354,7 @@ def decide(
         return str(registration.status)
     if approve and four_eyes and registration.first_approval_by == officer:
         raise _error(
-            "ต้องให้เจ้าหน้าที่อีกคนยืนยันการอนุมัติ",
-            "another officer must confirm this approval (four eyes)",
+            Message("another officer must confirm this approval (four eyes)"),
             "officer",
         )
     registration.status = "approved" if approve else "rejected"

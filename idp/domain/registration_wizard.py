@@ -24,7 +24,7 @@ from idp.domain.validation import BAD_EMAIL, normalise_email
 from idp.storage.db import Database
 from idp.storage.models import Registration, User
 
-NOT_YET = Message("ยังไม่ถึงขั้นตอนนี้", "not at this step yet")
+NOT_YET = Message("not at this step yet")
 
 
 @dataclass(frozen=True)

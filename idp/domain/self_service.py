@@ -24,10 +24,10 @@ from idp.storage.expiring import ExpiringStore
 from idp.storage.models import AuditEvent, Client, Grant, User
 
 CANCEL_REASONS = {
-    "details_changed": Message("ข้อมูลของผู้ใช้งานเปลี่ยนแปลง", "my own details changed"),
-    "holder_changed": Message("ผู้ถือ Soft Token ลาออกหรือย้ายหน่วยงาน", "the holder resigned or moved"),
-    "email_changed": Message("เปลี่ยนอีเมล", "change of email"),
-    "new_phone": Message("เปลี่ยนโทรศัพท์มือถือเครื่องใหม่", "a new phone"),
+    "details_changed": Message("my own details changed"),
+    "holder_changed": Message("the holder resigned or moved"),
+    "email_changed": Message("change of email"),
+    "new_phone": Message("a new phone"),
 }
 SHOWN_EVENTS = (  # the security events the account page lists
     "login.password",

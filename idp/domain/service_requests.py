@@ -69,11 +69,11 @@ def validate(form: RequestForm) -> None:
             raise _bad(name, problem)
     for name in ("unit_name", "requester_name", "division", "department", "ministry"):
         if not str(getattr(form, name)).strip():
-            raise _bad(name, Message("ต้องระบุข้อมูลนี้", "this field is required"))
+            raise _bad(name, Message("this field is required"))
     if not form.reasons or any(r not in REASONS for r in form.reasons):
         raise _bad(
             "reasons",
-            Message("กรุณาเลือกความประสงค์ตามแบบคำร้อง", "choose the request's reasons from the form"),
+            Message("choose the request's reasons from the form"),
         )
     if email_problem(form.registered_email):
         raise _bad("registered_email", BAD_EMAIL)
@@ -84,7 +84,7 @@ def validate(form: RequestForm) -> None:
         if not holder.get("name_th") or not holder.get("name_en"):
             raise _bad(
                 "new_holder",
-                Message("ต้องระบุชื่อผู้รับผิดชอบคนใหม่", "the new holder's names are required"),
+                Message("the new holder's names are required"),
             )
         if email_problem(holder.get("email", "")):
             raise _bad("new_holder.email", BAD_EMAIL)
@@ -97,7 +97,7 @@ def validate(form: RequestForm) -> None:
 def record(session: Session, form: RequestForm, officer: str, origin: Origin) -> ServiceRequest:
     validate(form)
     if session.get(User, form.user_id) is None:
-        raise _bad("user_id", Message("ไม่พบผู้ใช้รหัสนี้", "no user with this ID"))
+        raise _bad("user_id", Message("no user with this ID"))
     request = ServiceRequest(
         id=secrets.token_hex(12),
         user_id=form.user_id,

@@ -31,7 +31,7 @@ from idp.domain.recovery import registered_email
 from idp.domain.thai_dates import format_datetime
 from idp.storage.models import User
 
-NO_USER = Message("ไม่พบผู้ใช้รหัสนี้", "no user with this ID")
+NO_USER = Message("no user with this ID")
 
 # Enqueue one email in the caller's transaction: (session, kind, to, **values).
 Enqueue = Callable[..., None]

@@ -52,7 +52,6 @@ MIN_INITIAL_PASSWORD = 12
 YES = ("yes", "true", "1", "ใช่")
 NO = ("no", "false", "0", "ไม่", "")
 BAD_YES_NO = Message(
-    "ต้องเป็น ใช่ หรือ ไม่ (yes/no, true/false, 1/0) หรือเว้นว่าง (= ไม่)",
     "must be yes or no (also true/false, 1/0, ใช่/ไม่), or empty for no",
 )
 
@@ -86,21 +85,17 @@ def _row_errors(row: dict[str, str], line: int) -> list[RowError]:
     add("unit_code", check(UNIT_CODE, row["unit_code"], BAD_UNIT_CODE))
     for column in REQUIRED_TEXT:
         if not row[column]:
-            add(column, Message("ต้องระบุข้อมูลนี้", "this field is required"))
+            add(column, Message("this field is required"))
         elif len(row[column]) > LONGEST[column]:
             add(
                 column,
-                Message(
-                    f"ยาวได้ไม่เกิน {LONGEST[column]} ตัวอักษร",
-                    f"at most {LONGEST[column]} characters",
-                ),
+                Message("at most {count} characters", count=LONGEST[column]),
             )
     password, fingerprint = row["initial_password"], row["legacy_cert_fingerprint"]
     if bool(password) == bool(fingerprint):
         add(
             "initial_password",
             Message(
-                "ต้องระบุรหัสผ่านเริ่มต้น หรือ ลายนิ้วมือใบรับรอง Token Key อย่างใดอย่างหนึ่ง",
                 "give either an initial password or a legacy token-key certificate fingerprint",
             ),
         )
@@ -108,8 +103,8 @@ def _row_errors(row: dict[str, str], line: int) -> list[RowError]:
         add(
             "initial_password",
             Message(
-                f"รหัสผ่านเริ่มต้นต้องยาวอย่างน้อย {MIN_INITIAL_PASSWORD} ตัวอักษร",
-                f"the initial password must be at least {MIN_INITIAL_PASSWORD} characters",
+                "the initial password must be at least {MIN_INITIAL_PASSWORD} characters",
+                MIN_INITIAL_PASSWORD=MIN_INITIAL_PASSWORD,
             ),
         )
     elif fingerprint:
@@ -124,7 +119,7 @@ def parse_csv(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        return [], [RowError(1, ", ".join(missing), Message("ไม่มีคอลัมน์ที่จำเป็น", "missing columns"))]
+        return [], [RowError(1, ", ".join(missing), Message("missing columns"))]
     rows: list[dict[str, str]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -138,10 +133,7 @@ def parse_csv(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
                 RowError(
                     index,
                     "user_id",
-                    Message(
-                        f"รหัสผู้ใช้ซ้ำกับบรรทัด {seen[row['user_id']]}",
-                        f"duplicate user ID (also on line {seen[row['user_id']]})",
-                    ),
+                    Message("duplicate user ID (also on line {line})", line=seen[row["user_id"]]),
                 )
             )
         seen.setdefault(row["user_id"], index)
@@ -161,7 +153,7 @@ def import_users(session: Session, text: str, actor: str) -> ImportResult:
                 RowError(
                     int(row["_line"]),
                     "user_id",
-                    Message("มีผู้ใช้รหัสนี้อยู่แล้ว", "a user with this ID already exists"),
+                    Message("a user with this ID already exists"),
                 )
             )
     if errors:

@@ -21,19 +21,14 @@ MAX_EMAIL = 254
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 BAD_USER_ID = Message(
-    "รหัสผู้ใช้ต้องมี 15 ตัวอักษร: ตัวอักษรภาษาอังกฤษตัวพิมพ์ใหญ่ 1 ตัว ตามด้วยตัวเลข 14 หลัก",
     "the user ID must be 15 characters: one capital letter and 14 digits (e.g. T05005000000201)",
 )
-BAD_UNIT_CODE = Message(
-    "รหัสหน่วยเบิกจ่ายต้องเป็นตัวเลข 10 หลัก", "the disbursement unit code must be 10 digits"
-)
+BAD_UNIT_CODE = Message("the disbursement unit code must be 10 digits")
 BAD_MOBILE = Message(
-    "หมายเลขโทรศัพท์มือถือต้องเป็นตัวเลข 10 หลัก ขึ้นต้นด้วย 0",
     "the mobile number must be 10 digits starting with 0",
 )
-BAD_EMAIL = Message("อีเมลไม่ถูกต้อง", "the email address is not valid")
+BAD_EMAIL = Message("the email address is not valid")
 BAD_FINGERPRINT = Message(
-    "ลายนิ้วมือใบรับรองต้องเป็น SHA-256 เลขฐานสิบหก 64 ตัว",
     "the certificate fingerprint must be a SHA-256 digest in 64 hex digits",
 )
 

@@ -33,8 +33,8 @@ from idp.web.webapp import pages as webapp_pages
 STATIC = TEMPLATES.parent / "static"
 log = logging.getLogger(__name__)
 
-NOT_FOUND = Message("ไม่พบหน้าที่ต้องการ", "Page not found")
-SERVER_ERROR = Message("ระบบขัดข้อง กรุณาลองใหม่อีกครั้ง", "Something went wrong. Please try again.")
+NOT_FOUND = Message("Page not found")
+SERVER_ERROR = Message("Something went wrong on our side. Please try again.")
 
 
 async def health(request: Request) -> Response:
@@ -154,11 +154,10 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 UNAVAILABLE = Message(
-    "ระบบไม่พร้อมให้บริการชั่วคราว กรุณาลองใหม่ในอีกสักครู่",
     "The service is temporarily unavailable. Please try again in a moment.",
 )
 RETRY_AFTER = "5"
-REQUEST_ID = Message("รหัสอ้างอิง", "reference")
+REQUEST_ID = Message("reference")
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:

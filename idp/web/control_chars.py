@@ -16,7 +16,6 @@ from idp.domain.validation import bad_form, bad_url
 FORM_TYPE = b"application/x-www-form-urlencoded"
 MAX_FORM = 1_048_576  # larger forms are the handlers' to refuse; they are not scanned whole
 REFUSED = Message(
-    "คำขอมีอักขระควบคุมที่ไม่อนุญาต กรุณาตรวจสอบข้อมูลแล้วลองใหม่",
     "the request contains control characters that are not allowed: check it and try again",
 )
 OWN_FORM_CHECK = frozenset(

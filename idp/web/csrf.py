@@ -13,7 +13,7 @@ from idp.domain.errors import Message
 from idp.web.cookies import host_cookie_name, set_private_cookie
 
 # What a page answers to a form it cannot take: no valid CSRF token, or a body it cannot read.
-BAD_FORM = Message("ข้อมูลที่ส่งมาไม่ถูกต้อง", "the form could not be read")
+BAD_FORM = Message("the form could not be read")
 
 
 class Csrf:

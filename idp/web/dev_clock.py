@@ -17,9 +17,7 @@ from idp.web.context import ctx
 from idp.web.csrf import BAD_FORM
 
 MAX_DAYS = 3650
-BAD_DAYS = Message(
-    f"จำนวนวันต้องเป็นจำนวนเต็ม 1 ถึง {MAX_DAYS}", f"days must be a whole number from 1 to {MAX_DAYS}"
-)
+BAD_DAYS = Message("days must be a whole number from 1 to {MAX_DAYS}", MAX_DAYS=MAX_DAYS)
 
 
 async def clock_page(request: Request, notice: str | None = None, status: int = 200) -> Response:

@@ -25,6 +25,7 @@ from push_auth.errors import PushError
 from tests import admin_ui_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
+from tests.thai_pages import assert_thai
 
 
 @dataclass
@@ -107,6 +108,8 @@ def test_every_screen_renders_in_both_languages(office: Office) -> None:
             )
             if "/audit" not in path:  # the audit log shows event names like users.import
                 assert not unknown, (path, unknown)
+            if locale == "th":
+                assert_thai(page.text, path)
     pdf = office.browser.get(f"/admin/registrations/{registration_id}/assignment-order.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     assert "frame-ancestors 'self'" in pdf.headers["content-security-policy"]

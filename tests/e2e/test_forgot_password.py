@@ -22,6 +22,7 @@ from tests import support
 from tests.backends import Backend
 from tests.registration_support import World, registration_world
 from tests.smtp import text_of
+from tests.thai_pages import assert_thai
 
 NATIONAL_ID = "1101700203450"
 
@@ -166,6 +167,7 @@ def test_five_wrong_entries_lock_even_in_parallel(world: World) -> None:
     locked = _ask(world.browser, user.user_id, NATIONAL_ID, email)
     assert locked.status_code == 429
     assert "5 นาที" in locked.text
+    assert_thai(locked.text, "the lock on forgot password")
 
 
 def test_wrong_entries_from_a_shared_office_ip_do_not_lock_a_colleague(world: World) -> None:

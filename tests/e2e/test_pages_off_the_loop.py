@@ -22,6 +22,7 @@ from idp.storage.db import Database
 from tests import push_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
+from tests.thai_pages import assert_thai
 
 EDGE = ("edge.py", "access_log.py", "control_chars.py")  # in front of every request, APIs too
 
@@ -83,6 +84,7 @@ def test_no_page_opens_a_database_session_on_the_event_loop(
         browser.cookies.clear()
         verifier, challenge = support.pkce()
         login_url, page = push_support.push_page(browser, first_party, holder, challenge)
+        assert_thai(page.text, "the push page")
         phone.approve(push_support.PIN, push_support.shown_pictures(page.text))
         assert browser.get(login_url + "/push").json() == {"status": "approved"}
         code = push_support.finish_push(browser, login_url, page, first_party.redirect_uri)
@@ -91,6 +93,7 @@ def test_no_page_opens_a_database_session_on_the_event_loop(
         assert browser.get("/userinfo", headers=bearer).status_code == 200
         account = browser.get("/account")
         assert account.status_code == 200
+        assert_thai(account.text, "the account page")
         language = {"locale": "en", "csrf_token": support.csrf_of(account.text)}
         assert browser.post("/account/language", data=language).status_code == 303
         token = secrets.token_urlsafe(16)
@@ -98,15 +101,26 @@ def test_no_page_opens_a_database_session_on_the_event_loop(
         services.store.put("email-change:" + token, new_email, 600)
         assert browser.get(f"/verify-email/{token}").status_code == 200
         browser.cookies.clear()
-        assert push_support.sign_in_to(browser, "/register", newcomer).status_code == 200
+        registration = push_support.sign_in_to(browser, "/register", newcomer)
+        assert registration.status_code == 200
+        assert_thai(registration.text, "the registration page")
         assert browser.get("/register/proof/status").status_code == 200
         params = support.authorize_params(third_party, support.pkce()[1])
         consent = browser.get("/authorize", params=params)
+        assert_thai(consent.text, "the consent page")
         assert "code=" in _allow(browser, consent, third_party.redirect_uri)
         browser.cookies.clear()
         forgot = browser.get("/forgot")
+        assert_thai(forgot.text, "forgot password")
         asked = {"user_id": newcomer.user_id, "national_id": "1101700203450", "email": "a@b.th"}
         assert browser.post("/forgot", data={**asked, "csrf_token": support.csrf_of(forgot.text)})
+        login = browser.get(
+            "/authorize",
+            params=support.authorize_params(first_party, support.pkce()[1]),
+            follow_redirects=True,
+        )
+        assert 'name="password"' in login.text
+        assert_thai(login.text, "the sign-in page")
         assert browser.get("/readyz").status_code == 200
         time.sleep(1.1)
         assert browser.get("/jwks").status_code == 200

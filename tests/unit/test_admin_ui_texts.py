@@ -9,10 +9,12 @@ from admin_ui.screens.clients import LIFETIMES, SCOPES
 from admin_ui.screens.officers import ROLES
 from admin_ui.screens.registrations import STATUSES
 from admin_ui.screens.service_requests import HOLDER, REASON_GROUPS
-from admin_ui.texts import TEXTS, translator
+from admin_ui.texts import pairs, translator
+from push_auth.models import DeviceStatus
 
 ROOT = Path(__file__).resolve().parents[2] / "admin_ui"
 LITERAL = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']\s*\)""")
+TEXTS = pairs()  # key → (Thai, English), from the catalogs
 
 
 def test_every_literal_key_in_templates_and_code_is_translated() -> None:
@@ -40,6 +42,9 @@ def test_every_dynamic_key_is_translated() -> None:
         *(f"dashboard.{k}" for k in ("registrations_per_day", "sign_ins_per_day")),
         *(f"clients.{name}" for name in LIFETIMES),
         *(f"keys.state.{state}" for state in ("next", "active", "retired")),
+        *(f"device.{status}" for status in DeviceStatus),
+        *(f"outcome.{o}" for o in ("success", "failure", "alert", "locked", "declined")),
+        *(f"result.{a}" for a in ("reset_device", "change_holder", "change_email", "none")),
     ]
     assert sorted(k for k in dynamic if k not in TEXTS) == []
     assert SCOPES

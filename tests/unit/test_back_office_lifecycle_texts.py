@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from admin_ui.screens.users import IMPORT_COLUMNS
-from admin_ui.texts import TEXTS
+from admin_ui.texts import pairs
 from idp.domain.lifecycle import OfficerAction, State
 from idp.domain.users import COLUMNS, REQUIRED_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "admin_ui" / "templates"
+TEXTS = pairs()  # key → (Thai, English), from the catalogs
 
 
 def test_every_lifecycle_state_has_a_text() -> None:

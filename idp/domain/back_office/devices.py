@@ -19,7 +19,7 @@ from idp.domain.users import lifecycle_record
 from idp.storage.db import Database
 from idp.storage.models import AuditEvent, User
 
-NO_DEVICE = Message("ผู้ใช้นี้ไม่มีอุปกรณ์ที่ใช้งานอยู่", "no active device")
+NO_DEVICE = Message("no active device")
 NOT_ME = "push.not_me"
 SUSPENSION_ENDED = ("device.suspension_lifted", "device.revoke")  # lifted, or the device gone
 

@@ -19,7 +19,7 @@ from idp.domain.users import public_record
 from idp.storage.db import Database
 from idp.storage.models import Registration, User
 
-NO_REGISTRATION = Message("ไม่พบการลงทะเบียน", "no such registration")
+NO_REGISTRATION = Message("no such registration")
 
 
 def find(session: Session, registration_id: str) -> Registration:

@@ -27,19 +27,14 @@ from idp.storage.models import ServiceRequest, User
 
 EMAIL_CHANGE_TTL = 86_400
 RESULTS = {
-    "reset_device": (
-        "ยกเลิก Soft Token เครื่องเดิมแล้ว สามารถลงทะเบียนเครื่องใหม่ได้",
-        "the old device was revoked; a new one can be activated",
-    ),
-    "change_holder": (
-        "เปลี่ยนผู้รับผิดชอบแล้ว ผู้รับผิดชอบคนใหม่ต้องลงทะเบียน Soft Token",
-        "the holder was changed; the new holder must register Soft Token",
-    ),
-    "change_email": ("ส่งลิงก์ยืนยันไปยังอีเมลใหม่แล้ว", "a confirmation link was sent to the new email"),
+    "reset_device": Message("the old device was revoked; a new one can be activated"),
+    "change_holder": Message("the holder was changed; the new holder must register Soft Token"),
+    "change_email": Message("a confirmation link was sent to the new email"),
 }
-NO_REQUEST = Message("ไม่พบคำร้อง", "no such request")
-NOT_WAITING = Message("ไม่พบคำร้องที่รอดำเนินการ", "no such request waiting")
-NO_UPLOAD = Message("ไม่พบไฟล์แบบคำร้องที่อัปโหลด", "upload the signed form first")
+RECORDED = Message("the request was recorded")
+NO_REQUEST = Message("no such request")
+NOT_WAITING = Message("no such request waiting")
+NO_UPLOAD = Message("upload the signed form first")
 
 
 @dataclass(frozen=True)
@@ -155,8 +150,8 @@ class ServiceRequests:
         officer: str,
     ) -> None:
         """Marked done; the result goes to the registered, the form's and the new address."""
-        result_th = " ".join(RESULTS[a][0] for a in actions) or "บันทึกคำร้องแล้ว"
-        result_en = " ".join(RESULTS[a][1] for a in actions) or "the request was recorded"
+        results = [RESULTS[a] for a in actions] or [RECORDED]
+        result_th, result_en = " ".join(r.th for r in results), " ".join(r.en for r in results)
         service_requests.mark_done(found, officer, result_en)
         new_address = found.new_email or (found.new_holder or {}).get("email")
         for address in {old_email, found.registered_email, new_address} - {None, ""}:

@@ -25,9 +25,9 @@ from idp.domain.validation import USER_ID
 from idp.storage.db import Database
 from idp.storage.models import AuditEvent, Grant, Registration, User
 
-UNREADABLE_CSV = Message("อ่านไฟล์ CSV ไม่ได้", "the CSV file could not be read")
-NO_ROWS = Message("ไฟล์ไม่มีรายชื่อผู้ใช้", "the file has no user rows")
-NO_USER = Message("ไม่พบผู้ใช้", "no such user")
+UNREADABLE_CSV = Message("the CSV file could not be read")
+NO_ROWS = Message("the file has no user rows")
+NO_USER = Message("no such user")
 TRAIL = 50  # the audit events a user's record shows
 
 

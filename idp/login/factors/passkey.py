@@ -80,44 +80,39 @@ SIGN_IN = "passkey-auth:"  # + the challenge (base64url): who it was made for
 REGISTER = "passkey-reg:"  # + the user ID: the registration's challenge
 
 EXPIRED = Message(
-    "คำขอยืนยันด้วยพาสคีย์หมดอายุหรือถูกใช้ไปแล้ว กรุณาลองใหม่",
     "This passkey request has expired or was already used. Please try again.",
 )
 OTHER_CHALLENGE = Message(
-    "คำตอบของพาสคีย์เป็นของคำขออื่น ไม่ใช่ของการเข้าสู่ระบบครั้งนี้",
     "The passkey answered another request, not this sign-in.",
 )
 OTHER_SITE = Message(
-    "พาสคีย์ลงนามให้เว็บไซต์อื่น ไม่ใช่เว็บไซต์นี้",
     "The passkey signed for another website, not this one.",
 )
-NOT_YOURS = Message("พาสคีย์นี้ไม่ได้ลงทะเบียนไว้กับบัญชีนี้", "This passkey is not registered to this account.")
+NOT_YOURS = Message("This passkey is not registered to this account.")
 NO_USER_VERIFICATION = Message(
-    "พาสคีย์ต้องยืนยันตัวท่านบนอุปกรณ์ด้วย (ลายนิ้วมือ ใบหน้า หรือ PIN)",
     "The passkey must verify you on the device (fingerprint, face or PIN).",
 )
 COUNTER = Message(
-    "ตัวนับการใช้งานของพาสคีย์ไม่เพิ่มขึ้น อาจเป็นพาสคีย์ที่ถูกคัดลอกหรือคำตอบที่ถูกส่งซ้ำ",
     "The passkey's signature counter did not increase: a copied passkey or a replayed answer.",
 )
-UNVERIFIED = Message("ตรวจสอบคำตอบของพาสคีย์ไม่ผ่าน", "The passkey's answer could not be verified.")
-MALFORMED = Message("คำตอบของพาสคีย์ไม่ถูกต้อง", "The passkey's answer is malformed.")
+UNVERIFIED = Message("The passkey's answer could not be verified.")
+MALFORMED = Message("The passkey's answer is malformed.")
 NO_DEVICE = Message(
-    "ต้องมี Soft Token ที่ใช้งานอยู่ก่อนจึงจะเพิ่มพาสคีย์ได้",
     "Add a passkey only with an active Soft Token.",
 )
 NO_SOFT_TOKEN = Message(
-    "พาสคีย์ใช้เข้าสู่ระบบได้เฉพาะขณะที่ท่านมี Soft Token และ Soft Token ของท่านถูกยกเลิกหรือเพิกถอนแล้ว "
-    "กรุณาลงทะเบียน Soft Token ใหม่",
-    "A passkey signs you in only while you hold Soft Token, and yours was cancelled or "
-    "revoked. Please register Soft Token again.",
+    (
+        "A passkey signs you in only while you hold Soft Token, and yours was "
+        "cancelled or revoked. Please register Soft Token again."
+    ),
 )
 REGISTRATION_FAILED = Message(
-    "เพิ่มพาสคีย์ไม่สำเร็จ: อุปกรณ์ต้องยืนยันตัวท่าน (ลายนิ้วมือ ใบหน้า หรือ PIN) บนเว็บไซต์นี้",
-    "The passkey was not added: the device must verify you (fingerprint, face or PIN) "
-    "on this website.",
+    (
+        "The passkey was not added: the device must verify you (fingerprint, "
+        "face or PIN) on this website."
+    ),
 )
-ALREADY = Message("พาสคีย์นี้ลงทะเบียนไว้แล้ว", "This passkey is already registered.")
+ALREADY = Message("This passkey is already registered.")
 
 
 class PasskeyRefused(UserFacingError):

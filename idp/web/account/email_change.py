@@ -10,7 +10,7 @@ from idp.domain.errors import Message
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
 
-EXPIRED = Message("ลิงก์นี้หมดอายุหรือถูกใช้แล้ว", "this link has expired or was used")
+EXPIRED = Message("this link has expired or was used")
 
 
 async def confirm_email(request: Request) -> Response:

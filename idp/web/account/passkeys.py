@@ -21,11 +21,10 @@ from idp.web.csrf import BAD_FORM
 from idp.web.signin.required import FRESH_SIGN_IN, sign_in_first
 
 NEW = "/account/passkeys/new"
-ADDED = Message("เพิ่มพาสคีย์แล้ว", "The passkey was added.")
-RENAMED = Message("เปลี่ยนชื่อพาสคีย์แล้ว", "The passkey was renamed.")
-REMOVED = Message("ลบพาสคีย์แล้ว", "The passkey was removed.")
+ADDED = Message("The passkey was added.")
+RENAMED = Message("The passkey was renamed.")
+REMOVED = Message("The passkey was removed.")
 NEEDS_RECENT = Message(
-    "กรุณาเข้าสู่ระบบด้วย Soft Token หรือพาสคีย์อีกครั้งก่อนเปลี่ยนแปลงพาสคีย์",
     "Sign in again with Soft Token or a passkey before changing your passkeys.",
 )
 

@@ -17,10 +17,9 @@ from idp.web.signin.required import fresh_session
 
 PROOFING_PROBLEMS = {
     "id_mismatch": Message(
-        "เลขประจำตัวประชาชนที่พิสูจน์ตัวตนไม่ตรงกับที่ท่านระบุ",
         "the proofed national ID differs from the one you entered",
     ),
-    "failed": Message("พิสูจน์ตัวตนไม่สำเร็จ กรุณาลองใหม่", "identity proofing failed: try again"),
+    "failed": Message("identity proofing failed: try again"),
 }
 
 
@@ -47,7 +46,6 @@ async def proof_start(request: Request) -> Response:
         return c.render.error(
             request,
             Message(
-                "ลิงก์หมดอายุ กรุณาสแกน QR Code ใหม่จากหน้าจอคอมพิวเตอร์",
                 "this link has expired: scan the QR code on the computer again",
             ),
         )

@@ -29,7 +29,7 @@ from idp.web.context import ctx
 from idp.web.signin.login import EXPIRED, STALE_FORM
 from idp.web.signin.next_step import link, next_step
 
-INVALID_REQUEST = Message("คำขอเข้าสู่ระบบไม่ถูกต้อง", "The sign-in request is invalid")
+INVALID_REQUEST = Message("The sign-in request is invalid")
 
 
 async def authorize(request: Request) -> Response:

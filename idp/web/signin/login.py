@@ -19,16 +19,12 @@ from idp.web.context import WebContext, ctx
 from idp.web.step import SignInStep, is_done, is_ready
 
 EXPIRED = Message(
-    "หมดเวลาการเข้าสู่ระบบ กรุณาเริ่มใหม่จากระบบที่ต้องการใช้งาน",
     "This sign-in has expired. Please start again from the application you were using.",
 )
 NOT_NOW = Message(
-    "ไม่สามารถเข้าสู่ระบบด้วยบัญชีนี้ได้ในขณะนี้ กรุณาติดต่อเจ้าหน้าที่",
     "This account cannot sign in now. Please contact an officer.",
 )
-STALE_FORM = Message(
-    "คำขอไม่ถูกต้องหรือหมดอายุ กรุณาลองใหม่", "The form was invalid or has expired. Please try again."
-)
+STALE_FORM = Message("The form was invalid or has expired. Please try again.")
 
 
 def _current_step(request: Request, txn: LoginTransaction) -> SignInStep | None:

@@ -13,7 +13,7 @@ from idp.domain.errors import Message
 from idp.oidc.adapter import BadRequestBody, build_request, origin_of, read_form
 from idp.web.context import ctx
 
-BAD_LOGOUT = Message("คำขอออกจากระบบไม่ถูกต้อง", "The sign-out request is invalid")
+BAD_LOGOUT = Message("The sign-out request is invalid")
 
 
 async def end_session(request: Request) -> Response:

@@ -14,9 +14,8 @@ from idp.login.transaction import LoginTransaction
 from idp.oidc.adapter import origin_of
 from idp.web.context import ctx
 
-INVALID = Message("รหัสผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "The user ID or password is incorrect.")
+INVALID = Message("The user ID or password is incorrect.")
 LOCKED = Message(
-    "ใส่รหัสผ่านผิดเกินกำหนด บัญชีถูกระงับชั่วคราว 5 นาที กรุณาลองใหม่ภายหลัง",
     "Too many wrong attempts: sign-in is locked for 5 minutes. Please try again later.",
 )
 

@@ -16,13 +16,13 @@ from idp.web.csrf import BAD_FORM
 from idp.web.token_login.certificate import presented_fingerprint
 
 NO_TOKEN = Message(
-    "ไม่พบใบรับรองจาก GFMIS Token Key กรุณาเสียบ Token Key แล้วลองใหม่",
     "no GFMIS token-key certificate was presented: insert your token key and try again",
 )
 UNKNOWN_TOKEN = Message(
-    "ใบรับรองนี้ไม่ตรงกับผู้ใช้งานในระบบ กรุณาติดต่อกรมบัญชีกลาง",
-    "this certificate does not belong to a user on file: contact the Comptroller General's "
-    "Department",
+    (
+        "this certificate does not belong to a user on file: contact the "
+        "Comptroller General's Department"
+    ),
 )
 
 
