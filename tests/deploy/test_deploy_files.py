@@ -1,20 +1,24 @@
 """The deployment files in deploy/, checked without a cluster: the Kubernetes manifests against
 the offline Kubernetes JSON schemas (kubernetes-validate, strict: no unknown fields), compose.yaml
-by structure (no offline compose-spec schema is installed: the checks below are our own), the
-nginx template by `nginx -t` with test certificates, the IdP settings both ship through the
-IdP's own settings loader, and the Docker image built when a Docker engine answers."""
+against the official compose-spec JSON schema (as check-jsonschema vendors it) and by our own
+structural checks (references, the Sentinels' quorum, nginx's address), the nginx template by
+`nginx -t` with test certificates, the IdP settings both ship through the IdP's own settings
+loader, and the Docker image built when a Docker engine answers."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
 import tempfile
 import tomllib
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -125,6 +129,22 @@ def _loads(toml_text: str, database_url: str) -> None:
 def _compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     return loaded
+
+
+def _compose_spec_errors(compose: dict[str, Any]) -> list[str]:
+    """The compose-spec schema's complaints (the schema Docker Compose itself validates with)."""
+    text = files("check_jsonschema.builtin_schemas").joinpath("vendor/compose-spec.json")
+    schema = json.loads(text.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compose)]
+
+
+def test_compose_file_follows_the_compose_spec() -> None:
+    assert _compose_spec_errors(_compose()) == []
+    broken = _compose()
+    broken["services"]["idp-1"]["restart_policy"] = "always"  # not a service key
+    broken["services"]["nginx"]["depends_on"] = 5  # a list or a mapping
+    assert len(_compose_spec_errors(broken)) >= 2
 
 
 def test_compose_file_structure() -> None:
