@@ -5,6 +5,8 @@ serious or critical WCAG 2.1 A/AA violation. Failures are collected, never raise
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,7 @@ LAYOUT_AND_FONTS = """async () => {
 
 RUN_AXE = """async (tags) => {
   const result = await axe.run(document, {
-    runOnly: { type: "tag", values: tags }, resultTypes: ["violations"],
+    runOnly: { type: "tag", values: tags }, resultTypes: ["violations"], iframes: false,
   });
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
@@ -84,27 +86,35 @@ class Sweep:
     locale: str
     failures: list[Failure] = field(default_factory=list)
     visited: list[str] = field(default_factory=list)
-    seconds: float = 0.0  # spent checking (the rest is reaching the pages)
+    spent: dict[str, float] = field(default_factory=dict)  # seconds per part of the checks
 
     def check(self, page: Page, name: str) -> None:
         """The page as it is now, at each viewport (resized in place: the state is reached
         once), with a screenshot of each."""
-        started = time.monotonic()
         page.wait_for_load_state("load")
         self.visited.append(name)
-        if not page.evaluate("typeof axe !== 'undefined'"):
-            page.add_script_tag(path=str(AXE))
         for viewport, (width, height) in VIEWPORTS.items():
-            page.set_viewport_size({"width": width, "height": height})
-            self._layout_and_fonts(page, name, viewport)
+            with self._timed("layout and fonts"):
+                page.set_viewport_size({"width": width, "height": height})
+                self._layout_and_fonts(page, name, viewport)
             if viewport == AXE_VIEWPORT:
-                for violation in page.evaluate(RUN_AXE, AXE_TAGS):
-                    self._fail(name, viewport, "axe", violation)
-            SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(
-                path=SCREENSHOTS / f"{name}-{self.locale}-{viewport}.png", full_page=True
-            )
-        self.seconds += time.monotonic() - started
+                with self._timed("axe"):
+                    if not page.evaluate("typeof axe !== 'undefined'"):
+                        page.add_script_tag(path=str(AXE))
+                    for violation in page.evaluate(RUN_AXE, AXE_TAGS):
+                        self._fail(name, viewport, "axe", violation)
+            with self._timed("screenshots"):
+                SCREENSHOTS.mkdir(exist_ok=True)
+                path = SCREENSHOTS / f"{name}-{self.locale}-{viewport}.jpeg"
+                page.screenshot(path=path, full_page=True, type="jpeg", quality=70)
+
+    @contextmanager
+    def _timed(self, part: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent[part] = self.spent.get(part, 0.0) + time.monotonic() - started
 
     def _layout_and_fonts(self, page: Page, name: str, viewport: str) -> None:
         found: dict[str, Any] = page.evaluate(LAYOUT_AND_FONTS)
