@@ -12,7 +12,6 @@ passes fails the test, so the list only shrinks."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -123,24 +122,14 @@ def _portal(world: World, tmp: Path) -> Iterator[tuple[str, Phone]]:
         redirect_uris=[url + "/callback"],
         post_logout_redirect_uris=(url + "/",),
     )
-    credentials = tmp / "demo-portal.json"
-    credentials.write_text(
-        json.dumps(
-            {
-                "issuer": world.base,
-                "client_id": rp.client_id,
-                "client_secret": rp.secret,
-                "portal_url": url,
-            }
-        )
-    )
-    saved = portal_app.CREDENTIALS
-    portal_app.CREDENTIALS = credentials
-    try:
-        with serve(portal_app.create_app(), port):
-            yield url, _phone(world, tmp, "portal-phone")
-    finally:
-        portal_app.CREDENTIALS = saved
+    config = {
+        "issuer": world.base,
+        "client_id": rp.client_id,
+        "client_secret": str(rp.secret),
+        "portal_url": url,
+    }
+    with serve(portal_app.create_app(config), port):
+        yield url, _phone(world, tmp, "portal-phone")
 
 
 @contextmanager
