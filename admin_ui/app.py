@@ -34,6 +34,7 @@ from admin_ui.screens import (
 from admin_ui.screens import service_requests as requests
 from admin_ui.session import CookieSessions, decode_key
 from admin_ui.settings import AdminUISettings
+from softtoken_i18n.templates import FILTERS
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -100,6 +101,7 @@ def create_app(settings: AdminUISettings, local_idp: ASGIApp | None = None) -> S
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    templates.filters.update(FILTERS)  # dates, numbers and money in the officer's language
     templates.globals["look_css"] = settings.issuer + "/static/look.css"  # the project's one look
     app = Starlette(
         routes=routes(),

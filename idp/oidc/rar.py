@@ -14,7 +14,6 @@ the details as JSON with sorted keys, no spaces, UTF-8 (RFC 8785's form for such
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from authlib.oauth2 import OAuth2Error
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from idp.domain.client_protocol import AUTHORIZATION_DETAILS_TYPES, ProtocolOptions
+from idp.domain.errors import Message
 from push_auth.receipts import details_digest
+from softtoken_i18n.formats import format_money
 
 BUILT_IN = Path(__file__).resolve().parent / "authorization_details"
 MAX_DETAILS = 10
@@ -92,24 +93,22 @@ def summary(details: list[dict[str, Any]], locale: str) -> list[dict[str, str]]:
 
 
 PAYMENT_LABELS = {
-    "amount": ("จำนวนเงิน", "Amount"),
-    "payee_name": ("ผู้รับเงิน", "Payee"),
-    "payee_account": ("บัญชีผู้รับเงิน", "Payee account"),
-    "payee_bank": ("ธนาคาร", "Bank"),
-    "purpose": ("วัตถุประสงค์", "Purpose"),
-    "document_number": ("เลขที่เอกสาร", "Document number"),
+    "amount": Message("Amount"),
+    "payee_name": Message("Payee"),
+    "payee_account": Message("Payee account"),
+    "payee_bank": Message("Bank"),
+    "purpose": Message("Purpose"),
+    "document_number": Message("Document number"),
 }
 
 
 def _payment(detail: dict[str, Any], locale: str) -> list[dict[str, str]]:
-    thai = locale == "th"
     lines = []
-    for field, (th, en) in PAYMENT_LABELS.items():
+    for field, label in PAYMENT_LABELS.items():
         if field not in detail:
             continue
         value = str(detail[field])
-        if field == "amount":
-            amount = f"{Decimal(value):,.2f}"
-            value = f"{amount} บาท" if thai else f"THB {amount}"
-        lines.append({"label": th if thai else en, "value": value})
+        if field == "amount":  # 125,000.00 บาท / THB 125,000.00
+            value = format_money(value, locale, str(detail.get("currency") or "THB"))
+        lines.append({"label": label.text(locale), "value": value})
     return lines

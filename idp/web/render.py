@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from idp.domain.errors import Message
 from idp.web.csrf import Csrf
 from idp.web.i18n import COOKIE, Catalogs, request_locale
+from softtoken_i18n.templates import FILTERS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -25,6 +26,7 @@ class Renderer:
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), auto_reload=False
         )
+        self.env.filters.update(FILTERS)  # dates, numbers and money in the page's language
 
     def locale(self, request: Request) -> str:
         return request_locale(request, self.default_locale)
