@@ -60,6 +60,12 @@ def _pattern(text: str) -> re.Pattern[str]:
 
 
 @cache
+def _longest_piece(text: str) -> str:
+    """The longest literal piece between a text's {placeholders}."""
+    return max((literal for literal, _, _, _ in string.Formatter().parse(text)), key=len)
+
+
+@cache
 def _english() -> tuple[dict[str, re.Pattern[str]], set[str]]:
     """(texts of several words → their pattern, one-word texts)."""
     phrases: dict[str, re.Pattern[str]] = {}
@@ -95,7 +101,11 @@ def english_on(page: str) -> list[str]:
     for thai in _thai():
         shown = shown.replace(thai, " ")
     phrases, words = _english()
-    found = {english for english, pattern in phrases.items() if pattern.search(shown)}
+    found = {
+        english
+        for english, pattern in phrases.items()
+        if _longest_piece(english) in shown and pattern.search(shown)  # the regex only if likely
+    }
     return sorted(found | (words & {part.strip() for part in parser.parts}))
 
 
