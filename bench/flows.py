@@ -211,7 +211,7 @@ def serve(server_cpu: int | None) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "idp"), "serve", "--workers", "1"]
     if server_cpu is not None:
         command = ["taskset", "-c", str(server_cpu), *command]
-    return start(command, dict(os.environ), PORT)
+    return start(command, dict(os.environ), PORT, wait=300)  # slow to import on a busy machine
 
 
 def main() -> int:

@@ -17,8 +17,8 @@ LOGGING: dict[str, Any] = {
             "formatter": "plain",
             "stream": "ext://sys.stderr",
         },
-        "access": {
-            "class": "logging.StreamHandler",
+        "access": {  # batched off the event loop, bounded (idp.web.access_log)
+            "class": "idp.web.access_log.BatchHandler",
             "formatter": "json_line",
             "stream": "ext://sys.stdout",
         },
