@@ -43,9 +43,10 @@ def test_continue_after_the_detour_pushes_the_request_anew(
                 break
             refused = browser.get(refused.headers["location"])
         assert refused.status_code == 403  # a phone is needed: the detour
-        register = re.search(r'href="(/register\?next=[^"]+)"', refused.text)
-        assert register
-        assert browser.get(register.group(1)).status_code == 200
+        # approved, so the next step offered is activation, carrying the parked request
+        detour = re.search(r'href="(/activate\?next=[^"]+)"', refused.text)
+        assert detour
+        assert browser.get(detour.group(1).replace("&amp;", "&")).status_code == 200
         push_support.activate(browser, user, tmp_path / "phone")
         assert services.store.get("reg-continue:" + user.user_id), "the detour was not adopted"
         activated = browser.get("/activate")
