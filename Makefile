@@ -32,6 +32,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist), each test file on one of them: most tests wait on a server,
+# a browser or a subprocess, so two share the 2-core machine well. PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: $(STAMP) $(NODE_STAMP) lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
