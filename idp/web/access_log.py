@@ -67,7 +67,6 @@ class BatchHandler(logging.Handler):
         # writer; two counters, each written by one thread.
         self.dropped = self._reported = 0
         self._lines: collections.deque[bytes] = collections.deque()
-        self._wake = threading.Event()
         self._closed = False
         self._start()
         os.register_at_fork(after_in_child=self._start)  # threads do not survive a fork
@@ -75,6 +74,7 @@ class BatchHandler(logging.Handler):
     def _start(self) -> None:
         self._lines.clear()  # a forked child does not write its parent's lines again
         self._write_lock = threading.Lock()  # the writer thread and flush() never interleave
+        self._wake = threading.Event()  # new, like the lock: a forked copy may be held
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
 
