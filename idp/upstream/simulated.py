@@ -99,7 +99,7 @@ class SimulatedUpstream:
     async def authorize(self, request: Request) -> Response:
         params = request.query_params
         if params.get("client_id") != self.client_id or not params.get("redirect_uri"):
-            return _page("ผิดพลาด", "<p>Unknown client / ไม่รู้จักระบบที่ขอ</p>")
+            return _page("ผิดพลาด", "<p><span lang='en'>Unknown client</span> / ไม่รู้จักระบบที่ขอ</p>")
         hidden = "".join(
             f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
             for k, v in params.items()
@@ -112,15 +112,17 @@ class SimulatedUpstream:
         )
         body = (
             f"<form method='post'>{hidden}<fieldset class='citizens'>"
-            f"<legend>เลือกประชาชนทดสอบ / choose a test citizen</legend>{options}</fieldset>"
-            "<section class='consent'><h2>ขอความยินยอม / Consent</h2>"
-            "<p><strong>New GFMIS Thai</strong> ขอรับข้อมูลของท่านจาก"
+            f"<legend>เลือกประชาชนทดสอบ / <span lang='en'>choose a test citizen</span></legend>"
+            f"{options}</fieldset>"
+            "<section class='consent'><h2>ขอความยินยอม / <span lang='en'>Consent</span></h2>"
+            "<p><strong lang='en'>New GFMIS Thai</strong> ขอรับข้อมูลของท่านจาก"
             "<span class='words'>เป๋าตัง</span>:</p>"
             "<ul><li>เลขประจำตัวประชาชน</li><li>ชื่อ-นามสกุล</li><li>ที่อยู่</li><li>วันเกิด</li>"
             "</ul><p lang='en'>consent to share your data</p></section>"
-            "<div class='buttons'><button name='decision' value='allow'>ยินยอม / Allow</button>"
+            "<div class='buttons'><button name='decision' value='allow'>"
+            "ยินยอม / <span lang='en'>Allow</span></button>"
             "<button name='decision' value='deny' formnovalidate class='ghost'>"
-            "ไม่ยินยอม / Deny</button></div></form>"
+            "ไม่ยินยอม / <span lang='en'>Deny</span></button></div></form>"
         )
         return _page("ยืนยันตัวตน", body)
 
@@ -128,7 +130,7 @@ class SimulatedUpstream:
         form = {k: str(v) for k, v in (await request.form()).items()}
         redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
         if form.get("client_id") != self.client_id or not redirect_uri.startswith("http"):
-            return _page("ผิดพลาด", "<p>Unknown client</p>")
+            return _page("ผิดพลาด", "<p><span lang='en'>Unknown client</span> / ไม่รู้จักระบบที่ขอ</p>")
         if form.get("decision") != "allow" or by_pid(form.get("pid", "")) is None:
             query = urlencode({"error": "access_denied", "state": state})
             return RedirectResponse(f"{redirect_uri}?{query}", status_code=303)
