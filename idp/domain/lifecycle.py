@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from idp.domain.errors import Message, UserFacingError
@@ -163,6 +163,28 @@ def current_device(session: Session, user_id: str) -> DeviceRecord | None:
     ).first()
 
 
+def current_device_of_user() -> ColumnElement[bool]:
+    """The join condition of a user (`User`) and their current device: for reading both in one
+    query (at most one device is current per user: `uq_devices_one_current_per_user`)."""
+    return and_(DeviceRecord.user_id == User.user_id, DeviceRecord.status.in_(CURRENT_DEVICE))
+
+
+def certificate_end(row: DeviceRecord) -> datetime:
+    """When the device's certificate ends as the lifecycle counts it: the renewed
+    certificate's end while one is issued, else the current one's."""
+    next_after = row.next_not_after
+    return _aware(next_after if row.next_certificate_pem and next_after else row.not_after)
+
+
+def certificate_expiry(row: DeviceRecord | None, now: datetime) -> int | None:
+    """The current device's certificate end as a NumericDate, or None when there is no current
+    device or its certificate has expired (the `softtoken_expires_at` claim)."""
+    if row is None:
+        return None
+    end = certificate_end(row)
+    return int(end.timestamp()) if end > now else None
+
+
 def credential_of(user: User) -> Credential:
     if user.password_hash is None:
         return Credential.NONE
@@ -290,12 +312,8 @@ def account_of(session: Session, user: User, now: datetime, warning_days: int = 
     row = current_device(session, user.user_id)
     device = None
     if row is not None:
-        next_after = row.next_not_after
         device = DeviceView(
-            row.device_id,
-            row.status,
-            _aware(next_after if row.next_certificate_pem and next_after else row.not_after),
-            row.next_certificate_pem is not None,
+            row.device_id, row.status, certificate_end(row), row.next_certificate_pem is not None
         )
     if user.disabled:
         state = State.DISABLED

@@ -25,6 +25,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
         "division",
         "department",
         "ministry",
+        "softtoken_expires_at",
     ),
 }
 CLAIMS_SUPPORTED = (
@@ -57,9 +58,13 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
     return {part: value[part] for part in ("userinfo", "id_token") if part in value}
 
 
-def all_claims(user: User) -> dict[str, Any]:
+def all_claims(user: User, softtoken_expires_at: int | None = None) -> dict[str, Any]:
+    """Every claim the user has; `softtoken_expires_at` (a NumericDate: when the current Soft
+    Token device's certificate ends, as `lifecycle.certificate_expiry` reads it) only with one."""
     phone = "+66" + user.mobile[1:] if user.mobile.startswith("0") else user.mobile
+    device = {} if softtoken_expires_at is None else {"softtoken_expires_at": softtoken_expires_at}
     return {
+        **device,
         "name": user.name_th,
         "name#th": user.name_th,
         "name#en": user.name_en,
@@ -129,6 +134,7 @@ def release(
     part: str,
     by_scope: bool = True,
     registered: str | None = None,
+    softtoken_expires_at: int | None = None,
 ) -> dict[str, Any]:
     """The claims for one token or response: those the granted scopes carry (unless
     `by_scope` is False, as for the ID token) and those the `claims` parameter asks for in
@@ -136,7 +142,7 @@ def release(
     what the claims parameter adds was asked at the authorization endpoint, `beyond_scope`),
     or within the granted scopes when those are not given, and within its `allowed` claims
     when that list names any. (`verified_claims` is added separately, by `verified_claims`.)"""
-    available = all_claims(user)
+    available = all_claims(user, softtoken_expires_at)
     names = requested_names(scope, claims_request, part, by_scope) - {VERIFIED}
     bound = requested_names(registered if registered is not None else scope, None, part)
     released = _within(names & bound, allowed)

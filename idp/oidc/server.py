@@ -18,11 +18,12 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import KeySet
+from sqlalchemy import select
 
 from idp.domain.audit import Origin
 from idp.domain.client_protocol import FAPI2, ProtocolOptions
 from idp.domain.clients import SCOPES
-from idp.domain.lifecycle import in_service
+from idp.domain.lifecycle import certificate_expiry, current_device_of_user, in_service
 from idp.domain.registration import latest_proofing
 from idp.domain.secrets import random_token, sha256_hex
 from idp.oidc import dpop, rar
@@ -39,7 +40,7 @@ from idp.oidc.logout import EndSession
 from idp.oidc.models import AuthorizationCode, OAuthClient, RefreshTokenRecord, SignedInUser
 from idp.oidc.tokens import TokenService
 from idp.services import Services
-from idp.storage.models import Client, User
+from idp.storage.models import Client, DeviceRecord, User
 
 # A changed or deleted client takes effect in every process within this many seconds.
 CLIENT_CACHE_SECONDS = 5
@@ -127,12 +128,18 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
         code = getattr(self._local, "code", None)
         claims_request = code.claims if code else None
         client: OAuthClient | None = getattr(self._local, "client", None)
-        with self._s.db.read() as session:
-            record = session.get(User, user.user_id)
-            assert record is not None
+        query = select(User, DeviceRecord).where(User.user_id == user.user_id)
+        query = query.outerjoin_from(User, DeviceRecord, current_device_of_user())
+        with self._s.db.read() as session:  # one query: the user and their current device
+            row = session.execute(query).first()
+            assert row is not None
+            record, device = row
             allowed = client.record.allowed_claims if client else []
             registered = client.record.scope if client else None
-            extra = release(record, scope, allowed, claims_request, "id_token", False, registered)
+            expiry = certificate_expiry(device, self._s.clock.now())
+            extra = release(
+                record, scope, allowed, claims_request, "id_token", False, registered, expiry
+            )
         if client is not None and wants_verified_claims(allowed, claims_request, "id_token"):
             extra.update(verified_claims_for(self._s, user.user_id, claims_request, "id_token"))
         return {"sub": user.user_id, **extra}
