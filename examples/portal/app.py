@@ -1,8 +1,9 @@
 """Demo relying party: a GFMIS-like portal that signs in through the IdP (Authlib's client) and
 uses what a real one would.
 
-- `/`: who is signed in (name, unit, the sign-in level and methods in words), raw tokens only
-  behind a "details" toggle;
+- `/`: who is signed in (name, unit, the sign-in level and methods in words, when the Soft
+  Token certificate expires from the `softtoken_expires_at` claim, with a "renew soon" hint in
+  the renewal window), raw tokens only behind a "details" toggle;
 - `/step-up`: sign in again at the push level (`acr_values` and `max_age=0`: the IdP asks for a
   fresh approval on the phone, the password kept);
 - `/payment`: approve a payment: CIBA (the IdP's `/bc-authorize`, the picture variant) carrying
@@ -58,6 +59,25 @@ PAYMENT: dict[str, str] = {
 ended_sessions: set[str] = set()  # sids ended by back-channel logout
 
 
+def make_templates(config: dict[str, str]) -> Environment:
+    """The portal's pages, with the IdP's look and the words and formatters they use."""
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+    )
+    templates.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+    templates.globals.update(
+        look_css=config["issuer"] + "/static/look.css",
+        acr_words=words.acr_words,
+        amr_words=words.amr_words,
+        when=words.when,
+        expiry_day=words.expiry_day,
+        days_left=words.days_left,
+        renewal_window=int(config.get("renewal_warning_days", words.RENEWAL_WINDOW_DAYS)),
+        summary=rar.summary,  # a payment's lines, as the IdP's consent page and phone show them
+    )
+    return templates
+
+
 def create_app(config: dict[str, str] | None = None) -> Starlette:
     config = config or json.loads(CREDENTIALS.read_text())
     oauth = OAuth()
@@ -74,17 +94,7 @@ def create_app(config: dict[str, str] | None = None) -> Starlette:
     idp = oauth.create_client("idp")
     base = config["portal_url"]
     client_auth = (config["client_id"], config["client_secret"])
-    templates = Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
-    )
-    templates.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
-    templates.globals.update(
-        look_css=config["issuer"] + "/static/look.css",
-        acr_words=words.acr_words,
-        amr_words=words.amr_words,
-        when=words.when,
-        summary=rar.summary,  # a payment's lines, as the IdP's consent page and phone show them
-    )
+    templates = make_templates(config)
     visits: dict[str, dict[str, Any]] = {}  # the portal's own sessions, by the cookie's key
 
     def visit(request: Request) -> dict[str, Any]:

@@ -2,16 +2,22 @@
 mean for a person, and dates as a Thai reader writes them (Buddhist era, Bangkok time; the
 IdP's formatter, as a payment's lines are the IdP's `rar.summary`).
 
+The Soft Token certificate's end (the IdP's `softtoken_expires_at` claim) is shown as a day, with
+a "renew soon" hint in the manual's renewal window (1–30 days left, chapter 6; the IdP warns
+within `push.renewal_warning_days`, 30 by default).
+
 The portal stands for another system: it keeps its own small table of texts rather than the
 IdP's catalogs, and borrows only the IdP's formatters."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from idp.domain.acr import ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_PUSH
-from idp.domain.thai_dates import format_datetime
+from idp.domain.thai_dates import format_date, format_datetime
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("ระบบบริหารการเงินการคลังภาครัฐ (ตัวอย่าง)", "Government finance system (demo)"),
@@ -34,6 +40,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "level": ("ระดับการยืนยันตัวตน", "Sign-in level"),
     "methods": ("วิธีที่ใช้ยืนยันตัวตน", "Methods used"),
     "auth_time": ("ยืนยันตัวตนเมื่อ", "Signed in at"),
+    "cert_expires": ("ใบรับรอง Soft Token หมดอายุ", "Soft Token certificate expires"),
+    "renew_soon": (
+        "ใบรับรอง Soft Token ของท่านจะหมดอายุในอีก {days} วัน: ต่ออายุ Soft Token (Renew) "
+        "ในแอปบนโทรศัพท์ได้เลย ก่อนหมดอายุ",
+        "Your Soft Token certificate expires in {days} days: renew Soft Token in the app on "
+        "your phone before then.",
+    ),
     "step_up": ("ยืนยันตัวตนอีกครั้งด้วยโทรศัพท์", "Confirm again with your phone"),
     "step_up_help": (
         "ก่อนทำรายการสำคัญ ระบบขอให้อนุมัติบนโทรศัพท์อีกครั้ง (ระดับ AAL2)",
@@ -125,3 +138,16 @@ def amr_words(amr: list[str] | None, locale: str) -> list[str]:
 def when(epoch: int | None, locale: str) -> str:
     """`1 ธ.ค. 2569 14:05 น.` on a Thai page (the IdP's formatter), Gregorian on an English one."""
     return format_datetime(datetime.fromtimestamp(epoch, UTC), locale) if epoch else "–"
+
+
+RENEWAL_WINDOW_DAYS = 30  # the manual's window; the IdP's push.renewal_warning_days default
+
+
+def expiry_day(epoch: int, locale: str) -> str:
+    """`1 ธ.ค. 2571` on a Thai page, `1 Dec 2028` on an English one (Bangkok's day)."""
+    return format_date(datetime.fromtimestamp(epoch, UTC), locale)
+
+
+def days_left(epoch: int, now: float | None = None) -> int:
+    """Whole days until `epoch`, a part of a day counted as one (1 on the last day)."""
+    return max(0, math.ceil((epoch - (time.time() if now is None else now)) / 86400))

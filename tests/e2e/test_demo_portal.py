@@ -1,7 +1,9 @@
 """The demo portal (examples/portal, what `make run` starts) against a live IdP, over real HTTP
 on both backends: a user with Soft Token signs in with password and push and sees who they are
 and the sign-in level in words; a step-up asks the phone again (not the password); a payment
-sent with CIBA and RAR is approved on the phone and shown with its receipt; sign-out."""
+sent with CIBA and RAR is approved on the phone and shown with its receipt; sign-out. The Soft
+Token certificate's expiry (`softtoken_expires_at`) is shown as a day, with a "renew soon" hint
+within the renewal window."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from examples.portal import app as portal_app
+from examples.portal import words
 from idp.app import create_app
 from idp.demo import portal_spec
 from idp.domain import clients
@@ -62,9 +65,19 @@ def test_sign_in_step_up_approve_a_payment_and_sign_out(world: World) -> None:
     assert "อนุมัติด้วย Soft Token บนโทรศัพท์ (AAL2)" in home.text  # the acr in words
     assert "กุญแจในแอป Soft Token" in home.text  # amr swk
     assert home.text.index("<details") < home.text.index('"nonce"')  # raw claims: behind it
+    found = re.search(r'"softtoken_expires_at": (\d+)', home.text)  # the claim, at userinfo
+    assert found is not None
+    expires = int(found.group(1))
+    assert abs(expires - (time.time() + 730 * 86400)) < 3600  # the manual's two years
+    assert (
+        f'ใบรับรอง Soft Token หมดอายุ</dt><dd class="cert-expiry">{words.expiry_day(expires, "th")}'
+        in home.text
+    )
+    assert "renew-soon" not in home.text  # far from the renewal window
     browser.get(portal + "/language/en")
     english = browser.get(portal + "/")
     assert "Password and approval with Soft Token on the phone (AAL2)" in english.text
+    assert words.expiry_day(expires, "en") in english.text
     browser.get(portal + "/language/th")
 
     # step-up: the IdP asks the phone again, not the password (a wrong one would fail here)
@@ -92,3 +105,29 @@ def test_sign_in_step_up_approve_a_payment_and_sign_out(world: World) -> None:
     out = browser.get(portal + "/logout")
     assert "/logout" in out.headers["location"]
     assert "เข้าสู่ระบบด้วย Soft Token" in browser.get(portal + "/").text
+
+
+def test_the_certificate_expiry_asks_to_renew_within_the_window() -> None:
+    """The home page rendered alone (no servers): 10 days left, then 40."""
+    templates = portal_app.make_templates({"issuer": "http://idp.test"})
+    soon = int(time.time()) + 9 * 86400 + 3600  # 10 days left, counting the part of a day
+    user = {
+        "claims": {"sub": "T1", "acr": None, "amr": ["pwd"], "auth_time": None},
+        "userinfo": {"name": "x", "softtoken_expires_at": soon},
+        "id_token": "",
+    }
+    home = templates.get_template("home.html")
+
+    def render(locale: str) -> str:
+        return home.render(
+            t=words.translator(locale), locale=locale, user=user, payment=portal_app.PAYMENT
+        )
+
+    for locale, hint in (("th", "จะหมดอายุในอีก 10 วัน"), ("en", "expires in 10 days")):
+        page = render(locale)
+        assert hint in page
+        assert words.expiry_day(soon, locale) in page
+    user["userinfo"] = {"name": "x", "softtoken_expires_at": soon + 30 * 86400}
+    assert "renew-soon" not in render("th")
+    user["userinfo"] = {"name": "x"}  # no claim: no line at all
+    assert "cert-expiry" not in render("th")
