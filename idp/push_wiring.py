@@ -18,7 +18,7 @@ from idp.settings import Settings, is_localhost
 from idp.storage.models import DeviceRecord, PushSubscription, VaultEntry
 from idp.storage.redis_connect import RedisTarget
 from push_auth.ca import CertificateAuthority
-from push_auth.errors import PushError, forbidden
+from push_auth.errors import PushError, RelayedError, forbidden
 from push_auth.models import Challenge, ChallengeMode, Device, DeviceStatus
 from push_auth.notifier import LoggingNotifier, Notifier
 from push_auth.service import PushAuth, PushConfig
@@ -64,9 +64,7 @@ class SqlDevices:
             with self._db.session() as session:
                 session.add(DeviceRecord(**dataclasses.asdict(device)))
         except IntegrityError as exc:  # the database's one-current-device rule held
-            raise forbidden(
-                "device_exists", "มี Soft Token ที่ใช้งานอยู่แล้ว", "an active device exists"
-            ) from exc
+            raise forbidden("device_exists", "an active device exists") from exc
 
     def update(self, device: Device) -> None:
         with self._db.session() as session:
@@ -208,7 +206,7 @@ class LifecycleEnrolment:
             account = self._lifecycle.user(session, user_id)[1]
         if not account.may(Ability.ACTIVATE):
             message = NOT_ALLOWED[Ability.ACTIVATE]
-            raise forbidden("enrolment_not_allowed", message.th, message.en)
+            raise RelayedError("enrolment_not_allowed", message.th, message.en, 403)
 
     def enrolled(self, user_id: str) -> None:
         with self._db.session() as session:

@@ -168,7 +168,7 @@ class Activations:
         """The device record: its certificate, its polling key and what the app says of itself."""
         poll_key = claims.get("poll_key")
         if not isinstance(poll_key, str) or "PUBLIC KEY" not in poll_key:
-            raise bad_request("invalid_request", "ไม่มีกุญแจสำหรับรับคำขอ", "poll_key (PEM) is missing")
+            raise bad_request("invalid_request", "poll_key (PEM) is missing")
         meta = claims.get("device")
         if not isinstance(meta, dict):
             meta = {}
@@ -203,6 +203,5 @@ def _well_formed(code: object) -> bool:
 def _invalid_code() -> PushError:
     return forbidden(
         "invalid_activation_code",
-        "รหัสเปิดใช้งานไม่ถูกต้อง ใช้ไปแล้ว หรือหมดอายุ",
         "the activation code is wrong, used or expired",
     )

@@ -47,32 +47,26 @@ def json_errors(handler: Handler) -> Handler:
 async def read_body(request: Request) -> str:
     declared = request.headers.get("content-length")
     if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise PushError("request_too_large", "คำขอมีขนาดใหญ่เกินไป", "the body is over 16 KiB", 413)
+        raise PushError("request_too_large", "the body is over 16 KiB", 413)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise PushError(
-                "request_too_large", "คำขอมีขนาดใหญ่เกินไป", "the body is over 16 KiB", 413
-            )
+            raise PushError("request_too_large", "the body is over 16 KiB", 413)
         chunks.append(chunk)
     try:
         text = b"".join(chunks).decode("ascii").strip()
     except UnicodeDecodeError as exc:
-        raise bad_request(
-            "invalid_request", "คำขอไม่ถูกต้อง", "the body must be a compact JWS"
-        ) from exc
+        raise bad_request("invalid_request", "the body must be a compact JWS") from exc
     if not text:
-        raise bad_request("invalid_request", "คำขอว่างเปล่า", "the body must be a compact JWS")
+        raise bad_request("invalid_request", "the body is empty: it must be a compact JWS")
     return text
 
 
 def _header_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme != "SoftToken" or not token:
-        raise unauthorized(
-            "ต้องลงนามคำขอด้วยกุญแจของเครื่อง", "send Authorization: SoftToken <signed request>"
-        )
+        raise unauthorized("send Authorization: SoftToken <signed request>")
     return token.strip()
 
 
@@ -161,7 +155,7 @@ def device_api(push: PushAuth) -> list[Route]:
     async def picture(request: Request) -> Response:
         match = re.fullmatch(r"(\d{2})\.svg", request.path_params["name"])
         if not match or int(match.group(1)) >= pictures.COUNT:  # JSON, like every API refusal
-            refusal = PushError("not_found", "ไม่พบรูปภาพนี้", "no such picture", 404)
+            refusal = PushError("not_found", "no such picture", 404)
             return JSONResponse(refusal.body(), status_code=404)
         svg = pictures.all_pictures()[int(match.group(1))].svg()
         return Response(

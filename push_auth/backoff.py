@@ -26,9 +26,9 @@ class PushBackoff:
             wait = until - now
             raise PushError(
                 "push_backoff",
-                f"กรุณารอ {wait} วินาทีก่อนส่งคำขออนุมัติใหม่",
-                f"please wait {wait} s before another push",
+                "please wait {wait} s before another push",
                 429,
+                wait=wait,
             )
 
     def increase(self, user_id: str) -> None:

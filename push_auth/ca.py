@@ -327,18 +327,15 @@ class CertificateAuthority:
         try:
             csr = x509.load_pem_x509_csr(csr_pem.encode())
         except ValueError as exc:
-            raise bad_request(
-                "invalid_csr", "คำขอใบรับรองไม่ถูกต้อง", "the CSR is not valid PEM"
-            ) from exc
+            raise bad_request("invalid_csr", "the CSR is not valid PEM") from exc
         if not csr.is_signature_valid:
             raise bad_request(
                 "invalid_csr",
-                "ลายมือชื่อของคำขอใบรับรองไม่ถูกต้อง",
                 "the CSR's signature does not match its key",
             )
         key = csr.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-            raise bad_request("invalid_csr", "ต้องใช้กุญแจ P-256", "the device key must be P-256")
+            raise bad_request("invalid_csr", "the device key must be P-256")
         return self.issue_for_key(key, user_id, device_id, now, validity)
 
     def issue_for_key(

@@ -18,7 +18,7 @@ def csr_of(claims: dict[str, Any]) -> str:
     """The certificate signing request (PEM) a device request carries; refuse one without."""
     csr_pem = claims.get("csr")
     if not isinstance(csr_pem, str):
-        raise bad_request("invalid_request", "ไม่มีคำขอใบรับรอง", "csr is missing")
+        raise bad_request("invalid_request", "csr is missing")
     return csr_pem
 
 

@@ -96,17 +96,15 @@ class Challenges:
     def _pushable_device(self, user_id: str) -> Device:
         device = self.devices.active_for(user_id)
         if device is None:
-            raise forbidden("no_device", "ยังไม่ได้ลงทะเบียน Soft Token", "no active device")
+            raise forbidden("no_device", "no active device")
         if device.status is not DeviceStatus.ACTIVE:
             raise forbidden(
                 "device_suspended",
-                "ระงับการส่งคำขออนุมัติชั่วคราว กรุณาติดต่อเจ้าหน้าที่",
                 "pushes to this device are suspended: contact an officer",
             )
         if device.expired(self.clock.now()):
             raise forbidden(
                 "certificate_expired",
-                "ใบรับรองหมดอายุ กรุณาต่ออายุในแอป",
                 "the device certificate has expired",
             )
         return device
@@ -155,7 +153,6 @@ class Challenges:
         except KeyError as exc:
             raise forbidden(
                 "challenge_key_retired",
-                "กุญแจที่ใช้ลงนามคำขออนุมัติของเครื่องนี้ถูกยกเลิกแล้ว กรุณาเปิดใช้ Soft Token ใหม่",
                 "the challenge key this device pinned was retired: activate it again",
             ) from exc
         return protocol.sign(key, claims, protocol.CHALLENGE_TYP, kid="challenge")
@@ -166,7 +163,6 @@ class Challenges:
         if challenge is None or challenge.device_id != device.device_id:
             raise forbidden(
                 "not_your_challenge",
-                "ไม่พบคำขออนุมัตินี้สำหรับเครื่องนี้",
                 "no such challenge for this device",
             )
         action = _answer_of(claims, challenge_id)
@@ -174,11 +170,9 @@ class Challenges:
             self._check_may_approve(device, claims)
             _check_details(challenge, claims)
         if challenge.expires <= self.real_time():
-            raise PushError("challenge_expired", "คำขออนุมัติหมดเวลาแล้ว", "the challenge expired", 409)
+            raise PushError("challenge_expired", "the challenge expired", 409)
         if self.ephemeral.consume("chal-open:" + challenge_id) is None:
-            raise PushError(
-                "challenge_closed", "คำขออนุมัตินี้ถูกตอบไปแล้ว", "the challenge was already answered", 409
-            )
+            raise PushError("challenge_closed", "the challenge was already answered", 409)
         self.ephemeral.delete("chal-pending:" + challenge.user_id)
         challenge.status = self._decide(challenge, device, action, claims)
         self._save(challenge)
@@ -198,19 +192,16 @@ class Challenges:
         if not isinstance(reported, list) or not all(isinstance(m, str) for m in reported):
             raise bad_request(
                 "invalid_amr",
-                "ข้อมูลวิธีปลดล็อกกุญแจไม่ถูกต้อง",
                 "amr must be a list of strings",
             )
         if claims.get("_key") != "device":
             raise forbidden(
                 "pin_required",
-                "การอนุมัติต้องยืนยันด้วย PIN",
                 "approvals must be signed by the PIN-protected device key",
             )
         if device.not_after <= self.clock.now():
             raise forbidden(
                 "certificate_expired",
-                "ใบรับรองหมดอายุ กรุณาต่ออายุ",
                 "the certificate has expired: it cannot approve",
             )
 
@@ -288,7 +279,7 @@ class Challenges:
 def _answer_of(claims: dict[str, Any], challenge_id: str) -> Answer:
     action = claims.get("action")
     if claims.get("cid") != challenge_id or action not in tuple(Answer):
-        raise bad_request("invalid_answer", "คำตอบไม่ถูกต้อง", "cid or action is invalid")
+        raise bad_request("invalid_answer", "cid or action is invalid")
     return Answer(action)
 
 
@@ -299,7 +290,6 @@ def _check_details(challenge: Challenge, claims: dict[str, Any]) -> None:
     if expected and not hmac.compare_digest(str(claims.get("details_sha256", "")), expected):
         raise bad_request(
             "details_mismatch",
-            "การอนุมัติต้องลงนามรายการที่แสดง",
             "the approval must sign the authorization details shown (details_sha256)",
         )
 

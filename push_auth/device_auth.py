@@ -48,7 +48,7 @@ class DeviceAuth:
         device_id, _, key_name = str(header.get("kid", "")).partition("#")
         device = self.devices.get(device_id)
         if device is None:
-            raise unauthorized("ไม่รู้จักอุปกรณ์นี้", "unknown device")
+            raise unauthorized("unknown device")
         used_next_key = False
         if key_name == "poll":
             claims = _verify_with_poll_key(token, device, allowed=poll_key_allowed)
@@ -56,15 +56,12 @@ class DeviceAuth:
             claims, used_next_key = _verify_with_device_keys(token, device)
         self._check_fresh(claims, device.device_id, method, path)
         if device.status in ENDED:
-            raise forbidden(
-                "device_revoked", "Soft Token ของเครื่องนี้ถูกยกเลิกแล้ว", "this device has been revoked"
-            )
+            raise forbidden("device_revoked", "this device has been revoked")
         if used_next_key:
             self.renewal.key_used(device)
         elif device.expired(self.clock.now()) and not allow_expired:
             raise forbidden(
                 "certificate_expired",
-                "ใบรับรองหมดอายุ กรุณาต่ออายุ (Update Profile)",
                 "the certificate has expired: renew it (Update Profile)",
             )
         return device, claims
@@ -76,7 +73,7 @@ class DeviceAuth:
         try:
             key = x509.load_pem_x509_csr(csr_pem.encode()).public_key()
         except ValueError as exc:
-            raise bad_request("invalid_csr", "คำขอใบรับรองไม่ถูกต้อง", "the CSR is not valid") from exc
+            raise bad_request("invalid_csr", "the CSR is not valid") from exc
         claims = protocol.verify(token, key, protocol.REQUEST_TYP)  # type: ignore[arg-type]
         self._check_fresh(claims, "activation", "POST", path)
         return claims, csr_pem
@@ -85,12 +82,12 @@ class DeviceAuth:
         now = self.real_time()
         protocol.check_request_claims(claims, self.audience, method, path, now=now)
         if not self.ephemeral.add(f"device-jti:{who}:{claims['jti']}", {}, protocol.JTI_TTL):
-            raise unauthorized("คำขอนี้ถูกใช้ไปแล้ว", "this request (jti) was already used")
+            raise unauthorized("this request (jti) was already used")
 
 
 def _verify_with_poll_key(token: str, device: Device, *, allowed: bool) -> dict[str, Any]:
     if not allowed or device.poll_public_key_pem is None:
-        raise unauthorized("ต้องยืนยันด้วย PIN", "this request needs the device key")
+        raise unauthorized("this request needs the device key")
     claims = protocol.verify(token, device.poll_public_key_pem, protocol.REQUEST_TYP)
     claims["_key"] = "poll"
     return claims

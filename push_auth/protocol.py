@@ -62,15 +62,15 @@ def sign(
 def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims, unverified (to find the key); raise if it is not a compact JWS."""
     if len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
-        raise unauthorized("คำขอไม่ถูกต้อง", "the request is not a compact JWS")
+        raise unauthorized("the request is not a compact JWS")
     try:
         header_b64, payload_b64, _sig = token.split(".")
         header = json.loads(_b64(header_b64))
         claims = json.loads(_b64(payload_b64))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise unauthorized("คำขอไม่ถูกต้อง", "the request is not a compact JWS") from exc
+        raise unauthorized("the request is not a compact JWS") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise unauthorized("คำขอไม่ถูกต้อง", "the request is not a compact JWS")
+        raise unauthorized("the request is not a compact JWS")
     return header, claims
 
 
@@ -78,11 +78,11 @@ def verify(token: str, public_key: ec.EllipticCurvePublicKey | str, typ: str) ->
     """The claims, if the signature is good and the header is what it must be."""
     header, _claims = peek(token)
     if header.get("alg") != ALG or header.get("typ") != typ:
-        raise unauthorized("คำขอไม่ถูกต้อง", "wrong JWS algorithm or type")
+        raise unauthorized("wrong JWS algorithm or type")
     try:
         verified = jws.deserialize_compact(token, _key(public_key), algorithms=[ALG])
     except (JoseError, ValueError) as exc:
-        raise unauthorized("ลายมือชื่อไม่ถูกต้อง", "the signature does not verify") from exc
+        raise unauthorized("the signature does not verify") from exc
     claims = json.loads(verified.payload)
     assert isinstance(claims, dict)
     return claims
@@ -101,16 +101,15 @@ def check_request_claims(
         or abs(now - iat) > CLOCK_SKEW
     ):
         raise unauthorized(
-            "เวลาในเครื่องไม่ตรง หรือคำขอหมดอายุ",
             "iat is missing or more than 60 s away from the server's clock",
         )
     if claims.get("aud") != audience:
-        raise unauthorized("คำขอไม่ได้ส่งถึงเซิร์ฟเวอร์นี้", "aud is not this device API")
+        raise unauthorized("aud is not this device API")
     if claims.get("htm") != method or claims.get("htu") != path:
-        raise unauthorized("คำขอไม่ตรงกับปลายทาง", "htm/htu do not match this request")
+        raise unauthorized("htm/htu do not match this request")
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 16 <= len(jti) <= 128:
-        raise unauthorized("คำขอไม่ถูกต้อง", "jti must be a string of 16-128 characters")
+        raise unauthorized("jti must be a string of 16-128 characters")
 
 
 def _b64(part: str) -> bytes:

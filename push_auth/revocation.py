@@ -55,7 +55,7 @@ class Revocation:
         """Pushes reach the suspended device again (`note`: what the call established)."""
         device = self.devices.active_for(user_id)
         if device is None or device.status is not DeviceStatus.SUSPENDED:
-            raise forbidden("not_suspended", "อุปกรณ์นี้ไม่ได้ถูกระงับ", "this device is not suspended")
+            raise forbidden("not_suspended", "this device is not suspended")
         device.status = DeviceStatus.ACTIVE
         self.devices.update(device)
         self.backoff.clear(user_id)

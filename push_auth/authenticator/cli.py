@@ -24,7 +24,7 @@ import httpx
 from push_auth.authenticator.client import Authenticator
 from push_auth.authenticator.qr import read_qr
 from push_auth.authenticator.state import AuthenticatorError, Home
-from push_auth.errors import PushError
+from push_auth.errors import PushError, both
 from push_auth.pictures import all_pictures
 
 
@@ -35,7 +35,7 @@ def _app(ctx: click.Context) -> Authenticator:
 
 def _fail(exc: Exception) -> None:
     if isinstance(exc, PushError):
-        raise click.ClickException(f"{exc.th}") from exc
+        raise click.ClickException(f"{exc.th} / {exc.en}") from exc
     raise click.ClickException(str(exc)) from exc
 
 
@@ -126,7 +126,7 @@ def pending(ctx: click.Context, wait: float, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(challenge, ensure_ascii=False))
     elif challenge is None:
-        click.echo("no pending challenge / ไม่มีคำขออนุมัติ")
+        click.echo(both("no pending challenge"))
     else:
         click.echo(_describe(challenge))
     if challenge is None:

@@ -23,7 +23,7 @@ from push_auth.authenticator.state import (
     poll_key,
     seal_key,
 )
-from push_auth.errors import PushError
+from push_auth.errors import RelayedError
 from push_auth.receipts import details_digest
 
 DEFAULT_METADATA = {
@@ -88,18 +88,19 @@ class Authenticator:
         if response.status_code >= 400:
             try:
                 body = response.json()
-                message = f"{body.get('error_description_th')} / {body.get('error_description')}"
+                th, en = str(body.get("error_description_th")), str(body.get("error_description"))
                 code = str(body.get("error"))
             except ValueError:
-                message, code = response.text[:200], "http_error"
-            raise PushError(code, message, message, response.status_code)
+                th = en = response.text[:200]
+                code = "http_error"
+            raise RelayedError(code, th, en, response.status_code)
         return response.json() if response.content else {}
 
     # -- operations ----------------------------------------------------------------------
     def activate(self, qr_text: str, pin: str, metadata: dict[str, Any] | None = None) -> State:
         check_new_pin(pin)
         if self.home.exists():
-            raise AuthenticatorError("เปิดใช้งานไว้แล้ว / already activated (`softtoken reset` first)")
+            raise AuthenticatorError("already activated (`softtoken reset` first)")
         api, code = parse_activation(qr_text)
         device_key = ec.generate_private_key(ec.SECP256R1())
         polling = ec.generate_private_key(ec.SECP256R1())
@@ -148,7 +149,7 @@ class Authenticator:
         challenge = self._json(response)["challenge"]
         claims = protocol.verify(challenge, state.challenge_public_key, protocol.CHALLENGE_TYP)
         if claims.get("aud") != state.device_id or claims.get("exp", 0) <= time.time():
-            raise AuthenticatorError("คำขออนุมัติไม่ถูกต้อง / the challenge is not valid for this device")
+            raise AuthenticatorError("the challenge is not valid for this device")
         return claims
 
     def _answer(
@@ -157,7 +158,7 @@ class Authenticator:
         state = self.home.load()
         challenge = self.pending(0)
         if challenge is None:
-            raise AuthenticatorError("ไม่มีคำขออนุมัติ / no pending challenge")
+            raise AuthenticatorError("no pending challenge")
         path = f"/challenges/{challenge['cid']}"
         details = (challenge.get("context") or {}).get("authorization_details")
         if details and action == "approve":  # what was shown, hashed here (the receipt)

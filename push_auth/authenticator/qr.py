@@ -26,33 +26,27 @@ def read_qr(value: str, server: str | None = None) -> str:
     if not path.is_file() and TYPED_CODE.fullmatch(value):
         if server is None:
             raise AuthenticatorError(
-                "รหัสที่พิมพ์ต้องระบุ --server ตามด้วยที่อยู่ของระบบ หรือสแกน QR แทน"
-                " / a typed code needs --server with the server's address"
-                " (e.g. --server https://idp.example.go.th),"
+                "a typed code needs --server with the server's address (e.g. --server https://idp.example.go.th),"
                 " or scan the QR code (give its text or PNG) instead"
             )
         return "softtoken://activate?" + urlencode({"server": device_api(server), "code": value})
     if not path.is_file():
-        raise AuthenticatorError("ไม่พบไฟล์ QR / no such QR image: " + value)
+        raise AuthenticatorError("no such QR image: {path}", path=value)
     try:
         with Image.open(path) as image:
             results = zxingcpp.read_barcodes(image.convert("L"))
     except UnidentifiedImageError as exc:
-        raise AuthenticatorError("ไฟล์นี้ไม่ใช่ภาพ PNG / not a PNG image: " + value) from exc
+        raise AuthenticatorError("not a PNG image: {path}", path=value) from exc
     texts = [r.text for r in results if _is_activation(r.text)]
     if not texts:
-        raise AuthenticatorError(
-            "ไม่พบ QR ของ Soft Token ในภาพ / no Soft Token QR code in the image"
-        )
+        raise AuthenticatorError("no Soft Token QR code in the image")
     return _same_server(texts[0], server)
 
 
 def _same_server(text: str, server: str | None) -> str:
     """The QR code carries its server: a --server beside it must name the same one."""
     if server is not None and parse_activation(text)[0].rstrip("/") != device_api(server):
-        raise AuthenticatorError(
-            "QR นี้เป็นของระบบอื่น ไม่ตรงกับ --server / this QR code is for another server than --server"
-        )
+        raise AuthenticatorError("this QR code is for another server than --server")
     return text
 
 
@@ -62,8 +56,7 @@ def device_api(server: str) -> str:
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise AuthenticatorError(
-            "--server ต้องเป็น URL เช่น https://idp.example.go.th"
-            " / --server must be a URL such as https://idp.example.go.th: " + server
+            "--server must be a URL such as https://idp.example.go.th: {server}", server=server
         )
     return base if parts.path.endswith(API_PATH) else base + API_PATH
 
@@ -88,5 +81,5 @@ def parse_activation(text: str) -> tuple[str, str]:
     else:
         server = ""
     if not server or not query.get("code"):
-        raise AuthenticatorError("QR นี้ไม่ใช่ของ Soft Token / not a Soft Token activation code")
+        raise AuthenticatorError("not a Soft Token activation code")
     return server, query["code"][0]

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from push_auth.errors import both
+
 MAX_PIN_FAILURES = 5
 PIN = re.compile(r"^[0-9]{6}$")
 BLOCKED_PINS = frozenset(
@@ -48,14 +50,20 @@ BLOCKED_PINS = frozenset(
 
 
 class AuthenticatorError(Exception):
-    """A refusal to show the user (Thai / English)."""
+    """A refusal to show the user: a msgid of push_auth's catalogs and its values, shown
+    "Thai / English"."""
+
+    def __init__(self, msgid: str, /, **values: object) -> None:
+        self.msgid = msgid
+        self.values = values
+        super().__init__(both(msgid, **values))
 
 
 def check_new_pin(pin: str) -> None:
     if not PIN.match(pin):
-        raise AuthenticatorError("PIN ต้องเป็นตัวเลข 6 หลัก / the PIN must be 6 digits")
+        raise AuthenticatorError("the PIN must be 6 digits")
     if pin in BLOCKED_PINS:
-        raise AuthenticatorError("PIN นี้เดาง่ายเกินไป / this PIN is too easy to guess")
+        raise AuthenticatorError("this PIN is too easy to guess")
 
 
 def _kdf(pin: str, salt: bytes) -> bytes:
@@ -110,7 +118,7 @@ class Home:
 
     def load(self) -> State:
         if not self.exists():
-            raise AuthenticatorError("ยังไม่ได้เปิดใช้งาน / not activated: run `softtoken activate`")
+            raise AuthenticatorError("not activated: run `softtoken activate`")
         return State(**json.loads(self.file.read_text()))
 
     def save(self, state: State) -> None:
@@ -127,19 +135,14 @@ class Home:
     def unlock(self, state: State, pin: str) -> ec.EllipticCurvePrivateKey:
         """The device key, or a refusal that counts towards the lock."""
         if state.pin_failures >= MAX_PIN_FAILURES:
-            raise AuthenticatorError(
-                "แอปถูกล็อก กรุณาติดต่อเจ้าหน้าที่เพื่อรีเซ็ต / "
-                "the authenticator is locked: reset it (`softtoken reset`)"
-            )
+            raise AuthenticatorError("the authenticator is locked: reset it (`softtoken reset`)")
         try:
             key = _open_key(state.sealed_key, pin)
         except InvalidTag:
             state.pin_failures += 1
             self.save(state)
             left = MAX_PIN_FAILURES - state.pin_failures
-            raise AuthenticatorError(
-                f"PIN ไม่ถูกต้อง (เหลืออีก {left} ครั้ง) / wrong PIN ({left} tries left)"
-            ) from None
+            raise AuthenticatorError("wrong PIN ({left} tries left)", left=left) from None
         if state.pin_failures:
             state.pin_failures = 0
             self.save(state)

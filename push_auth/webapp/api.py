@@ -37,9 +37,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise bad_request("invalid_request", "คำขอไม่ถูกต้อง", "the body must be JSON") from exc
+        raise bad_request("invalid_request", "the body must be JSON") from exc
     if not isinstance(data, dict):
-        raise bad_request("invalid_request", "คำขอไม่ถูกต้อง", "the body must be a JSON object")
+        raise bad_request("invalid_request", "the body must be a JSON object")
     return data
 
 
@@ -108,9 +108,7 @@ def web_device_api(push: PushAuth) -> list[Route]:
             push.authenticate, token, "POST", request.url.path, poll_key_allowed=True
         )
         if push.subscriptions is None or push.push_key is None:
-            raise PushError(
-                "push_disabled", "ระบบนี้ไม่ได้เปิดการแจ้งเตือน", "Web Push is off on this server", 409
-            )
+            raise PushError("push_disabled", "Web Push is off on this server", 409)
         subscription = _subscription(claims.get("subscription"), device.device_id, device.user_id)
         await run_in_threadpool(push.subscriptions.save, subscription)
         return Response(status_code=204, headers=NO_STORE)
@@ -118,9 +116,7 @@ def web_device_api(push: PushAuth) -> list[Route]:
     @json_errors
     async def push_key(request: Request) -> Response:
         if push.push_key is None:
-            raise PushError(
-                "push_disabled", "ระบบนี้ไม่ได้เปิดการแจ้งเตือน", "Web Push is off on this server", 404
-            )
+            raise PushError("push_disabled", "Web Push is off on this server", 404)
         key = await run_in_threadpool(push.push_key)
         return JSONResponse({"push_key": key}, headers={"Cache-Control": "public, max-age=3600"})
 
@@ -149,7 +145,6 @@ def _subscription(value: Any, device_id: str, user_id: str) -> Subscription:
     ):
         raise bad_request(
             "invalid_subscription",
-            "ข้อมูลการแจ้งเตือนไม่ถูกต้อง",
             "subscription must be PushSubscription.toJSON(): endpoint and keys p256dh, auth",
         )
     return Subscription(

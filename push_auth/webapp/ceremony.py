@@ -160,7 +160,6 @@ class RelyingParty:
         if not isinstance(response, dict) or response.get("id") != credential_id:
             raise forbidden(
                 "unknown_credential",
-                "กุญแจนี้ไม่ใช่ของอุปกรณ์นี้",
                 "this credential is not this device's",
             )
         try:
@@ -185,33 +184,30 @@ class RelyingParty:
 
 # py_webauthn names the check that failed in its message: each gets its own reason and words
 REASONS = (
-    ("challenge", "challenge_mismatch", "คำตอบนี้ไม่ใช่ของคำขอนี้", "the answer is for another request"),
-    ("origin", "origin_mismatch", "คำตอบนี้มาจากเว็บไซต์อื่น", "the answer was made for another site"),
-    ("rp id", "rp_id_mismatch", "คำตอบนี้มาจากเว็บไซต์อื่น", "the answer was made for another site"),
+    ("challenge", "challenge_mismatch", "the answer is for another request ({detail})"),
+    ("origin", "origin_mismatch", "the answer was made for another site ({detail})"),
+    ("rp id", "rp_id_mismatch", "the answer was made for another site ({detail})"),
     (
         "user verification",
         "user_not_verified",
-        "ต้องยืนยันตัวตนด้วยใบหน้า ลายนิ้วมือ หรือรหัสล็อกหน้าจอ",
-        "the phone must verify you (face, fingerprint or screen lock)",
+        "the phone must verify you (face, fingerprint or screen lock) ({detail})",
     ),
     (
         "sign count",
         "sign_count_regression",
-        "ตัวนับของกุญแจย้อนกลับ อาจมีการคัดลอกกุญแจ",
-        "the key's signature counter went back: it may have been cloned",
+        "the key's signature counter went back: it may have been cloned ({detail})",
     ),
-    ("signature", "signature_invalid", "ลายมือชื่อไม่ถูกต้อง", "the signature does not verify"),
+    ("signature", "signature_invalid", "the signature does not verify ({detail})"),
 )
 
 
 def _refused(detail: str) -> PushError:
-    """A refusal that says which check failed (py_webauthn's reason is kept, never a secret)."""
+    """A refusal that says which check failed (py_webauthn's reason is kept, never a secret;
+    in the English text only)."""
     lowered = detail.lower()
-    for words, code, th, en in REASONS:
+    for words, code, msgid in REASONS:
         if words in lowered:
-            return PushError(code, th, f"{en} ({detail[:160]})", 400)
+            return PushError(code, msgid, 400, detail=detail[:160])
     return bad_request(
-        "webauthn_refused",
-        "การยืนยันตัวตนด้วยโทรศัพท์ไม่ผ่าน กรุณาลองใหม่",
-        "the WebAuthn check failed: " + detail[:200],
+        "webauthn_refused", "the WebAuthn check failed: {detail}", detail=detail[:200]
     )

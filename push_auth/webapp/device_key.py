@@ -128,7 +128,6 @@ class WebDeviceKey:
         if challenge is None or challenge.device_id != device.device_id:
             raise forbidden(
                 "not_your_challenge",
-                "ไม่พบคำขออนุมัตินี้สำหรับเครื่องนี้",
                 "no such challenge for this device",
             )
         digest = str(challenge.context.get("details_sha256") or "")
@@ -156,9 +155,7 @@ class WebDeviceKey:
     def ceremony(self, device: Device, purpose: object) -> dict[str, Any]:
         """A single-use challenge for `purpose` (asked for with the polling key)."""
         if purpose not in tuple(Purpose) or device.credential_id is None:
-            raise bad_request(
-                "invalid_request", "คำขอไม่ถูกต้อง", "purpose must be renew or cancel (web devices)"
-            )
+            raise bad_request("invalid_request", "purpose must be renew or cancel (web devices)")
         challenge = new_challenge()
         self.ephemeral.put(
             _operation_key(device.device_id, str(purpose)), {"challenge": challenge}, CEREMONY_TTL
@@ -211,15 +208,12 @@ class WebDeviceKey:
         known = isinstance(device_id, str) and len(device_id) <= 43
         device = self.devices.get(str(device_id)) if known else None
         if device is None or device.credential_id is None or device.credential_public_key is None:
-            raise unauthorized("ไม่รู้จักอุปกรณ์นี้", "unknown device")
+            raise unauthorized("unknown device")
         if device.status in ENDED:
-            raise forbidden(
-                "device_revoked", "Soft Token ของเครื่องนี้ถูกยกเลิกแล้ว", "this device has been revoked"
-            )
+            raise forbidden("device_revoked", "this device has been revoked")
         if not allow_expired and device.expired(self.clock.now()):
             raise forbidden(
                 "certificate_expired",
-                "ใบรับรองหมดอายุ กรุณาต่ออายุ",
                 "the certificate has expired: renew it",
             )
         return device
@@ -277,7 +271,6 @@ def _operation_key(device_id: str, purpose: str) -> str:
 def _ceremony_expired() -> PushError:
     return PushError(
         "ceremony_expired",
-        "หมดเวลาการยืนยัน กรุณาเริ่มใหม่",
         "the WebAuthn ceremony expired or was used: start again",
         409,
     )
@@ -290,9 +283,7 @@ def _pictures(tapped: Any) -> list[int]:
         or not all(isinstance(p, int) and not isinstance(p, bool) for p in tapped)
         or not all(0 <= p < pictures.COUNT for p in tapped)
     ):
-        raise bad_request(
-            "invalid_pictures", "ลำดับรูปภาพไม่ถูกต้อง", "pictures must be a list of picture numbers"
-        )
+        raise bad_request("invalid_pictures", "pictures must be a list of picture numbers")
     return list(tapped)
 
 
@@ -303,7 +294,5 @@ def _poll_key(value: Any) -> str:
     except ValueError:
         key = None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
-        raise bad_request(
-            "invalid_request", "ไม่มีกุญแจสำหรับรับคำขอ", "poll_key must be a P-256 public key (PEM)"
-        )
+        raise bad_request("invalid_request", "poll_key must be a P-256 public key (PEM)")
     return str(value)

@@ -15,6 +15,10 @@ from idp.web.i18n import Catalogs
 from idp.web.registration.proofing import PROOFING_REASONS
 from idp.web.render import TEMPLATES
 from idp.web.signin.push import ENDED
+from push_auth.errors import CATALOG_DIR as PUSH_CATALOG_DIR
+from push_auth.errors import catalogs as push_catalogs
+from push_auth.webapp.ceremony import REASONS as WEBAUTHN_REASONS
+from softtoken_i18n.catalogs import Catalogs as BaseCatalogs
 
 MSGID = re.compile(r"""_\(\s*"([^"]+)"\s*[,)]""")
 
@@ -49,12 +53,16 @@ def _code_msgids(package: Path) -> set[str]:
             continue
         for node in ast.walk(ast.parse(path.read_bytes())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message":
-                first = node.args[0] if node.args else None
-                assert isinstance(first, ast.Constant), f"{path}:{node.lineno}: not a literal"
-                given = {k.arg for k in node.keywords}
-                assert _placeholders(str(first.value)) == given, f"{path}:{node.lineno}: values"
-                found.add(str(first.value))
+                found.add(_literal(path, node, node.args[0] if node.args else None))
     return found
+
+
+def _literal(path: Path, call: ast.Call, msgid: ast.expr | None) -> str:
+    """The msgid a call passes, which must be a literal whose placeholders the call fills."""
+    assert isinstance(msgid, ast.Constant), f"{path}:{call.lineno}: not a literal"
+    given = {k.arg for k in call.keywords}
+    assert _placeholders(str(msgid.value)) == given, f"{path}:{call.lineno}: values"
+    return str(msgid.value)
 
 
 def test_every_code_message_is_translated() -> None:
@@ -70,7 +78,10 @@ def _placeholders(text: str) -> set[str]:
 
 
 def test_translations_use_only_their_msgids_placeholders() -> None:
-    catalogs = Catalogs()
+    _check_placeholders(Catalogs())
+
+
+def _check_placeholders(catalogs: BaseCatalogs) -> None:
     for locale in ("th", "en"):
         for msgid, text in catalogs.translations(locale).items():
             assert _placeholders(text) <= _placeholders(msgid), (locale, msgid)
@@ -79,3 +90,42 @@ def test_translations_use_only_their_msgids_placeholders() -> None:
 def test_placeholders_survive_translation() -> None:
     translate = Catalogs().gettext("th")
     assert translate("{client} asks for:", client="พอร์ทัล") == "พอร์ทัล ขอใช้ข้อมูลต่อไปนี้:"
+
+
+IDP_DIR = CATALOG_DIR.parent
+PUSH_REFUSALS = {
+    "PushError": 1,
+    "bad_request": 1,
+    "forbidden": 1,
+    "unauthorized": 0,
+    "AuthenticatorError": 0,  # the `softtoken` CLI's refusals
+    "both": 0,  # and its other "Thai / English" texts
+}
+
+
+def _push_auth_msgids() -> set[str]:
+    """The msgid of every refusal push_auth (or the idp, through push_auth.errors) raises: a
+    literal, or one of the WebAuthn REASONS."""
+    found = {msgid for _, _, msgid in WEBAUTHN_REASONS}
+    users = [p for p in IDP_DIR.rglob("*.py") if "from push_auth.errors" in p.read_text("utf-8")]
+    for path in [*PUSH_CATALOG_DIR.parent.rglob("*.py"), *users]:
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            position = PUSH_REFUSALS.get(node.func.id, -1)
+            if position < 0 or len(node.args) <= position:
+                continue
+            msgid = node.args[position]
+            if isinstance(msgid, ast.Name) and msgid.id == "msgid":
+                continue  # the helpers passing theirs on, the REASONS loop
+            found.add(_literal(path, node, msgid))
+    return found
+
+
+def test_every_push_auth_message_is_translated() -> None:
+    catalogs = push_catalogs()
+    msgids = _push_auth_msgids()
+    assert len(msgids) > 40
+    assert catalogs.missing("th", msgids) == set()
+    assert catalogs.missing("en", msgids) == set()
+    _check_placeholders(catalogs)

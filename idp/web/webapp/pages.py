@@ -137,7 +137,7 @@ async def cancel(request: Request) -> Response:
         data = await json_body(request)
         reason = data.get("reason")
         if reason not in CANCEL_REASONS:
-            raise PushError("invalid_reason", "กรุณาเลือกเหตุผล", "choose a reason", 400)
+            raise PushError("invalid_reason", "choose a reason", 400)
         device = await run_in_threadpool(
             c.push.web.authorize, data.get("device_id"), Purpose.CANCEL, data.get("credential")
         )

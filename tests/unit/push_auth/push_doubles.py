@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from idp.storage.expiring import MemoryStore
 from push_auth import protocol
 from push_auth.ca import CertificateAuthority
-from push_auth.errors import PushError, forbidden
+from push_auth.errors import PushError, RelayedError, forbidden
 from push_auth.models import Challenge, ChallengeMode, Device, DeviceStatus
 from push_auth.service import PushAuth, PushConfig
 
@@ -63,7 +63,7 @@ class MemoryDevices:
 
     def add(self, device: Device) -> None:
         if self.active_for(device.user_id) is not None:
-            raise forbidden("device_exists", "มี Soft Token แล้ว", "an active device exists")
+            raise forbidden("device_exists", "an active device exists")
         self.rows[device.device_id] = replace(device)
 
     def update(self, device: Device) -> None:
@@ -129,7 +129,7 @@ class GateEnrolment:
 
     def check(self, user_id: str) -> None:
         if not self.open:
-            raise forbidden("enrolment_not_allowed", "ยังเปิดใช้งานไม่ได้", "not allowed now")
+            raise RelayedError("enrolment_not_allowed", "ยังเปิดใช้งานไม่ได้", "not allowed now", 403)
 
     def enrolled(self, user_id: str) -> None:
         self.enrolled_users.append(user_id)
