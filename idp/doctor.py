@@ -12,7 +12,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from idp.domain import sealed
+from idp.domain.errors import Message
 from idp.domain.keys import ALGORITHMS
 from idp.domain.secrets import MasterKey, MasterKeyError, split_keys
 from idp.services import master_key_ring
@@ -55,6 +56,11 @@ class Finding:
     th: str
     en: str
     fix: str = ""  # for a problem: what to do (Thai / English)
+
+
+def finding(status: Status, check: str, said: Message, fix: Message | None = None) -> Finding:
+    """A finding in Thai and English (the idp catalogs); `fix` is shown "Thai / English"."""
+    return Finding(status, check, said.th, said.en, f"{fix.th} / {fix.en}" if fix else "")
 
 
 def mask_url(url: str) -> str:
@@ -102,9 +108,11 @@ class Doctor:
             message = message.replace(secret, "***")
         return message
 
-    def add(self, status: Status, check: str, th: str, en: str, fix: str = "") -> None:
+    def add(self, status: Status, check: str, said: Message, fix: Message | None = None) -> None:
+        found = finding(status, check, said, fix)
+        scrub = self._scrub
         self.findings.append(
-            Finding(status, check, self._scrub(th), self._scrub(en), self._scrub(fix))
+            replace(found, th=scrub(found.th), en=scrub(found.en), fix=scrub(found.fix))
         )
 
     def _error(self, exc: BaseException) -> str:
@@ -131,9 +139,8 @@ class Doctor:
                 self.add(
                     "FAIL",
                     check.__name__,
-                    "ตรวจไม่สำเร็จ",
-                    "the check itself failed: " + self._error(exc),
-                    "ดูข้อความข้างต้น / see the message",
+                    Message("the check itself failed: {error}", error=self._error(exc)),
+                    Message("see the message"),
                 )
         if self._engine is not None:
             self._engine.dispose()
@@ -148,9 +155,8 @@ class Doctor:
                 self.add(
                     "FAIL",
                     "database",
-                    f"ไม่พบไฟล์ฐานข้อมูล {shown}",
-                    f"no database file at {shown}",
-                    "สร้างด้วย / create it: idp migrate",
+                    Message("no database file at {shown}", shown=shown),
+                    Message("create it: idp migrate"),
                 )
                 return
             engine = create_engine(url, poolclass=NullPool)
@@ -165,10 +171,12 @@ class Doctor:
             self.add(
                 "FAIL",
                 "database",
-                f"เชื่อมต่อฐานข้อมูลไม่ได้ ({shown})",
-                f"cannot connect to the database {shown}: {self._error(exc)}",
-                "ตรวจ database.url และว่าเซิร์ฟเวอร์ทำงานอยู่ / check database.url and that the "
-                "server runs and accepts this host",
+                Message(
+                    "cannot connect to the database {shown}: {error}",
+                    error=self._error(exc),
+                    shown=shown,
+                ),
+                Message("check database.url and that the server runs and accepts this host"),
             )
             return
         elapsed = time.monotonic() - started
@@ -177,21 +185,21 @@ class Doctor:
             self.add(
                 "WARN",
                 "database",
-                f"ฐานข้อมูลตอบช้า ({elapsed:.1f} วินาที)",
-                f"the database took {elapsed:.1f} s to connect (more than 1 s)",
-                "ตรวจเครือข่ายและภาระของเซิร์ฟเวอร์ / check the network and the server's load",
+                Message(
+                    "the database took {elapsed:.1f} s to connect (more than 1 s)", elapsed=elapsed
+                ),
+                Message("check the network and the server's load"),
             )
             return
         self.add(
             "OK",
             "database",
-            f"ฐานข้อมูลตอบใน {elapsed * 1000:.0f} ms",
-            f"the database {shown} answered in {elapsed * 1000:.0f} ms",
+            Message("the database {shown} answered in {ms:.0f} ms", ms=elapsed * 1000, shown=shown),
         )
 
     def migrations(self) -> None:
         if self._engine is None:
-            self.add("SKIP", "migrations", "ข้าม: ไม่มีฐานข้อมูล", "skipped: no database")
+            self.add("SKIP", "migrations", Message("skipped: no database"))
             return
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
@@ -203,8 +211,9 @@ class Doctor:
             self.add(
                 "OK",
                 "migrations",
-                "ฐานข้อมูลเป็นรุ่นล่าสุด",
-                f"the database is at the head revision ({', '.join(sorted(heads))})",
+                Message(
+                    "the database is at the head revision ({heads})", heads=", ".join(sorted(heads))
+                ),
             )
             return
         known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
@@ -212,27 +221,31 @@ class Doctor:
             self.add(
                 "FAIL",
                 "migrations",
-                "ฐานข้อมูลใหม่กว่าโปรแกรมรุ่นนี้",
-                f"the database is at {', '.join(sorted(current))}, unknown to this version "
-                f"(head: {', '.join(sorted(heads))})",
-                "ติดตั้งโปรแกรมรุ่นที่ตรงกับฐานข้อมูล / deploy the version that migrated it",
+                Message(
+                    "the database is at {current}, unknown to this version (head: {heads})",
+                    current=", ".join(sorted(current)),
+                    heads=", ".join(sorted(heads)),
+                ),
+                Message("deploy the version that migrated it"),
             )
             return
         self.add(
             "FAIL",
             "migrations",
-            "ฐานข้อมูลยังไม่เป็นรุ่นล่าสุด",
-            f"the database is at {', '.join(sorted(current)) or 'no revision'}, behind the head "
-            f"({', '.join(sorted(heads))})",
-            "ปรับรุ่นฐานข้อมูล / migrate it: idp migrate",
+            Message(
+                "the database is at {current}, behind the head ({heads})",
+                current=", ".join(sorted(current)) or "no revision",
+                heads=", ".join(sorted(heads)),
+            ),
+            Message("migrate it: idp migrate"),
         )
 
     def clock(self) -> None:
         if self._engine is None:
-            self.add("SKIP", "clock", "ข้าม: ไม่มีฐานข้อมูล", "skipped: no database")
+            self.add("SKIP", "clock", Message("skipped: no database"))
             return
         if self._engine.dialect.name == "sqlite":
-            self.add("OK", "clock", "SQLite ใช้นาฬิกาของเครื่องนี้", "SQLite uses this host's clock")
+            self.add("OK", "clock", Message("SQLite uses this host's clock"))
             return
         with self._engine.connect() as connection:
             before = datetime.now(UTC)
@@ -244,17 +257,17 @@ class Doctor:
             self.add(
                 "FAIL",
                 "clock",
-                f"นาฬิกาของเครื่องนี้ต่างจากฐานข้อมูล {skew:.1f} วินาที",
-                f"this host's clock and the database's are {skew:.1f} s apart (limit 5 s)",
-                "ตั้งเวลาด้วย NTP ทั้งสองเครื่อง / synchronise both clocks with NTP "
-                "(chrony, systemd-timesyncd)",
+                Message(
+                    "this host's clock and the database's are {skew:.1f} s apart (limit 5 s)",
+                    skew=skew,
+                ),
+                Message("synchronise both clocks with NTP (chrony, systemd-timesyncd)"),
             )
             return
         self.add(
             "OK",
             "clock",
-            f"นาฬิกาตรงกับฐานข้อมูล (ต่างกัน {skew:.2f} วินาที)",
-            f"the clock agrees with the database's ({skew:.2f} s apart)",
+            Message("the clock agrees with the database's ({skew:.2f} s apart)", skew=skew),
         )
 
     def store(self) -> None:
@@ -263,8 +276,7 @@ class Doctor:
             self.add(
                 "OK",
                 "redis",
-                "ใช้หน่วยความจำของกระบวนการ (ไม่มี Redis)",
-                "the expiring store is this process's memory (no Redis; one process only)",
+                Message("the expiring store is this process's memory (no Redis; one process only)"),
             )
             return
         if store.kind == "redis":
@@ -281,12 +293,15 @@ class Doctor:
                 self.add(
                     "FAIL",
                     "redis",
-                    f"เชื่อมต่อ Redis ไม่ได้ ({shown})",
-                    f"Redis at {shown} does not answer: {self._error(exc)}",
-                    "ตรวจ store.url และว่า Redis ทำงานอยู่ / check store.url and that Redis runs",
+                    Message(
+                        "Redis at {shown} does not answer: {error}",
+                        error=self._error(exc),
+                        shown=shown,
+                    ),
+                    Message("check store.url and that Redis runs"),
                 )
                 return
-            self.add("OK", "redis", "Redis ตอบ", f"Redis at {shown} answered PING")
+            self.add("OK", "redis", Message("Redis at {shown} answered PING", shown=shown))
             return
         self._sentinels()
 
@@ -311,24 +326,26 @@ class Doctor:
             self.add(
                 "FAIL",
                 "sentinel",
-                "ไม่มี Sentinel ใดตอบ",
-                f"no Sentinel answers ({', '.join(silent)})",
-                "ตรวจ store.sentinels และว่า redis-sentinel ทำงานอยู่ / check store.sentinels "
-                "and that the Sentinels run",
+                Message("no Sentinel answers ({silent})", silent=", ".join(silent)),
+                Message("check store.sentinels and that the Sentinels run"),
             )
             return
         if silent:
             self.add(
                 "WARN",
                 "sentinel",
-                f"Sentinel บางตัวไม่ตอบ: {', '.join(silent)}",
-                f"{len(answered)} of {len(answered) + len(silent)} Sentinels answer; silent: "
-                f"{', '.join(silent)}",
-                "เริ่ม Sentinel ที่หยุดอยู่ (ต้องมีเสียงข้างมากจึงสลับ master ได้) / restart the "
-                "silent Sentinels: a failover needs a majority",
+                Message(
+                    "{answered} of {total} Sentinels answer; silent: {silent}",
+                    answered=len(answered),
+                    silent=", ".join(silent),
+                    total=len(answered) + len(silent),
+                ),
+                Message("restart the silent Sentinels: a failover needs a majority"),
             )
         else:
-            self.add("OK", "sentinel", "Sentinel ทุกตัวตอบ", f"all {len(answered)} Sentinels answer")
+            self.add(
+                "OK", "sentinel", Message("all {answered} Sentinels answer", answered=len(answered))
+            )
         sentinel = redis.sentinel.Sentinel(
             store.sentinel_addresses(),
             sentinel_kwargs={
@@ -350,17 +367,23 @@ class Doctor:
             self.add(
                 "FAIL",
                 "redis",
-                f"master ของ {store.sentinel_service} ไม่ตอบ",
-                f"the master of {store.sentinel_service!r} does not answer: {self._error(exc)}",
-                "ตรวจ store.sentinel_service, store.password และสถานะของ Sentinel / check "
-                "store.sentinel_service, store.password and `SENTINEL masters`",
+                Message(
+                    "the master of {service} does not answer: {error}",
+                    error=self._error(exc),
+                    service=repr(store.sentinel_service),
+                ),
+                Message("check store.sentinel_service, store.password and `SENTINEL masters`"),
             )
             return
         self.add(
             "OK",
             "redis",
-            f"master ของ {store.sentinel_service} ตอบ",
-            f"the master of {store.sentinel_service!r} ({host}:{port}) answered PING",
+            Message(
+                "the master of {service} ({host}:{port}) answered PING",
+                host=host,
+                port=port,
+                service=repr(store.sentinel_service),
+            ),
         )
 
     def master_key(self) -> None:
@@ -371,10 +394,14 @@ class Doctor:
             self.add(
                 "WARN" if development else "FAIL",
                 "master key",
-                "ไม่มีกุญแจหลัก",
-                f"no master key: security.master_key is not set and {file} does not exist",
-                "ตั้ง IDP_SECURITY__MASTER_KEY จากที่เก็บความลับ (การพัฒนา: สร้างเองเมื่อเริ่ม) / "
-                "set IDP_SECURITY__MASTER_KEY from the secret store (development: made at start)",
+                Message(
+                    "no master key: security.master_key is not set and {file} does not exist",
+                    file=file,
+                ),
+                Message(
+                    "set IDP_SECURITY__MASTER_KEY from the secret store"
+                    " (development: made at start)"
+                ),
             )
             return
         try:
@@ -383,9 +410,8 @@ class Doctor:
             self.add(
                 "FAIL",
                 "master key",
-                "กุญแจหลักใช้ไม่ได้",
-                "the master key is unusable: " + self._error(exc),
-                "ตั้ง security.master_key เป็น 32 ไบต์ base64url / set it to 32 bytes, base64url",
+                Message("the master key is unusable: {error}", error=self._error(exc)),
+                Message("set it to 32 bytes, base64url"),
             )
             return
         where = "security.master_key" if security.master_key else str(file)
@@ -393,9 +419,14 @@ class Doctor:
         self.add(
             "OK",
             "master key",
-            f"มีกุญแจหลัก (กุญแจเดิม {len(previous)} ดอก)",
-            f"a master key is set ({where}, key ID {self._master.key_id}; previous keys: "
-            f"{', '.join(previous) or 'none'}; not shown)",
+            Message(
+                "a master key is set ({where}, key ID {key_id};"
+                " {count} previous key(s): {previous}; not shown)",
+                count=len(previous),
+                key_id=self._master.key_id,
+                previous=", ".join(previous) or "none",
+                where=where,
+            ),
         )
 
     def sealed(self) -> None:
@@ -404,8 +435,7 @@ class Doctor:
             self.add(
                 "SKIP",
                 "sealed",
-                "ข้าม: ฐานข้อมูลหรือกุญแจหลักยังไม่พร้อม",
-                "skipped: the database or the master key is not ready",
+                Message("skipped: the database or the master key is not ready"),
             )
             return
         for session in self._session():
@@ -414,38 +444,49 @@ class Doctor:
             self.add(
                 "FAIL",
                 "sealed",
-                f"ค่าที่เข้ารหัสไว้ {len(counted.unopenable)} รายการเปิดด้วยกุญแจหลักใดไม่ได้",
-                counted.summary(),
-                "ใส่กุญแจหลักที่ใช้เข้ารหัสค่าเหล่านั้นใน security.previous_master_keys / give the "
-                "master key they were sealed under in security.previous_master_keys",
+                Message(
+                    "{count} sealed value(s) no master key opens: {summary}",
+                    count=len(counted.unopenable),
+                    summary=counted.summary(),
+                ),
+                Message(
+                    "give the master key they were sealed under in security.previous_master_keys"
+                ),
             )
         elif counted.stale:
             self.add(
                 "WARN",
                 "sealed",
-                f"ค่าที่เข้ารหัสไว้ {counted.stale} รายการยังอยู่ใต้กุญแจหลักเดิม",
-                counted.summary(),
-                "เข้ารหัสใหม่ด้วยกุญแจหลักปัจจุบัน / seal them again under the current key: "
-                "idp master-key rotate",
+                Message(
+                    "{count} sealed value(s) still under a previous master key: {summary}",
+                    count=counted.stale,
+                    summary=counted.summary(),
+                ),
+                Message("seal them again under the current key: idp master-key rotate"),
             )
         elif counted.unused_previous:
             self.add(
                 "WARN",
                 "sealed",
-                "กุญแจหลักเดิมไม่ได้ใช้เปิดค่าใดแล้ว ควรถอดออก",
-                f"{counted.summary()}; previous key(s) {', '.join(counted.unused_previous)} "
-                "open nothing",
-                "ถอดกุญแจหลักเดิมออกจาก security.previous_master_keys (เก็บสำเนาออฟไลน์ไว้กับข้อมูลสำรอง) / "
-                "remove them from security.previous_master_keys (keep an offline copy with the "
-                "backups they open)",
+                Message(
+                    "{summary}; previous key(s) {unused} open nothing",
+                    summary=counted.summary(),
+                    unused=", ".join(counted.unused_previous),
+                ),
+                Message(
+                    "remove them from security.previous_master_keys"
+                    " (keep an offline copy with the backups they open)"
+                ),
             )
         else:
             self.add(
                 "OK",
                 "sealed",
-                "ค่าที่เข้ารหัสไว้ทั้งหมดอยู่ใต้กุญแจหลักปัจจุบัน",
-                f"all {counted.total} sealed value(s) are under the current master key "
-                f"{counted.current}",
+                Message(
+                    "all {total} sealed value(s) are under the current master key {current}",
+                    current=counted.current,
+                    total=counted.total,
+                ),
             )
 
     def _session(self) -> Iterator[Session]:
@@ -455,7 +496,7 @@ class Doctor:
 
     def keys(self) -> None:
         if not self._migrated:
-            self.add("SKIP", "keys", "ข้าม: ฐานข้อมูลยังไม่พร้อม", "skipped: the database is not ready")
+            self.add("SKIP", "keys", Message("skipped: the database is not ready"))
             return
         now = datetime.now(UTC)
         for session in self._session():
@@ -489,31 +530,34 @@ class Doctor:
             self.add(
                 "FAIL",
                 "keys",
-                "กุญแจลงนามไม่ครบหรือเปิดไม่ได้",
-                "; ".join(problems),
-                "สร้างกุญแจที่ขาดด้วย idp migrate; ถ้ากุญแจหลักผิด ใช้กุญแจหลักเดิม / create "
-                "missing keys: idp migrate; if the master key is wrong, restore the right one",
+                Message("{problems}", problems="; ".join(problems)),
+                Message(
+                    "create missing keys: idp migrate;"
+                    " if the master key is wrong, restore the right one"
+                ),
             )
         elif notes:
             self.add(
                 "WARN",
                 "keys",
-                "กุญแจลงนามเก่า ควรหมุนเวียน",
-                "; ".join(notes),
-                "หมุนเวียนกุญแจ / rotate: idp keys rotate",
+                Message("{notes}", notes="; ".join(notes)),
+                Message("rotate: idp keys rotate"),
             )
         else:
             self.add(
                 "OK",
                 "keys",
-                "มีกุญแจที่ใช้ลงนามและกุญแจถัดไปครบ",
-                f"active and next keys for {', '.join(ALGORITHMS)}; {len(leaving)} retired "
-                "key(s) leave the JWKS within a day",
+                Message(
+                    "active and next keys for {algorithms};"
+                    " {leaving} retired key(s) leave the JWKS within a day",
+                    algorithms=", ".join(ALGORITHMS),
+                    leaving=len(leaving),
+                ),
             )
 
     def ca(self) -> None:
         if not self._migrated:
-            self.add("SKIP", "ca", "ข้าม: ฐานข้อมูลยังไม่พร้อม", "skipped: the database is not ready")
+            self.add("SKIP", "ca", Message("skipped: the database is not ready"))
             return
         for session in self._session():
             query = select(VaultEntry).order_by(VaultEntry.created_at, VaultEntry.name)
@@ -524,17 +568,15 @@ class Doctor:
             self.add(
                 "OK",
                 "ca",
-                "ยังไม่มี CA (จะสร้างเมื่อเปิดใช้ Soft Token เครื่องแรก)",
-                "no device CA yet: it is made when the first Soft Token activates",
+                Message("no device CA yet: it is made when the first Soft Token activates"),
             )
             return
         if not issuing:
             self.add(
                 "FAIL",
                 "ca",
-                "ไม่มี CA ที่มีกุญแจสำหรับออกใบรับรอง",
-                "no device CA has its key: none can issue certificates",
-                "สร้าง CA ใหม่ / make a new one: idp device-ca rotate",
+                Message("no device CA has its key: none can issue certificates"),
+                Message("make a new one: idp device-ca rotate"),
             )
             return
         cert_name = issuing[-1]
@@ -547,9 +589,8 @@ class Doctor:
                 self.add(
                     "FAIL",
                     "ca",
-                    "กุญแจหลักเปิดกุญแจของ CA ไม่ได้",
-                    "the master key does not open the CA's key",
-                    "ใช้กุญแจหลักเดิมของระบบนี้ / restore this deployment's master key",
+                    Message("the master key does not open the CA's key"),
+                    Message("restore this deployment's master key"),
                 )
                 return
         challenge = [name for name in entries if name.split(":")[0] == CHALLENGE_KEY]
@@ -567,25 +608,37 @@ class Doctor:
             self.add(
                 "FAIL",
                 "ca",
-                "ใบรับรองของ CA หมดอายุแล้ว",
-                f"the CA certificate expired on {ends:%Y-%m-%d} ({generations})",
-                "สร้าง CA ใหม่ / make a new CA: idp device-ca rotate",
+                Message(
+                    "the CA certificate expired on {ends:%Y-%m-%d} ({generations})",
+                    ends=ends,
+                    generations=generations,
+                ),
+                Message("make a new CA: idp device-ca rotate"),
             )
         elif left < CA_EXPIRY_WARN:
             self.add(
                 "WARN",
                 "ca",
-                f"ใบรับรองของ CA จะหมดอายุใน {left.days} วัน",
-                f"the CA certificate expires on {ends:%Y-%m-%d} ({left.days} days; {generations})",
-                "สร้าง CA ใหม่ก่อนหมดอายุ (อุปกรณ์ย้ายไป CA ใหม่เมื่อต่ออายุใบรับรอง) / make a new CA "
-                "before then (devices move to it at their renewal): idp device-ca rotate",
+                Message(
+                    "the CA certificate expires on {ends:%Y-%m-%d} ({days} days; {generations})",
+                    days=left.days,
+                    ends=ends,
+                    generations=generations,
+                ),
+                Message(
+                    "make a new CA before then (devices move to it at their renewal):"
+                    " idp device-ca rotate"
+                ),
             )
         else:
             self.add(
                 "OK",
                 "ca",
-                f"CA ใช้ได้ถึง {ends:%Y-%m-%d}",
-                f"the CA loads; its certificate is valid until {ends:%Y-%m-%d} ({generations})",
+                Message(
+                    "the CA loads; its certificate is valid until {ends:%Y-%m-%d} ({generations})",
+                    ends=ends,
+                    generations=generations,
+                ),
             )
 
     def smtp(self) -> None:
@@ -594,8 +647,7 @@ class Doctor:
             self.add(
                 "SKIP",
                 "smtp",
-                "ข้าม: ใช้กล่องจดหมายสำหรับพัฒนา",
-                "skipped: mail.transport = dev (the development mailbox)",
+                Message("skipped: mail.transport = dev (the development mailbox)"),
             )
             return
         where = f"{mail.host}:{mail.port}"
@@ -613,35 +665,33 @@ class Doctor:
             self.add(
                 "FAIL",
                 "smtp",
-                f"เชื่อมต่อ SMTP ที่ {where} ไม่ได้",
-                f"the SMTP server {where} does not answer: {self._error(exc)}",
-                "ตรวจ mail.host, mail.port และ mail.security / check mail.host, mail.port and "
-                "mail.security (587 starttls, 465 tls)",
+                Message(
+                    "the SMTP server {where} does not answer: {error}",
+                    error=self._error(exc),
+                    where=where,
+                ),
+                Message("check mail.host, mail.port and mail.security (587 starttls, 465 tls)"),
             )
             return
         if code != 250:
             self.add(
                 "FAIL",
                 "smtp",
-                f"SMTP ที่ {where} ปฏิเสธ EHLO",
-                f"the SMTP server {where} refused EHLO ({code})",
-                "ตรวจการตั้งค่าเซิร์ฟเวอร์ SMTP / check the SMTP server",
+                Message("the SMTP server {where} refused EHLO ({code})", code=code, where=where),
+                Message("check the SMTP server"),
             )
         elif mail.security == "starttls" and not starttls:
             self.add(
                 "FAIL",
                 "smtp",
-                f"SMTP ที่ {where} ไม่รองรับ STARTTLS",
-                f"the SMTP server {where} does not offer STARTTLS",
-                "เปิด STARTTLS ที่เซิร์ฟเวอร์ หรือตั้ง mail.security / enable STARTTLS there, or "
-                "set mail.security",
+                Message("the SMTP server {where} does not offer STARTTLS", where=where),
+                Message("enable STARTTLS there, or set mail.security"),
             )
         else:
             self.add(
                 "OK",
                 "smtp",
-                f"SMTP ที่ {where} ตอบ EHLO",
-                f"the SMTP server {where} answered EHLO (no mail sent)",
+                Message("the SMTP server {where} answered EHLO (no mail sent)", where=where),
             )
 
 
@@ -662,25 +712,25 @@ def diagnose(load: Callable[[], Settings] = load_settings) -> list[Finding]:
         settings = load()
     except SettingsError as exc:
         return [
-            Finding(
+            finding(
                 "FAIL",
                 "settings",
-                "การตั้งค่าไม่ถูกต้อง",
-                str(exc),
-                "แก้ค่าที่ระบุใน conf/ หรือตัวแปร IDP_… / correct the named key",
+                Message("the settings are invalid: {error}", error=str(exc)),
+                Message("correct the named key"),
             )
         ]
     doctor = Doctor(settings)
-    doctor.add("OK", "settings", "อ่านการตั้งค่าได้", "the settings load")
+    doctor.add("OK", "settings", Message("the settings load"))
     return doctor.run()
 
 
 def render(findings: list[Finding]) -> str:
+    label = Message("fix")
     lines = []
-    for finding in findings:
-        lines.append(f"{finding.status:<4}  {finding.check:<10}  {finding.th} / {finding.en}")
-        if finding.fix and finding.status in ("WARN", "FAIL"):
-            lines.append(f"{'':<4}  {'':<10}  วิธีแก้ / fix: {finding.fix}")
+    for found in findings:
+        lines.append(f"{found.status:<4}  {found.check:<10}  {found.th} / {found.en}")
+        if found.fix and found.status in ("WARN", "FAIL"):
+            lines.append(f"{'':<4}  {'':<10}  {label.th} / {label.en}: {found.fix}")
     return "\n".join(lines)
 
 
