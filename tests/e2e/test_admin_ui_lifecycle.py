@@ -18,7 +18,7 @@ from idp.app import create_app
 from idp.domain.users import REQUIRED_COLUMNS
 from idp.storage.models import AuditEvent, User
 from tests import admin_ui_support, push_support, support
-from tests.backends import Backend
+from tests.backends import Backend, own_database
 from tests.live import free_port, serve
 
 
@@ -36,12 +36,15 @@ class Office:
 def office(backend: Backend, tmp_path: Path) -> Iterator[Office]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(support.make_settings(backend, tmp_path, issuer=base))
-    services = app.state.ctx.services
-    with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
-        holder = admin_ui_support.make_officer(browser, services, [], tmp_path / "holder")
-        officer = admin_ui_support.make_officer(browser, services, ["officer"], tmp_path / "o")
-        yield Office(base, services, browser, officer, holder, support.create_client(services))
+    # A database of the fixture's own: the dashboard counts every alert in it, and another
+    # test (on this pytest worker) may have left one in the run's shared database.
+    with own_database(backend, tmp_path) as own:
+        app = create_app(support.make_settings(own, tmp_path, issuer=base))
+        services = app.state.ctx.services
+        with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+            holder = admin_ui_support.make_officer(browser, services, [], tmp_path / "holder")
+            officer = admin_ui_support.make_officer(browser, services, ["officer"], tmp_path / "o")
+            yield Office(base, services, browser, officer, holder, support.create_client(services))
 
 
 def _holder_push(office: Office) -> tuple[httpx.Client, str, httpx.Response]:
