@@ -16,7 +16,7 @@ async def dashboard(desk: Desk) -> Response:
     numbers = await desk.get("/dashboard")
     today = datetime.now(UTC).date()
     charts = [
-        bar_chart(days_back(numbers[key], today), desk.t("dashboard." + key))
+        bar_chart(days_back(numbers[key], today), desk.t("dashboard." + key), desk.locale)
         for key in ("registrations_per_day", "sign_ins_per_day")
     ]
     # users whose Soft Token is suspended after "not me": for those who may act on them

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +23,7 @@ from idp.app import create_app
 from idp.domain import clients
 from idp.storage.models import AuditEvent, Grant, User
 from push_auth.errors import PushError
+from softtoken_i18n.formats import format_date
 from tests import admin_ui_support, support
 from tests.backends import Backend
 from tests.live import free_port, serve
@@ -60,6 +62,8 @@ def test_sign_in_with_push_lands_on_the_dashboard(office: Office) -> None:
     dashboard = office.browser.get("/admin/")
     assert dashboard.status_code == 200
     assert "<svg" in dashboard.text
+    today = datetime.now(UTC).date()  # the chart's last tick, in the Buddhist era
+    assert f'class="tick">{format_date(today, "th")}</text>' in dashboard.text
     assert dashboard.headers["content-security-policy"].count("script-src 'none'") == 1
 
 
