@@ -7,9 +7,14 @@ import re
 import string
 from pathlib import Path
 
+from jinja2 import Environment
+from jinja2.ext import extract_from_ast
+
 from idp.domain.clients import SCOPES
 from idp.domain.errors import CATALOG_DIR
 from idp.domain.self_service import SHOWN_EVENTS
+from idp.mail.messages import SUBJECTS
+from idp.mail.messages import TEMPLATES as MAIL_TEMPLATES
 from idp.oidc.claims import CARRIER
 from idp.web.i18n import Catalogs
 from idp.web.registration.proofing import PROOFING_REASONS
@@ -43,6 +48,28 @@ def test_every_template_message_is_translated() -> None:
     assert len(msgids) > 10
     assert catalogs.missing("th", msgids) == set()
     assert catalogs.missing("en", msgids) == set()
+
+
+def _mail_msgids() -> set[str]:
+    """The msgids of the email templates (`_`, and `th`/`en` in base.html) and subjects."""
+    found = set(SUBJECTS.values())
+    for path in MAIL_TEMPLATES.iterdir():
+        tree = Environment(autoescape=True).parse(path.read_text(encoding="utf-8"))
+        for _, _, message in extract_from_ast(tree, gettext_functions=("_", "th", "en")):
+            msgid = message[0] if isinstance(message, tuple) else message
+            assert isinstance(msgid, str), f"{path.name}: a msgid must be a literal"
+            found.add(msgid)
+    return found
+
+
+def _assert_translated(catalogs: BaseCatalogs, msgids: set[str], at_least: int) -> None:
+    assert len(msgids) > at_least
+    assert catalogs.missing("th", msgids) == set()
+    assert catalogs.missing("en", msgids) == set()
+
+
+def test_every_email_message_is_translated() -> None:
+    _assert_translated(Catalogs(), _mail_msgids(), 50)
 
 
 def _code_msgids(package: Path) -> set[str]:
@@ -124,8 +151,5 @@ def _push_auth_msgids() -> set[str]:
 
 def test_every_push_auth_message_is_translated() -> None:
     catalogs = push_catalogs()
-    msgids = _push_auth_msgids()
-    assert len(msgids) > 40
-    assert catalogs.missing("th", msgids) == set()
-    assert catalogs.missing("en", msgids) == set()
+    _assert_translated(catalogs, _push_auth_msgids(), 40)
     _check_placeholders(catalogs)
