@@ -254,9 +254,6 @@ def anonymous_pages(w: Walk) -> None:
     w.see("login-refused")
     w.go("/logout", "logged-out")
     w.go("/dev/clock", "dev-clock")
-    # a proofing answer that matches no request of ours (an old or forged link; the upstream's
-    # refusal and an identity that differs render the same page with their own reason)
-    w.go("/register/proof/callback?error=access_denied", "proofed-failed")
     token = secrets.token_urlsafe(16)  # as an officer's email change sends it (service request)
     new_email = {"user_id": w.cast.no_device.user_id, "email": "new.address@example.go.th"}
     w.cast.world.services.store.put(EMAIL_CHANGE + token, new_email, 600)
@@ -363,7 +360,12 @@ def registration(w: Walk, citizen: dict[str, Any]) -> None:
     link = w.page.locator("a[href*='/register/proof/']")
     link.wait_for()
     w.see("register-proofing")
-    w.page.goto(str(link.get_attribute("href")))
+    proof_link = str(link.get_attribute("href"))
+    w.page.goto(proof_link)  # the person first refuses at the upstream: the failure page
+    w.page.click("button[value=deny]")
+    w.page.wait_for_selector("p.error")
+    w.see("proofed-failed")
+    w.page.goto(proof_link)  # the QR code's link stays valid: the second try
     w.page.wait_for_selector("input[name=pid]")
     w.see("upstream")
     w.page.check(f"input[name=pid][value='{citizen['pid']}']")
