@@ -229,7 +229,7 @@ def test_a_pushed_request_reaches_the_phone_and_not_me_suspends_it(
         shown = phone.evaluate(
             """async () => {
                  const registration = await navigator.serviceWorker.ready;
-                 for (let i = 0; i < 100; i++) {
+                 for (let i = 0; i < 300; i++) {  // up to 15 s: a loaded machine is slow
                    const found = await registration.getNotifications({ tag: "signin" });
                    if (found.length) return found.map((n) => ({ body: n.body, data: n.data }));
                    await new Promise((r) => setTimeout(r, 50));
