@@ -4,6 +4,8 @@ server, and the push sign-in that the back office asks for."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import httpx
 from idp.storage.models import User
 from push_auth.authenticator.client import Authenticator
 from tests import push_support, support
+from tests.backends import Backend, own_database
+from tests.live import free_port, serve
 
 
 @dataclass
@@ -69,3 +73,32 @@ def sign_in(browser: httpx.Client, officer: Officer, url: str = "/admin/") -> ht
             continue
         response = browser.get(target)
     raise AssertionError("too many redirects")
+
+
+@dataclass
+class AlertDesk:
+    base: str
+    services: support.Services
+    browser: httpx.Client
+    officer: Officer
+    holder: Officer  # a user with a phone (no role)
+    rp: support.RelyingParty
+
+
+@contextmanager
+def alert_desk(backend: Backend, tmp_path: Path) -> Iterator[AlertDesk]:
+    """A live IdP on a database of its own (the dashboard counts every alert in it, and another
+    test on this pytest worker may have left one in the run's shared database), with a holder
+    who has a phone, an officer and a relying party."""
+    from idp.app import create_app
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with own_database(backend, tmp_path) as own:
+        app = create_app(support.make_settings(own, tmp_path, issuer=base))
+        services = app.state.ctx.services
+        with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
+            holder = make_officer(browser, services, [], tmp_path / "holder")
+            officer = make_officer(browser, services, ["officer"], tmp_path / "o")
+            rp = support.create_client(services)
+            yield AlertDesk(base, services, browser, officer, holder, rp)

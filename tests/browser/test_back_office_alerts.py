@@ -13,11 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from idp.app import create_app
 from tests import admin_ui_support, push_support, support
-from tests.backends import Backend, own_database
+from tests.backends import Backend
 from tests.browser.test_back_office import sign_in_with_push
-from tests.live import free_port, serve
 
 
 @dataclass
@@ -32,24 +30,14 @@ class Desk:
 
 @pytest.fixture
 def desk(backend: Backend, tmp_path: Path, chromium: Browser) -> Iterator[Desk]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # A database of the fixture's own: the dashboard counts every alert in it, and another
-    # test (on this pytest worker) may have left one in the run's shared database.
-    with own_database(backend, tmp_path) as own:
-        app = create_app(support.make_settings(own, tmp_path, issuer=base))
-        services = app.state.ctx.services
-        with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
-            holder = admin_ui_support.make_officer(browser, services, [], tmp_path / "holder")
-            officer = admin_ui_support.make_officer(browser, services, ["officer"], tmp_path / "o")
-            rp = support.create_client(services)
-            context = chromium.new_context(locale="th-TH")
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            try:
-                yield Desk(base, services, officer, holder, rp, page)
-            finally:
-                context.close()
+    with admin_ui_support.alert_desk(backend, tmp_path) as d:
+        context = chromium.new_context(locale="th-TH")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield Desk(d.base, d.services, d.officer, d.holder, d.rp, page)
+        finally:
+            context.close()
 
 
 def _holder_push(desk: Desk) -> tuple[httpx.Client, str, httpx.Response]:

@@ -14,12 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from idp.app import create_app
 from idp.domain.users import REQUIRED_COLUMNS
 from idp.storage.models import AuditEvent, User
 from tests import admin_ui_support, push_support, support
-from tests.backends import Backend, own_database
-from tests.live import free_port, serve
+from tests.backends import Backend
 
 
 @dataclass
@@ -34,17 +32,8 @@ class Office:
 
 @pytest.fixture
 def office(backend: Backend, tmp_path: Path) -> Iterator[Office]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # A database of the fixture's own: the dashboard counts every alert in it, and another
-    # test (on this pytest worker) may have left one in the run's shared database.
-    with own_database(backend, tmp_path) as own:
-        app = create_app(support.make_settings(own, tmp_path, issuer=base))
-        services = app.state.ctx.services
-        with serve(app, port), httpx.Client(base_url=base, follow_redirects=False) as browser:
-            holder = admin_ui_support.make_officer(browser, services, [], tmp_path / "holder")
-            officer = admin_ui_support.make_officer(browser, services, ["officer"], tmp_path / "o")
-            yield Office(base, services, browser, officer, holder, support.create_client(services))
+    with admin_ui_support.alert_desk(backend, tmp_path) as d:
+        yield Office(d.base, d.services, d.browser, d.officer, d.holder, d.rp)
 
 
 def _holder_push(office: Office) -> tuple[httpx.Client, str, httpx.Response]:
